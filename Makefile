@@ -1,0 +1,99 @@
+# sl — SmolLM as Unix tools.  One Makefile for the library, the tools, the tests and the bench.
+#
+#   make            build lib/libsl.a, bin/sl-*, and the embedded default model (models/stories260K.gguf)
+#   make deps       install the Debian packages the build and the tests need (apt-get)
+#   make check      unit tests + bats tests; ends with "N passed, N failed"
+#   make bench      speed and memory (slow; generates large random models under bench/out/)
+#   make install    PREFIX=/usr/local, DESTDIR honoured
+
+VERSION  = 0.1.0
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/sl
+
+CC      ?= cc
+CFLAGS  ?= -std=c11 -O2 -Wall -Wextra
+AVX2_FLAGS = -mavx2 -mfma -mf16c
+PYTHON  ?= /usr/bin/python3
+
+PKGS     = libzstd libxxhash libcjson
+DEB_PKGS = libzstd-dev libxxhash-dev libcjson-dev pkg-config bats python3-numpy unicode-data nodejs npm
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+SL_CPPFLAGS = -Ilib -D_GNU_SOURCE -DSL_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+LDLIBS_ALL  = $(PKG_LIBS) -lm -lpthread
+
+# Every lib/*.c is part of libsl.a; files named *_avx2.c get the AVX2 flags (chosen at run time).
+LIB_SRC  = $(wildcard lib/*.c)
+LIB_OBJ  = $(LIB_SRC:lib/%.c=build/lib/%.o)
+TOOL_NAMES = $(foreach t,tok detok quant chunk infer,$(if $(wildcard $(t)/sl-$(t).c),sl-$(t)))
+TOOLS    = $(TOOL_NAMES:%=bin/%)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNITS    = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+DEFAULT_MODEL = $(if $(wildcard quant/sl-quant.c),models/stories260K.gguf)
+
+.PHONY: all deps check-deps check unit bats bench test-long install uninstall clean
+.DELETE_ON_ERROR:
+
+all: check-deps $(TOOLS) $(DEFAULT_MODEL)
+
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y gcc make $(DEB_PKGS)
+
+check-deps:
+	@for p in libzstd:libzstd-dev libxxhash:libxxhash-dev libcjson:libcjson-dev; do \
+	  pc=$${p%%:*}; deb=$${p#*:}; \
+	  command -v pkg-config >/dev/null || { echo "sl: pkg-config is missing: apt-get install pkg-config (or: make deps)" >&2; exit 1; }; \
+	  pkg-config --exists $$pc || { echo "sl: $$pc not found: apt-get install $$deb (or: make deps)" >&2; exit 1; }; \
+	done
+
+build/lib/%_avx2.o: lib/%_avx2.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(AVX2_FLAGS) -c -o $@ $<
+
+build/lib/%.o: lib/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/libsl.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+bin/sl-%: %/sl-%.c build/libsl.a lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsl.a $(LDLIBS_ALL)
+
+build/tests/%: tests/unit/%.c tests/unit/check.h build/libsl.a lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(SL_CPPFLAGS) -Itests/unit $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsl.a $(LDLIBS_ALL)
+
+# The embedded default model: stories260K (MIT), committed in HF form, built into an F32 GGUF.
+models/stories260K.gguf: models/stories260K-hf/model.safetensors models/stories260K-hf/config.json \
+                         models/stories260K-hf/tokenizer.json bin/sl-quant
+	bin/sl-quant -q -t f32 -o $@ models/stories260K-hf
+
+check: all $(UNITS)
+	@PYTHON=$(PYTHON) tests/run $(UNITS)
+
+bench: all
+	@PYTHON=$(PYTHON) bench/run
+
+test-long: all $(UNITS)
+	@PYTHON=$(PYTHON) SL_TEST_LONG=1 tests/run $(UNITS)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)
+	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5
+	$(if $(DEFAULT_MODEL),install -m 644 $(DEFAULT_MODEL) $(DESTDIR)$(DATADIR))
+
+uninstall:
+	rm -f $(TOOL_NAMES:%=$(DESTDIR)$(BINDIR)/%) $(DESTDIR)$(DATADIR)/stories260K.gguf
+	cd man && for f in *.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$f; done; for f in *.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$f; done
+
+clean:
+	rm -rf build bin models/stories260K.gguf

@@ -1,0 +1,231 @@
+/*
+ * sl_cli — diagnostics, option parsing helpers, atomic output and the default model (sl_cli.h).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sl_cli.h"
+
+static const char *progname = "sl";
+
+void sl_cli_init(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+
+	progname = slash ? slash + 1 : name;
+}
+
+const char *sl_progname(void)
+{
+	return progname;
+}
+
+static void vmsg(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void sl_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	exit(SL_EXIT_FAIL);
+}
+
+void sl_die_lib(void)
+{
+	sl_die("%s", sl_error());
+}
+
+void sl_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void sl_usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s\nTry '%s --help' for more information.\n", usage, progname);
+	exit(SL_EXIT_USAGE);
+}
+
+void sl_version(void)
+{
+	printf("%s %s\n", progname, SL_VERSION);
+	sl_close_stdout();
+	exit(SL_EXIT_OK);
+}
+
+void sl_close_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+		if (errno == EPIPE)
+			exit(SL_EXIT_FAIL);
+		sl_die("stdout: %s", strerror(errno));
+	}
+}
+
+long long sl_opt_int(const char *usage, const char *opt, const char *arg, long long min, long long max)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end != '\0')
+		sl_usage_error(usage, "%s: '%s' is not an integer", opt, arg);
+	if (v < min || v > max)
+		sl_usage_error(usage, "%s: %s is out of range [%lld, %lld]", opt, arg, min, max);
+	return v;
+}
+
+double sl_opt_double(const char *usage, const char *opt, const char *arg, double min, double max)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end != '\0' || isnan(v))
+		sl_usage_error(usage, "%s: '%s' is not a number", opt, arg);
+	if (v < min || v > max)
+		sl_usage_error(usage, "%s: %s is out of range [%g, %g]", opt, arg, min, max);
+	return v;
+}
+
+/* ==== atomic output ==== */
+
+static char out_tmp[PATH_MAX + 16];
+static char out_final[PATH_MAX];
+static FILE *out_fp;
+
+static void out_cleanup(void)
+{
+	if (out_tmp[0])
+		unlink(out_tmp);
+	out_tmp[0] = '\0';
+}
+
+static void out_signal(int sig)
+{
+	if (out_tmp[0])
+		unlink(out_tmp); /* async-signal-safe */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+FILE *sl_out_open(const char *path)
+{
+	static int registered;
+	int fd;
+
+	if (strlen(path) >= PATH_MAX)
+		sl_die("%s: path too long", path);
+	snprintf(out_final, sizeof out_final, "%s", path);
+	snprintf(out_tmp, sizeof out_tmp, "%s.tmp.XXXXXX", path);
+	fd = mkstemp(out_tmp);
+	if (fd < 0) {
+		out_tmp[0] = '\0';
+		sl_die("%s: %s", path, strerror(errno));
+	}
+	fchmod(fd, 0644);
+	if (!registered) {
+		atexit(out_cleanup);
+		signal(SIGINT, out_signal);
+		signal(SIGTERM, out_signal);
+		signal(SIGHUP, out_signal);
+		registered = 1;
+	}
+	out_fp = fdopen(fd, "wb");
+	if (!out_fp)
+		sl_die("%s: %s", path, strerror(errno));
+	return out_fp;
+}
+
+void sl_out_commit(void)
+{
+	if (!out_fp)
+		return;
+	if (fflush(out_fp) != 0 || fsync(fileno(out_fp)) != 0) {
+		int e = errno;
+		fclose(out_fp);
+		out_fp = NULL;
+		sl_die("%s: %s", out_final, strerror(e));
+	}
+	if (fclose(out_fp) != 0) {
+		out_fp = NULL;
+		sl_die("%s: %s", out_final, strerror(errno));
+	}
+	out_fp = NULL;
+	if (rename(out_tmp, out_final) != 0)
+		sl_die("%s: %s", out_final, strerror(errno));
+	out_tmp[0] = '\0';
+}
+
+void sl_out_abort(void)
+{
+	if (out_fp)
+		fclose(out_fp);
+	out_fp = NULL;
+	out_cleanup();
+}
+
+/* ==== default model ==== */
+
+static int exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+const char *sl_default_model(void)
+{
+	static char path[PATH_MAX + 64];
+	static const char *const rel[] = {
+		"../models/stories260K.gguf", "../share/sl/stories260K.gguf",
+		"../models/stories260K-hf",
+	};
+	char exe[PATH_MAX];
+	const char *env = getenv("SL_MODEL");
+	ssize_t n;
+	char *slash;
+
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		sl_die("no model given (-m), $SL_MODEL unset, and the program's own path is unknown");
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", exe, rel[i]);
+		if (exists(path))
+			return path;
+	}
+	sl_die("no model given (-m), $SL_MODEL unset, and no default model in %s/../models or %s/../share/sl",
+	       exe, exe);
+}

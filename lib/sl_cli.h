@@ -1,0 +1,62 @@
+/*
+ * sl_cli — the small part of lib/ that only the programs use: diagnostics with the program
+ * name, exit codes, atomic output files, and where the default model lives.
+ *
+ * This is the one lib file that prints and exits; everything else returns errors (sl_err.h).
+ * Exit codes, as documented in every man page: 0 success, 1 runtime failure (bad input,
+ * corrupt file, I/O), 2 usage error.
+ */
+#ifndef SL_CLI_H
+#define SL_CLI_H
+
+#include <stdio.h>
+
+#include "sl_err.h"
+
+#ifndef SL_VERSION
+#define SL_VERSION "0.0.0"
+#endif
+
+enum { SL_EXIT_OK = 0, SL_EXIT_FAIL = 1, SL_EXIT_USAGE = 2 };
+
+/* Set the program name used as the prefix of every message ("sl-tok"). */
+void sl_cli_init(const char *progname);
+const char *sl_progname(void);
+
+/* "prog: message\n" on stderr, then exit(1).  sl_die_lib prints sl_error(). */
+_Noreturn void sl_die(const char *fmt, ...) SL_PRINTF(1, 2);
+_Noreturn void sl_die_lib(void);
+void sl_warn(const char *fmt, ...) SL_PRINTF(1, 2);
+
+/* Bad usage: "prog: message\nusage: ...\nTry 'prog --help' for more information.\n", exit 2. */
+_Noreturn void sl_usage_error(const char *usage, const char *fmt, ...) SL_PRINTF(2, 3);
+
+/* Print "prog VERSION" on stdout and exit 0. */
+_Noreturn void sl_version(void);
+
+/* Flush and close stdout; die with "stdout: <strerror>" if that fails.  Call before exit(0). */
+void sl_close_stdout(void);
+
+/* Parse a whole decimal/float option value or die with a usage error naming the option. */
+long long sl_opt_int(const char *usage, const char *opt, const char *arg, long long min, long long max);
+double sl_opt_double(const char *usage, const char *opt, const char *arg, double min, double max);
+
+/*
+ * Atomic output.  sl_out_open() creates "<path>.tmp.XXXXXX" beside path (so rename() stays on one
+ * file system) and arranges for it to be unlinked on exit, SIGINT, SIGTERM or SIGHUP unless it is
+ * committed.  sl_out_commit() flushes, fsyncs, closes and renames it over path.  Only one output
+ * file may be open at a time.  Both die on failure.
+ */
+FILE *sl_out_open(const char *path);
+void sl_out_commit(void);
+void sl_out_abort(void);
+
+/*
+ * The model a tool uses when none is named: $SL_MODEL if set, else the embedded default model,
+ * stories260K, found beside the program (../models/ in the build tree, ../share/sl/ installed).
+ * Prefers the GGUF (built by make) and falls back to the HF directory.  Returns a static string
+ * or dies saying where it looked.
+ */
+const char *sl_default_model(void);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * sl_kernels — the arithmetic that dominates inference: matrix × vector/matrix products
+ * with weights in any supported type.
+ *
+ * Each kernel has a plain scalar reference (_ref, the spec) and SIMD variants chosen once
+ * at run time (AVX2+FMA+F16C on x86-64).  Only this module (and its *_avx2.c files) contains
+ * intrinsics.
+ */
+#ifndef SL_KERNELS_H
+#define SL_KERNELS_H
+
+#include <stdint.h>
+
+#include "sl_pool.h"
+
+/*
+ * Y[t*rows + r] = sum_k W_r[k] * X[t*cols + k]   for t < n_tok, r < rows.
+ * W: rows × cols in `type` (sl_types.h), row r at (char*)W + r*sl_type_row_bytes(type, cols).
+ * X: n_tok × cols floats; Y: n_tok × rows floats.  pool may be NULL.
+ * The result does not depend on the pool's thread count.
+ */
+void sl_matmul(sl_pool *pool, uint32_t type, const void *W, int rows, int cols,
+	       const float *X, int n_tok, float *Y);
+
+/* The reference: dequantize each row and accumulate in double.  Same contract. */
+void sl_matmul_ref(uint32_t type, const void *W, int rows, int cols,
+		   const float *X, int n_tok, float *Y);
+
+/* Name of the kernel set chosen at run time ("avx2" or "ref"); SL_KERNELS=ref forces ref. */
+const char *sl_kernels_name(void);
+
+#endif

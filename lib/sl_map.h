@@ -1,0 +1,42 @@
+/*
+ * sl_map — read-only memory-mapped files and a bounds-checked byte reader.
+ *
+ * Every model byte sl reads comes through here: weights are mapped, never copied, and every
+ * length and offset found in a file is checked against the mapping before it is used.
+ */
+#ifndef SL_MAP_H
+#define SL_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+	const uint8_t *data; /* NULL for an empty file */
+	uint64_t size;
+	char *path;          /* copy of the path, for messages */
+} sl_map;
+
+/* Map a whole file read-only.  Returns 0, or -1 with sl_error "path: strerror". */
+int sl_map_open(sl_map *m, const char *path);
+void sl_map_close(sl_map *m);
+
+/* A cursor over [base, base+size) that fails instead of reading past the end. */
+typedef struct {
+	const uint8_t *base;
+	uint64_t size, pos;
+	const char *name;    /* file name for messages */
+} sl_rd;
+
+void sl_rd_init(sl_rd *r, const void *base, uint64_t size, const char *name);
+/* Each returns 0, or -1 with sl_error "name: truncated at byte P (reading WHAT)". */
+int sl_rd_bytes(sl_rd *r, uint64_t n, const uint8_t **out, const char *what);
+int sl_rd_u8(sl_rd *r, uint8_t *v, const char *what);
+int sl_rd_u16(sl_rd *r, uint16_t *v, const char *what);
+int sl_rd_u32(sl_rd *r, uint32_t *v, const char *what);
+int sl_rd_u64(sl_rd *r, uint64_t *v, const char *what);
+
+/* Overflow-checked arithmetic: return 0 and set *out, or -1 on overflow. */
+int sl_add_u64(uint64_t a, uint64_t b, uint64_t *out);
+int sl_mul_u64(uint64_t a, uint64_t b, uint64_t *out);
+
+#endif

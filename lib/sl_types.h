@@ -1,0 +1,106 @@
+/*
+ * sl_types — the tensor element types of GGUF (ggml's numbering), their block layouts, and
+ * conversion of rows back to float.
+ *
+ * A "row" is a run of values along dims[0], the contiguous axis; quantized types store it as
+ * blocks of BLCK values.  Layouts follow ggml exactly so files interoperate with llama.cpp
+ * (see ../shared/FORMATS.md).  Quantizers live in sl_quant.c, dot products in sl_kernels.c.
+ */
+#ifndef SL_TYPES_H
+#define SL_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum sl_type {
+	SL_F32 = 0, SL_F16 = 1, SL_Q4_0 = 2, SL_Q4_1 = 3, SL_Q5_0 = 6, SL_Q5_1 = 7,
+	SL_Q8_0 = 8, SL_Q8_1 = 9, SL_Q2_K = 10, SL_Q3_K = 11, SL_Q4_K = 12, SL_Q5_K = 13,
+	SL_Q6_K = 14, SL_Q8_K = 15, SL_I8 = 24, SL_I16 = 25, SL_I32 = 26, SL_I64 = 27,
+	SL_F64 = 28, SL_BF16 = 30,
+	SL_TYPE_COUNT = 40
+};
+
+typedef uint16_t sl_f16;  /* IEEE binary16 bits */
+typedef uint16_t sl_bf16; /* upper half of a binary32 */
+
+#define SL_QK8_0 32
+#define SL_QK4_0 32
+#define SL_QK_K 256
+
+/* Q8_0: x = d * qs[i] */
+typedef struct {
+	sl_f16 d;
+	int8_t qs[SL_QK8_0];
+} sl_block_q8_0;
+_Static_assert(sizeof(sl_block_q8_0) == 34, "Q8_0 block is 34 bytes");
+
+/* Q4_0: value j = low nibble of qs[j], value j+16 = high nibble; x = (q - 8) * d */
+typedef struct {
+	sl_f16 d;
+	uint8_t qs[SL_QK4_0 / 2];
+} sl_block_q4_0;
+_Static_assert(sizeof(sl_block_q4_0) == 18, "Q4_0 block is 18 bytes");
+
+/* Q4_K: 8 sub-blocks of 32 with 6-bit scales/mins packed in sc[12]; x = d*s*q - dmin*m */
+typedef struct {
+	sl_f16 d;
+	sl_f16 dmin;
+	uint8_t scales[12];
+	uint8_t qs[SL_QK_K / 2];
+} sl_block_q4_K;
+_Static_assert(sizeof(sl_block_q4_K) == 144, "Q4_K block is 144 bytes");
+
+/* Q6_K: 6-bit quants split into ql (low 4) and qh (high 2), 16 int8 scales; x = d*sc*(q-32) */
+typedef struct {
+	uint8_t ql[SL_QK_K / 2];
+	uint8_t qh[SL_QK_K / 4];
+	int8_t scales[SL_QK_K / 16];
+	sl_f16 d;
+} sl_block_q6_K;
+_Static_assert(sizeof(sl_block_q6_K) == 210, "Q6_K block is 210 bytes");
+
+/* Q8_K: the activation format for K-quant dot products (never stored in files by us). */
+typedef struct {
+	float d;
+	int8_t qs[SL_QK_K];
+	int16_t bsums[SL_QK_K / 16]; /* sums of each group of 16 qs */
+} sl_block_q8_K;
+_Static_assert(sizeof(sl_block_q8_K) == 292, "Q8_K block is 292 bytes");
+
+typedef struct {
+	const char *name;   /* "q4_0", as sl-quant -t spells it; NULL for unknown ids */
+	uint32_t blck;      /* values per block (1 for plain types) */
+	uint32_t bytes;     /* bytes per block */
+	int supported;      /* 1 if sl can read (dequantize) it */
+} sl_type_info;
+
+/* Info for a type id; NULL if the id is unknown to ggml. */
+const sl_type_info *sl_type_get(uint32_t type);
+/* Type id from its name ("q8_0", case-insensitive), or -1. */
+int sl_type_from_name(const char *name);
+
+/*
+ * Bytes of a row of n values: n must be a multiple of the block size.  Returns 0 and sets
+ * sl_error if it is not (or the type is unknown).
+ */
+size_t sl_type_row_bytes(uint32_t type, uint64_t n);
+
+/*
+ * Bytes of a tensor with ne[0..n_dims-1]; 0 with sl_error on a ragged row, an unknown
+ * type or overflow past 2^62.
+ */
+uint64_t sl_type_nbytes(uint32_t type, const uint64_t *ne, uint32_t n_dims);
+
+/* Half-precision conversions (round to nearest even; NaN kept NaN). */
+float sl_f16_to_f32(sl_f16 h);
+sl_f16 sl_f32_to_f16(float f);
+float sl_bf16_to_f32(sl_bf16 h);
+sl_bf16 sl_f32_to_bf16(float f);
+
+/*
+ * Reference dequantization: n values of `type` at src into dst (n a multiple of the block).
+ * Returns 0, or -1 for a type it cannot read.  The plain spec of every layout.
+ */
+int sl_dequant_row(uint32_t type, const void *src, float *dst, uint64_t n);
+
+#endif
