@@ -1,0 +1,161 @@
+/*
+ * test_types — half-precision conversions and the reference dequantizers (lib/sl_types.c).
+ *
+ * Golden values: IEEE binary16 encodings from the standard (1.0 = 0x3c00, 65504 = 0x7bff,
+ * 2^-24 = 0x0001); the hardware F16C conversion (vcvtps2ph, round to nearest even) as an
+ * independent reference on 10^6 random floats when the CPU has it; dequantized blocks built
+ * by hand from the layouts in ../shared/FORMATS.md.
+ */
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "sl_types.h"
+
+__attribute__((target("f16c"))) static uint16_t hw_f32_to_f16(float f)
+{
+	return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
+}
+
+__attribute__((target("f16c"))) static float hw_f16_to_f32(uint16_t h)
+{
+	return _cvtsh_ss(h);
+}
+
+static float frombits(uint32_t b)
+{
+	float f;
+	memcpy(&f, &b, 4);
+	return f;
+}
+
+static void test_f16(void)
+{
+	CHECK(sl_f32_to_f16(1.0f) == 0x3c00);
+	CHECK(sl_f32_to_f16(-2.0f) == 0xc000);
+	CHECK(sl_f32_to_f16(65504.0f) == 0x7bff);
+	CHECK(sl_f32_to_f16(65520.0f) == 0x7c00); /* rounds up to inf */
+	CHECK(sl_f32_to_f16(0x1p-24f) == 0x0001);
+	CHECK(sl_f32_to_f16(0x1p-26f) == 0x0000); /* below half the smallest subnormal */
+	CHECK(sl_f16_to_f32(0x3555) == 0x1.554p-2f);
+	CHECK(sl_f16_to_f32(0x0001) == 0x1p-24f);
+	CHECK(sl_f16_to_f32(0xfc00) == -INFINITY);
+	CHECK(isnan(sl_f16_to_f32(0x7e00)));
+	CHECK(isnan(sl_f16_to_f32(sl_f32_to_f16(NAN))));
+
+	/* every non-NaN half survives f16 -> f32 -> f16 */
+	int bad = 0;
+	for (uint32_t h = 0; h < 65536; h++) {
+		float f = sl_f16_to_f32((sl_f16)h);
+		if (!isnan(f) && sl_f32_to_f16(f) != h)
+			bad++;
+	}
+	CHECK_MSG(bad == 0, "%d halves do not round-trip", bad);
+
+	if (__builtin_cpu_supports("f16c")) {
+		int bad_to = 0, bad_from = 0;
+		srand(1);
+		for (int i = 0; i < 1000000; i++) {
+			/* random bit patterns concentrated on the half range (exponents 100..150) */
+			uint32_t b = ((uint32_t)rand() << 16 ^ (uint32_t)rand()) & 0x807fffffu;
+			b |= (uint32_t)(100 + rand() % 51) << 23;
+			float f = frombits(b);
+			if (sl_f32_to_f16(f) != hw_f32_to_f16(f))
+				bad_to++;
+		}
+		for (uint32_t h = 0; h < 65536; h++) {
+			float a = sl_f16_to_f32((sl_f16)h), b = hw_f16_to_f32((uint16_t)h);
+			if (!(isnan(a) && isnan(b)) && memcmp(&a, &b, 4) != 0)
+				bad_from++;
+		}
+		CHECK_MSG(bad_to == 0, "%d of 10^6 f32->f16 differ from F16C", bad_to);
+		CHECK_MSG(bad_from == 0, "%d f16->f32 differ from F16C", bad_from);
+	}
+}
+
+static void test_bf16(void)
+{
+	CHECK(sl_f32_to_bf16(1.0f) == 0x3f80);
+	/* 1 + 2^-8 is exactly halfway between bf16 1.0 and 1.0078125: ties to even -> 1.0 */
+	CHECK(sl_f32_to_bf16(1.00390625f) == 0x3f80);
+	/* 1 + 3*2^-8 is halfway between 1.0078125 (odd) and 1.015625 (even) -> up */
+	CHECK(sl_f32_to_bf16(1.01171875f) == 0x3f82);
+	CHECK(sl_bf16_to_f32(0xc040) == -3.0f);
+	CHECK(isnan(sl_bf16_to_f32(sl_f32_to_bf16(NAN))));
+}
+
+static void test_dequant(void)
+{
+	float y[256];
+
+	/* Q8_0: d = 0.5, qs = j - 16 -> x = (j - 16) / 2 */
+	sl_block_q8_0 b8;
+	b8.d = 0x3800; /* 0.5 */
+	for (int j = 0; j < 32; j++)
+		b8.qs[j] = (int8_t)(j - 16);
+	CHECK(sl_dequant_row(SL_Q8_0, &b8, y, 32) == 0);
+	CHECK(y[0] == -8.0f && y[16] == 0.0f && y[31] == 7.5f);
+
+	/* Q4_0: d = 2, qs[j] = lo j%16, hi 15-j%16: value j = 2*(j-8), value j+16 = 2*(7-j) */
+	sl_block_q4_0 b4;
+	b4.d = 0x4000; /* 2.0 */
+	for (int j = 0; j < 16; j++)
+		b4.qs[j] = (uint8_t)(j | (15 - j) << 4);
+	CHECK(sl_dequant_row(SL_Q4_0, &b4, y, 32) == 0);
+	CHECK(y[0] == -16.0f && y[15] == 14.0f && y[16] == 14.0f && y[31] == -16.0f);
+
+	/* Q4_K: d = 1, dmin = 1; sub-block 0 scale 3 min 2; sub-block 5 scale 33 min 17
+	 * (j >= 4 packs the high 2 bits in sc[j-4] / sc[j]); all quants 5. */
+	sl_block_q4_K bk;
+	memset(&bk, 0, sizeof bk);
+	bk.d = 0x3c00;
+	bk.dmin = 0x3c00;
+	bk.scales[0] = 3;          /* s0 = 3 */
+	bk.scales[4] = 2;          /* m0 = 2 */
+	bk.scales[1] |= 2 << 6;    /* s5 high bits: 33 = 0b10 0001 */
+	bk.scales[9] = 1 | 1 << 4; /* s5 low 4 = 1, m5 low 4 = 1 */
+	bk.scales[5] |= 1 << 6;    /* m5 high bits: 17 = 0b01 0001 */
+	memset(bk.qs, 0x55, sizeof bk.qs);
+	CHECK(sl_dequant_row(SL_Q4_K, &bk, y, 256) == 0);
+	CHECK(y[0] == 3 * 5 - 2);        /* sub-block 0: values 0..31 */
+	CHECK(y[160] == 33 * 5 - 17);    /* sub-block 5: values 160..191 (high nibbles of group 2) */
+	CHECK(y[100] == 0.0f);           /* sub-block 3: scale 0, min 0 */
+
+	/* Q6_K: d = 1, scale[i] = i + 1; quant of value 0 = 63, value 100 = 0 */
+	sl_block_q6_K b6;
+	memset(&b6, 0, sizeof b6);
+	b6.d = 0x3c00;
+	for (int i = 0; i < 16; i++)
+		b6.scales[i] = (int8_t)(i + 1);
+	b6.ql[0] = 0x0f;           /* value 0 low 4 bits = 15 */
+	b6.qh[0] = 0x03;           /* value 0 high 2 bits = 3 -> q = 63 */
+	CHECK(sl_dequant_row(SL_Q6_K, &b6, y, 256) == 0);
+	CHECK(y[0] == 1 * (63 - 32));
+	CHECK(y[100] == 7 * (0 - 32)); /* value 100 = l 4 + 96: scale index 0 + 6 */
+	CHECK(y[200] == 13 * (0 - 32)); /* second half (scales 8..15), value 72 of it = l 8 + 64: scales[8 + 4] = 13 */
+
+	CHECK(sl_dequant_row(SL_Q4_0, &b4, y, 31) == -1); /* ragged row */
+	CHECK(sl_dequant_row(SL_Q5_0, &b4, y, 32) == -1); /* unsupported type */
+}
+
+static void test_sizes(void)
+{
+	uint64_t ne[2] = {2048, 8192};
+
+	CHECK(sl_type_row_bytes(SL_Q4_0, 2048) == 64 * 18);
+	CHECK(sl_type_nbytes(SL_Q4_K, ne, 2) == 8ull * 144 * 8192);
+	CHECK(sl_type_row_bytes(SL_Q4_K, 172) == 0);
+	CHECK(sl_type_from_name("Q8_0") == SL_Q8_0 && sl_type_from_name("nope") == -1);
+	ne[0] = 1ull << 40, ne[1] = 1ull << 40;
+	CHECK(sl_type_nbytes(SL_F32, ne, 2) == 0); /* overflow caught */
+}
+
+int main(void)
+{
+	test_f16();
+	test_bf16();
+	test_dequant();
+	test_sizes();
+	return CHECK_DONE();
+}
