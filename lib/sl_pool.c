@@ -1,0 +1,188 @@
+/*
+ * sl_pool — persistent worker threads for the data-parallel loops of the forward pass.
+ *
+ * A forward pass of a 1.7B model calls sl_pool_run() about 200 times per token, so waking
+ * the workers must cost microseconds, not the tens of microseconds of a condition variable
+ * round trip.  Workers therefore spin on a generation counter for a short while after each
+ * job (the next matrix product usually follows within microseconds) and only then sleep on
+ * a condition variable.  The caller takes part in the work.
+ *
+ * Tasks are handed out through one atomic counter, so a fast thread takes more of them;
+ * which thread runs a task never changes what the task computes, so results do not depend
+ * on the number of threads.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sl_err.h"
+#include "sl_pool.h"
+
+/* Spin iterations before a worker goes to sleep (a few hundred microseconds). */
+#define SPIN_WORKER 200000
+/* Upper bound on threads: more than any machine sl runs on needs. */
+#define MAX_THREADS 256
+
+struct sl_pool {
+	int n_threads;          /* including the caller */
+	pthread_t *threads;     /* [n_threads - 1] workers */
+
+	/* the current job, written by the caller before it bumps gen */
+	sl_pool_fn fn;
+	void *arg;
+	int n_tasks;
+
+	_Atomic int next;       /* next task index to hand out */
+	_Atomic int busy;       /* workers still inside the current job */
+	_Atomic unsigned gen;   /* bumped once per job; workers wait for it to change */
+	_Atomic int quit;
+	_Atomic int sleepers;   /* workers blocked (or about to block) on cv */
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Take tasks until none are left. */
+static void drain(sl_pool *p)
+{
+	int n = p->n_tasks;
+	for (;;) {
+		int t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+		if (t >= n)
+			break;
+		p->fn(p->arg, t, n);
+	}
+}
+
+static void *worker(void *v)
+{
+	sl_pool *p = v;
+	unsigned seen = 0;
+
+	for (;;) {
+		unsigned g;
+		int spins = 0;
+		while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
+		       !atomic_load_explicit(&p->quit, memory_order_acquire)) {
+			if (++spins < SPIN_WORKER) {
+				cpu_relax();
+				continue;
+			}
+			/*
+			 * Sleep.  sleepers is raised before gen is checked again, and the caller bumps
+			 * gen before it reads sleepers, so one of the two always sees the other.
+			 */
+			pthread_mutex_lock(&p->mu);
+			atomic_fetch_add(&p->sleepers, 1);
+			while (atomic_load(&p->gen) == seen && !atomic_load(&p->quit))
+				pthread_cond_wait(&p->cv, &p->mu);
+			atomic_fetch_sub(&p->sleepers, 1);
+			pthread_mutex_unlock(&p->mu);
+			spins = 0;
+		}
+		if (atomic_load_explicit(&p->quit, memory_order_acquire))
+			return NULL;
+		seen = g;
+		drain(p);
+		atomic_fetch_sub_explicit(&p->busy, 1, memory_order_release);
+	}
+}
+
+sl_pool *sl_pool_new(int n_threads)
+{
+	if (n_threads <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		n_threads = n > 0 ? (int)n : 1;
+	}
+	if (n_threads > MAX_THREADS)
+		n_threads = MAX_THREADS;
+
+	sl_pool *p = calloc(1, sizeof(*p));
+	if (!p) {
+		sl_seterr("thread pool: out of memory");
+		return NULL;
+	}
+	p->n_threads = n_threads;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (n_threads > 1) {
+		p->threads = calloc((size_t)n_threads - 1, sizeof(pthread_t));
+		if (!p->threads) {
+			sl_seterr("thread pool: out of memory");
+			free(p);
+			return NULL;
+		}
+	}
+	for (int i = 0; i < n_threads - 1; i++) {
+		int e = pthread_create(&p->threads[i], NULL, worker, p);
+		if (e) {
+			sl_seterr("thread pool: cannot start thread: %s", strerror(e));
+			p->n_threads = i + 1;
+			sl_pool_free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+void sl_pool_free(sl_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	atomic_store(&p->quit, 1);
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->n_threads - 1; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p->threads);
+	free(p);
+}
+
+int sl_pool_threads(const sl_pool *p)
+{
+	return p ? p->n_threads : 1;
+}
+
+void sl_pool_run(sl_pool *p, int n_tasks, sl_pool_fn fn, void *arg)
+{
+	if (n_tasks <= 0)
+		return;
+	if (!p || p->n_threads == 1 || n_tasks == 1) {
+		for (int t = 0; t < n_tasks; t++)
+			fn(arg, t, n_tasks);
+		return;
+	}
+	p->fn = fn;
+	p->arg = arg;
+	p->n_tasks = n_tasks;
+	atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->busy, p->n_threads - 1, memory_order_relaxed);
+	atomic_fetch_add(&p->gen, 1); /* seq_cst: publishes the job, ordered before sleepers */
+	if (atomic_load(&p->sleepers) > 0) {
+		pthread_mutex_lock(&p->mu);
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	drain(p);
+	/* Wait for the workers to leave the job so that the next run may overwrite it. */
+	for (long spins = 0; atomic_load_explicit(&p->busy, memory_order_acquire) > 0; spins++) {
+		if (spins < 100000)
+			cpu_relax();
+		else
+			sched_yield();
+	}
+}
