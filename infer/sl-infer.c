@@ -1,0 +1,384 @@
+/*
+ * sl-infer — continue a token stream with a Llama model.
+ *
+ *     echo "Once upon a time" | sl-tok | sl-infer | sl-detok
+ *
+ * Reads prompt ids (sl-tokens(5)) to end of input, runs them through the model in batches,
+ * then samples up to -n ids one at a time, writing and flushing each as soon as it is
+ * chosen, so the pipeline streams.  Generation stops at an end-of-generation id (not
+ * written), after -n ids, or when prompt and output fill the context.  The model, its
+ * KV cache and the forward pass are lib/sl_model.c; sampling is lib/sl_sample.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sl_cli.h"
+#include "sl_kernels.h"
+#include "sl_model.h"
+#include "sl_pool.h"
+#include "sl_sample.h"
+#include "sl_sys.h"
+#include "sl_tokio.h"
+#include "sl_types.h"
+
+static const char usage[] =
+	"usage: sl-infer [-qvV] [-m model] [-n count] [-c context] [-t threads] [--temp T]\n"
+	"                [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]\n"
+	"                [--echo] [--ignore-eos] [--top N] [--probs file] [--logits file]\n"
+	"                [--stats] [file]";
+
+static const char help[] =
+	"Continue a stream of token ids (from sl-tok) with a Llama model; write the new ids.\n"
+	"\n"
+	"  -m, --model FILE       GGUF model (default: $SL_MODEL, else the embedded stories260K)\n"
+	"  -n, --n-predict N      generate at most N ids (default 256)\n"
+	"  -c, --ctx N            context size in ids, prompt included (default: the model's)\n"
+	"  -t, --threads N        worker threads (default: all cores; output does not depend on it)\n"
+	"      --temp T           temperature; 0 is greedy (default 1.0)\n"
+	"      --top-k K          keep the K most likely ids (default 0: off)\n"
+	"      --top-p P          keep the most likely ids up to probability P (default 0.9)\n"
+	"      --min-p P          drop ids less likely than P times the most likely (default 0: off)\n"
+	"      --repeat-penalty R penalize ids already in the context (default 1.0: off)\n"
+	"      --seed S           random seed (default: from the clock)\n"
+	"      --echo             write the prompt ids before the generated ones\n"
+	"      --ignore-eos       do not stop at end-of-generation ids\n"
+	"      --top N            for each generated id, the N most likely ids and their\n"
+	"                         probabilities (softmax of the raw logits), on stderr\n"
+	"      --probs FILE       write the --top lines to FILE instead (N defaults to 5)\n"
+	"      --logits FILE      write the raw logits of every position (f32 little-endian,\n"
+	"                         one row of vocab-size values per position)\n"
+	"      --kv-type T        KV cache precision: f16 (default) or f32\n"
+	"  -b, --batch N          prompt ids per forward pass (default 64)\n"
+	"      --stats            load time, time to first id, speeds and peak RSS on stderr\n"
+	"  -q, --quiet            no warnings\n"
+	"  -v, --verbose          describe the model and the run on stderr\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          print the version\n"
+	"\n"
+	"Exit status: 0 success (also when the context fills up), 1 runtime failure, 2 usage.\n"
+	"See sl-infer(1).\n";
+
+enum {
+	OPT_TEMP = 256, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT, OPT_SEED, OPT_ECHO,
+	OPT_IGNORE_EOS, OPT_TOP, OPT_PROBS, OPT_LOGITS, OPT_STATS, OPT_KV_TYPE,
+};
+
+static const struct option longopts[] = {
+	{"model", required_argument, NULL, 'm'},
+	{"n-predict", required_argument, NULL, 'n'},
+	{"ctx", required_argument, NULL, 'c'},
+	{"threads", required_argument, NULL, 't'},
+	{"batch", required_argument, NULL, 'b'},
+	{"temp", required_argument, NULL, OPT_TEMP},
+	{"top-k", required_argument, NULL, OPT_TOP_K},
+	{"top-p", required_argument, NULL, OPT_TOP_P},
+	{"min-p", required_argument, NULL, OPT_MIN_P},
+	{"repeat-penalty", required_argument, NULL, OPT_REPEAT},
+	{"seed", required_argument, NULL, OPT_SEED},
+	{"echo", no_argument, NULL, OPT_ECHO},
+	{"ignore-eos", no_argument, NULL, OPT_IGNORE_EOS},
+	{"top", required_argument, NULL, OPT_TOP},
+	{"probs", required_argument, NULL, OPT_PROBS},
+	{"logits", required_argument, NULL, OPT_LOGITS},
+	{"kv-type", required_argument, NULL, OPT_KV_TYPE},
+	{"stats", no_argument, NULL, OPT_STATS},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+typedef struct {
+	const char *model_path, *in_path, *probs_path, *logits_path;
+	long long n_predict, ctx, threads, batch, top, seed;
+	int have_seed, echo, ignore_eos, stats, quiet, verbose;
+	uint32_t kv_type;
+	sl_sample_params sp;
+} options;
+
+static void parse_options(options *o, int argc, char **argv)
+{
+	int c;
+
+	memset(o, 0, sizeof *o);
+	o->n_predict = 256;
+	o->batch = 64;
+	o->top = -1;
+	o->kv_type = SL_F16;
+	o->sp = sl_sample_defaults();
+	while ((c = getopt_long(argc, argv, "m:n:c:t:b:qvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': o->model_path = optarg; break;
+		case 'n': o->n_predict = sl_opt_int(usage, "-n", optarg, 0, 1LL << 31); break;
+		case 'c': o->ctx = sl_opt_int(usage, "-c", optarg, 1, 1 << 24); break;
+		case 't': o->threads = sl_opt_int(usage, "-t", optarg, 0, 1024); break;
+		case 'b': o->batch = sl_opt_int(usage, "-b", optarg, 1, 4096); break;
+		case OPT_TEMP: o->sp.temp = (float)sl_opt_double(usage, "--temp", optarg, 0, 1e6); break;
+		case OPT_TOP_K: o->sp.top_k = (int)sl_opt_int(usage, "--top-k", optarg, 0, 1 << 30); break;
+		case OPT_TOP_P: o->sp.top_p = (float)sl_opt_double(usage, "--top-p", optarg, 1e-9, 1); break;
+		case OPT_MIN_P: o->sp.min_p = (float)sl_opt_double(usage, "--min-p", optarg, 0, 1); break;
+		case OPT_REPEAT:
+			o->sp.repeat_penalty = (float)sl_opt_double(usage, "--repeat-penalty", optarg, 1e-6, 1e6);
+			break;
+		case OPT_SEED:
+			o->seed = sl_opt_int(usage, "--seed", optarg, 0, INT64_MAX);
+			o->have_seed = 1;
+			break;
+		case OPT_ECHO: o->echo = 1; break;
+		case OPT_IGNORE_EOS: o->ignore_eos = 1; break;
+		case OPT_TOP: o->top = sl_opt_int(usage, "--top", optarg, 1, 1 << 20); break;
+		case OPT_PROBS: o->probs_path = optarg; break;
+		case OPT_LOGITS: o->logits_path = optarg; break;
+		case OPT_KV_TYPE:
+			if (strcmp(optarg, "f16") == 0)
+				o->kv_type = SL_F16;
+			else if (strcmp(optarg, "f32") == 0)
+				o->kv_type = SL_F32;
+			else
+				sl_usage_error(usage, "--kv-type: '%s' is not f16 or f32", optarg);
+			break;
+		case OPT_STATS: o->stats = 1; break;
+		case 'q': o->quiet = 1; o->verbose = 0; break;
+		case 'v': o->verbose = 1; o->quiet = 0; break;
+		case 'h':
+			printf("%s\n\n%s", usage, help);
+			sl_close_stdout();
+			exit(SL_EXIT_OK);
+		case 'V': sl_version();
+		default: sl_usage_error(usage, "unknown option");
+		}
+	}
+	if (argc - optind > 1)
+		sl_usage_error(usage, "too many arguments");
+	if (argc - optind == 1 && strcmp(argv[optind], "-") != 0)
+		o->in_path = argv[optind];
+	if (o->probs_path && o->top < 0)
+		o->top = 5;
+}
+
+/* ==== output helpers ==== */
+
+static FILE *open_out(const char *path)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f)
+		sl_die("%s: %s", path, strerror(errno));
+	return f;
+}
+
+static void close_out(FILE *f, const char *path)
+{
+	if (f && (fflush(f) != 0 || ferror(f) || fclose(f) != 0))
+		sl_die("%s: %s", path, strerror(errno));
+}
+
+static void write_logits(FILE *f, const char *path, const float *rows, size_t n_rows, int vocab)
+{
+	if (fwrite(rows, sizeof(float) * (size_t)vocab, n_rows, f) != n_rows)
+		sl_die("%s: %s", path, strerror(errno));
+}
+
+static void emit(int32_t id)
+{
+	if (sl_tokout(stdout, id, 1))
+		sl_die_lib();
+}
+
+/* ==== main ==== */
+
+int main(int argc, char **argv)
+{
+	options o;
+	sl_model *m;
+	sl_state *s;
+	sl_pool *pool;
+	sl_sampler *smp;
+	sl_tokin in;
+	FILE *in_fp = stdin, *probs_fp = NULL, *logits_fp = NULL;
+	const char *in_name = "<stdin>";
+	int32_t *ids = NULL, *top_ids = NULL;
+	float *top_p = NULL, *scratch;
+	size_t n_prompt = 0, cap;
+	const float *logits = NULL;
+	double t_start, t_loaded, t_prompt0, t_first = 0, t_prompt_end, t_end;
+	long long n_gen = 0;
+	int n_ctx, vocab, stop_full = 0;
+	uint64_t seed;
+
+	sl_cli_init(argv[0]);
+	parse_options(&o, argc, argv);
+	if (!o.model_path)
+		o.model_path = sl_default_model();
+
+	/* Load: map and validate the model, then read the whole prompt. */
+	t_start = sl_time_now();
+	m = sl_model_open(o.model_path);
+	if (!m)
+		sl_die_lib();
+	vocab = m->cfg.n_vocab;
+	if (o.ctx > m->cfg.n_ctx_train)
+		sl_die("%s: context %lld is larger than the model's context length %d", o.model_path,
+		       o.ctx, m->cfg.n_ctx_train);
+	n_ctx = o.ctx ? (int)o.ctx : m->cfg.n_ctx_train;
+	if (o.in_path) {
+		in_fp = fopen(o.in_path, "r");
+		if (!in_fp)
+			sl_die("%s: %s", o.in_path, strerror(errno));
+		in_name = o.in_path;
+	}
+	sl_tokin_init(&in, in_fp, in_name);
+	if (sl_tokin_read_all(&in, vocab, &ids, &n_prompt))
+		sl_die_lib();
+	if (in_fp != stdin)
+		fclose(in_fp);
+	if (n_prompt > (size_t)n_ctx)
+		sl_die("%s: the prompt has %zu ids, more than the context (%d)", in_name, n_prompt, n_ctx);
+	/* Room for the whole sequence: the ids are also the repetition-penalty history. */
+	cap = n_prompt + 1 + (size_t)(o.n_predict < n_ctx ? o.n_predict : n_ctx);
+	{
+		int32_t *grown = realloc(ids, cap * sizeof *ids);
+		scratch = malloc((size_t)vocab * sizeof *scratch);
+		if (!grown || !scratch)
+			sl_die("out of memory");
+		ids = grown;
+	}
+	if (n_prompt == 0) {
+		if (m->cfg.bos < 0)
+			sl_die("%s: empty prompt, and the model has no BOS id to start from", in_name);
+		ids[n_prompt++] = m->cfg.bos;
+	}
+
+	/* The cache holds what this run can use: prompt + N, at most the context. */
+	{
+		long long want = (long long)n_prompt + o.n_predict;
+		int used = want < n_ctx ? (int)want : n_ctx;
+		s = sl_state_new(m, used, (int)o.batch, o.kv_type);
+		if (!s)
+			sl_die_lib();
+	}
+	pool = sl_pool_new((int)o.threads);
+	if (!pool)
+		sl_die_lib();
+	seed = o.have_seed ? (uint64_t)o.seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	smp = sl_sampler_new(vocab, &o.sp, seed);
+	if (!smp)
+		sl_die_lib();
+	if (o.top > 0) {
+		if (o.top > vocab)
+			o.top = vocab;
+		top_ids = malloc((size_t)o.top * sizeof *top_ids);
+		top_p = malloc((size_t)o.top * sizeof *top_p);
+		if (!top_ids || !top_p)
+			sl_die("out of memory");
+	}
+	if (o.probs_path)
+		probs_fp = open_out(o.probs_path);
+	if (o.logits_path)
+		logits_fp = open_out(o.logits_path);
+	t_loaded = sl_time_now();
+	if (o.verbose) {
+		const sl_config *c = &m->cfg;
+		sl_warn("%s: vocab %d, dim %d, %d layers, %d heads (%d kv), head dim %d, ffn %d, "
+			"context %d, rope base %g, eps %g, %s head", o.model_path, c->n_vocab, c->dim,
+			c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->hidden_dim,
+			c->n_ctx_train, (double)c->rope_base, (double)c->eps, c->tied ? "tied" : "separate");
+		sl_warn("%zu prompt ids, context %d (cache for %d, %s), %d threads, kernels %s, seed %llu",
+			n_prompt, n_ctx, s->n_ctx, o.kv_type == SL_F32 ? "f32" : "f16",
+			sl_pool_threads(pool), sl_kernels_name(), (unsigned long long)seed);
+	}
+
+	if (o.echo)
+		for (size_t i = 0; i < n_prompt; i++)
+			emit(ids[i]);
+
+	/* The prompt, a batch at a time: matrix × matrix products. */
+	t_prompt0 = sl_time_now();
+	for (size_t i = 0; i < n_prompt; i += (size_t)s->n_batch) {
+		int nb = (int)(n_prompt - i < (size_t)s->n_batch ? n_prompt - i : (size_t)s->n_batch);
+		logits = sl_forward(m, s, pool, ids + i, nb, (int)i, logits_fp != NULL);
+		if (!logits)
+			sl_die_lib();
+		if (logits_fp) {
+			write_logits(logits_fp, o.logits_path, logits, (size_t)nb, vocab);
+			logits += (size_t)(nb - 1) * vocab;
+		}
+	}
+	t_prompt_end = sl_time_now();
+
+	/* Generation: sample, write, feed back. */
+	size_t n_total = n_prompt;
+	while (n_gen < o.n_predict) {
+		int32_t id;
+		int eog = 0;
+
+		if (n_total >= (size_t)n_ctx) {
+			stop_full = 1;
+			break;
+		}
+		if (o.top > 0) {
+			FILE *f = probs_fp ? probs_fp : stderr;
+			sl_sampler_top_n(smp, logits, (int)o.top, top_ids, top_p);
+			fprintf(f, "%zu\t", n_total);
+			for (int i = 0; i < o.top; i++)
+				fprintf(f, "%s%d:%.6f", i ? " " : "", top_ids[i], (double)top_p[i]);
+			fputc('\n', f);
+		}
+		memcpy(scratch, logits, (size_t)vocab * sizeof *scratch);
+		id = sl_sample(smp, scratch, ids, (int)n_total);
+		if (n_gen == 0)
+			t_first = sl_time_now();
+		for (int i = 0; i < m->cfg.n_eog; i++)
+			if (id == m->cfg.eog[i])
+				eog = 1;
+		if (eog && !o.ignore_eos)
+			break;
+		emit(id);
+		ids[n_total++] = id;
+		n_gen++;
+		if (n_gen == o.n_predict || n_total >= (size_t)n_ctx) {
+			if (n_gen < o.n_predict)
+				stop_full = 1;
+			break; /* the last id is never fed back: nothing will read its logits */
+		}
+		logits = sl_forward(m, s, pool, &id, 1, (int)n_total - 1, 0);
+		if (!logits)
+			sl_die_lib();
+		if (logits_fp)
+			write_logits(logits_fp, o.logits_path, logits, 1, vocab);
+	}
+	t_end = sl_time_now();
+	if (stop_full && !o.quiet)
+		sl_warn("context full (%d ids): stopped after %lld of %lld ids", n_ctx, n_gen, o.n_predict);
+
+	close_out(logits_fp, o.logits_path);
+	close_out(probs_fp, o.probs_path);
+	sl_close_stdout();
+	if (o.stats) {
+		double tp = t_prompt_end - t_prompt0, tg = t_end - t_prompt_end;
+		sl_warn("load %.1f ms (model %.1f MiB mapped, state %.1f MiB)", (t_loaded - t_start) * 1e3,
+			m->gguf.map.size / 1048576.0, sl_state_bytes(s) / 1048576.0);
+		sl_warn("prompt %zu ids in %.1f ms (%.1f ids/s)", n_prompt, tp * 1e3, tp > 0 ? n_prompt / tp : 0);
+		if (n_gen > 0 || t_first > 0)
+			sl_warn("first id after %.1f ms", (t_first - t_prompt0) * 1e3);
+		sl_warn("generated %lld ids in %.1f ms (%.1f ids/s)", n_gen, tg * 1e3,
+			tg > 0 && n_gen > 0 ? n_gen / tg : 0);
+		sl_warn("peak RSS %.1f MiB", sl_peak_rss() / 1048576.0);
+	}
+	free(ids);
+	free(scratch);
+	free(top_ids);
+	free(top_p);
+	sl_sampler_free(smp);
+	sl_pool_free(pool);
+	sl_state_free(s);
+	sl_model_close(m);
+	return SL_EXIT_OK;
+}

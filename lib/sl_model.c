@@ -1,0 +1,686 @@
+/*
+ * sl_model — loading, validation and the forward pass of a Llama model (sl_model.h).
+ *
+ * The forward pass at the bottom reads top to bottom like llama2.c's forward(); each step
+ * names the line of Hugging Face's modeling_llama.py (LlamaForCausalLM) it implements.  The
+ * one difference of layout: GGUF stores q_proj / k_proj with the rows of each head permuted
+ * (llama.cpp's converter), so where HF's rotate_half pairs x[i] with x[i + head_dim/2], we
+ * pair x[2i] with x[2i+1]; the two give the same scores q·k.  Every weight product goes
+ * through sl_matmul() (sl_kernels.h); attention is plain C, one pool task per head.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_err.h"
+#include "sl_kernels.h"
+#include "sl_model.h"
+#include "sl_types.h"
+
+/* Bounds that keep every size below in int/size_t range with room to spare. */
+#define MAX_DIM (1 << 20)
+#define MAX_LAYERS 4096
+#define MAX_CTX (1 << 24)
+#define MAX_VOCAB (1 << 24)
+
+/* ==== hyper-parameters ==== */
+
+static const char *gname(const sl_model *m)
+{
+	return m->gguf.map.path ? m->gguf.map.path : "model";
+}
+
+/* Read "<arch>.<key>" as a positive int in [1, max]; required unless dflt >= 0. */
+static int get_param(sl_model *m, const char *arch, const char *key, int dflt, int max, int *out)
+{
+	char full[128];
+	uint64_t v;
+	int rc;
+
+	snprintf(full, sizeof full, "%s.%s", arch, key);
+	rc = sl_gguf_get_u64(&m->gguf, full, &v);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		if (dflt < 0)
+			return sl_seterr("%s: missing key %s", gname(m), full);
+		*out = dflt;
+		return 0;
+	}
+	if (v < 1 || v > (uint64_t)max)
+		return sl_seterr("%s: %s = %llu is out of range (1..%d)", gname(m), full,
+				 (unsigned long long)v, max);
+	*out = (int)v;
+	return 0;
+}
+
+static int get_float(sl_model *m, const char *arch, const char *key, float dflt, float *out)
+{
+	char full[128];
+	int rc;
+
+	snprintf(full, sizeof full, "%s.%s", arch, key);
+	rc = sl_gguf_get_f32(&m->gguf, full, out);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		*out = dflt;
+	if (!(*out > 0) || !isfinite(*out))
+		return sl_seterr("%s: %s = %g must be positive and finite", gname(m), full, (double)*out);
+	return 0;
+}
+
+/* Element i of an integer array value, or -1 with sl_error if the array is not integers. */
+static int arr_int(const sl_model *m, const sl_gguf_kv *kv, uint64_t i, int64_t *out)
+{
+	const uint8_t *p;
+	int size;
+	uint64_t u = 0;
+
+	switch (kv->arr_type) {
+	case SL_GGUF_U8: case SL_GGUF_I8: size = 1; break;
+	case SL_GGUF_U16: case SL_GGUF_I16: size = 2; break;
+	case SL_GGUF_U32: case SL_GGUF_I32: size = 4; break;
+	case SL_GGUF_U64: case SL_GGUF_I64: size = 8; break;
+	default:
+		return sl_seterr("%s: key %s is an array of %s, expected integers", gname(m), kv->key,
+				 sl_gguf_vtype_name(kv->arr_type));
+	}
+	p = kv->arr_data + i * size;
+	for (int b = size - 1; b >= 0; b--)
+		u = u << 8 | p[b];
+	if (kv->arr_type == SL_GGUF_I8 || kv->arr_type == SL_GGUF_I16 ||
+	    kv->arr_type == SL_GGUF_I32 || kv->arr_type == SL_GGUF_I64) {
+		int shift = 64 - 8 * size;
+		*out = (int64_t)(u << shift) >> shift; /* sign-extend */
+	} else {
+		*out = u > INT64_MAX ? -1 : (int64_t)u;
+	}
+	return 0;
+}
+
+static int add_eog(sl_model *m, const char *key, int64_t id)
+{
+	sl_config *c = &m->cfg;
+
+	if (id < 0 || id >= c->n_vocab)
+		return sl_seterr("%s: %s: id %lld is not in the vocabulary (%d)", gname(m), key,
+				 (long long)id, c->n_vocab);
+	for (int i = 0; i < c->n_eog; i++)
+		if (c->eog[i] == id)
+			return 0;
+	if (c->n_eog == SL_MAX_EOG)
+		return sl_seterr("%s: %s: more than %d end-of-generation ids", gname(m), key, SL_MAX_EOG);
+	c->eog[c->n_eog++] = (int32_t)id;
+	return 0;
+}
+
+/*
+ * End-of-generation ids: sl.eog_token_ids (sl-quant writes it from generation_config.json)
+ * when present; otherwise the tokenizer's eos, eot and eom ids (llama.cpp's fallbacks).
+ */
+static int read_special_ids(sl_model *m)
+{
+	static const char *const fallback[] = {
+		"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id",
+	};
+	const sl_gguf_kv *kv = sl_gguf_find(&m->gguf, "sl.eog_token_ids");
+	uint32_t v;
+	int rc;
+
+	m->cfg.bos = -1;
+	rc = sl_gguf_get_u32(&m->gguf, "tokenizer.ggml.bos_token_id", &v);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		if (v >= (uint32_t)m->cfg.n_vocab)
+			return sl_seterr("%s: tokenizer.ggml.bos_token_id %u >= vocab %d", gname(m), v,
+					 m->cfg.n_vocab);
+		m->cfg.bos = (int32_t)v;
+	}
+	if (kv) {
+		if (kv->type != SL_GGUF_ARRAY)
+			return sl_seterr("%s: key sl.eog_token_ids has type %s, expected an array",
+					 gname(m), sl_gguf_vtype_name(kv->type));
+		for (uint64_t i = 0; i < kv->arr_n; i++) {
+			int64_t id = -1;
+			if (arr_int(m, kv, i, &id) || add_eog(m, kv->key, id))
+				return -1;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof fallback / sizeof fallback[0]; i++) {
+		rc = sl_gguf_get_u32(&m->gguf, fallback[i], &v);
+		if (rc < 0)
+			return -1;
+		if (rc == 1 && add_eog(m, fallback[i], v))
+			return -1;
+	}
+	return 0;
+}
+
+static int read_config(sl_model *m, const char *arch)
+{
+	sl_config *c = &m->cfg;
+	char *scaling = NULL;
+	char key[128];
+	int n_rot = 0, key_len = 0, val_len = 0, rc;
+
+	if (get_param(m, arch, "embedding_length", -1, MAX_DIM, &c->dim) ||
+	    get_param(m, arch, "block_count", -1, MAX_LAYERS, &c->n_layers) ||
+	    get_param(m, arch, "attention.head_count", -1, MAX_DIM, &c->n_heads) ||
+	    get_param(m, arch, "attention.head_count_kv", c->n_heads, MAX_DIM, &c->n_kv_heads) ||
+	    get_param(m, arch, "feed_forward_length", -1, MAX_DIM, &c->hidden_dim) ||
+	    get_param(m, arch, "context_length", -1, MAX_CTX, &c->n_ctx_train) ||
+	    get_param(m, arch, "attention.key_length", 0, MAX_DIM, &key_len) ||
+	    get_param(m, arch, "attention.value_length", 0, MAX_DIM, &val_len) ||
+	    get_param(m, arch, "rope.dimension_count", 0, MAX_DIM, &n_rot) ||
+	    get_float(m, arch, "rope.freq_base", 10000.0f, &c->rope_base) ||
+	    get_float(m, arch, "attention.layer_norm_rms_epsilon", 1e-5f, &c->eps))
+		return -1;
+	if (c->dim % c->n_heads)
+		return sl_seterr("%s: embedding_length %d is not a multiple of head_count %d",
+				 gname(m), c->dim, c->n_heads);
+	c->head_dim = c->dim / c->n_heads;
+	if ((key_len && key_len != c->head_dim) || (val_len && val_len != c->head_dim))
+		return sl_seterr("%s: attention key/value length %d/%d differs from embedding_length / "
+				 "head_count = %d (not supported)", gname(m), key_len, val_len, c->head_dim);
+	if (c->n_heads % c->n_kv_heads)
+		return sl_seterr("%s: head_count %d is not a multiple of head_count_kv %d",
+				 gname(m), c->n_heads, c->n_kv_heads);
+	if (c->head_dim % 2)
+		return sl_seterr("%s: head dimension %d is odd (RoPE rotates pairs)", gname(m), c->head_dim);
+	if (n_rot && n_rot != c->head_dim)
+		return sl_seterr("%s: rope.dimension_count %d differs from the head dimension %d "
+				 "(partial RoPE is not supported)", gname(m), n_rot, c->head_dim);
+	snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+	rc = sl_gguf_get_str(&m->gguf, key, &scaling);
+	if (rc < 0)
+		return -1;
+	if (rc == 1 && strcmp(scaling, "none") != 0) {
+		sl_seterr("%s: RoPE scaling '%s' is not supported", gname(m), scaling);
+		free(scaling);
+		return -1;
+	}
+	free(scaling);
+	return 0;
+}
+
+/* ==== tensors ==== */
+
+static int is_matmul_type(uint32_t t)
+{
+	return t == SL_F32 || t == SL_F16 || t == SL_BF16 || t == SL_Q8_0 || t == SL_Q4_0 ||
+	       t == SL_Q4_K || t == SL_Q6_K;
+}
+
+static const char *type_name(uint32_t t)
+{
+	const sl_type_info *ti = sl_type_get(t);
+	static _Thread_local char buf[32];
+
+	if (ti && ti->name)
+		return ti->name;
+	snprintf(buf, sizeof buf, "type %u", t);
+	return buf;
+}
+
+/* Find `name` with ggml dims {ne0, ne1} (ne1 = 1 for a vector); NULL with sl_error. */
+static const sl_gguf_tensor *want(sl_model *m, const char *name, uint64_t ne0, uint64_t ne1)
+{
+	const sl_gguf_tensor *t = sl_gguf_tensor_find(&m->gguf, name);
+
+	if (!t)
+		return sl_seterr("%s: missing tensor %s", gname(m), name), NULL;
+	if (t->ne[0] != ne0 || t->ne[1] != ne1 || t->ne[2] != 1 || t->ne[3] != 1)
+		return sl_seterr("%s: tensor %s has shape [%llu, %llu, %llu, %llu], expected [%llu, %llu]",
+				 gname(m), name, (unsigned long long)t->ne[0], (unsigned long long)t->ne[1],
+				 (unsigned long long)t->ne[2], (unsigned long long)t->ne[3],
+				 (unsigned long long)ne0, (unsigned long long)ne1), NULL;
+	return t;
+}
+
+/* A matrix of `rows` output rows over `cols` inputs (ggml dims {cols, rows}). */
+static int want_matrix(sl_model *m, sl_weight *w, const char *name, int rows, int cols)
+{
+	const sl_gguf_tensor *t = want(m, name, (uint64_t)cols, (uint64_t)rows);
+
+	if (!t)
+		return -1;
+	if (!is_matmul_type(t->type))
+		return sl_seterr("%s: tensor %s has type %s, which sl does not support "
+				 "(f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)", gname(m), name, type_name(t->type));
+	w->type = t->type;
+	w->data = t->data;
+	w->rows = rows;
+	w->cols = cols;
+	w->row_bytes = sl_type_row_bytes(t->type, (uint64_t)cols);
+	if (w->row_bytes == 0)
+		return sl_preferr("%s: tensor %s", gname(m), name);
+	return 0;
+}
+
+/* A norm vector of dim values; f32 is used in place, f16/bf16 converted into *buf. */
+static int want_norm(sl_model *m, const float **out, const char *name, float **buf)
+{
+	int dim = m->cfg.dim;
+	const sl_gguf_tensor *t = want(m, name, (uint64_t)dim, 1);
+
+	if (!t)
+		return -1;
+	if (t->type == SL_F32) {
+		*out = t->data;
+		return 0;
+	}
+	if (t->type != SL_F16 && t->type != SL_BF16)
+		return sl_seterr("%s: tensor %s has type %s; norms must be f32, f16 or bf16",
+				 gname(m), name, type_name(t->type));
+	sl_dequant_row(t->type, t->data, *buf, (uint64_t)dim);
+	*out = *buf;
+	*buf += dim;
+	return 0;
+}
+
+static int load_tensors(sl_model *m)
+{
+	const sl_config *c = &m->cfg;
+	int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
+	const sl_gguf_tensor *embd = sl_gguf_tensor_find(&m->gguf, "token_embd.weight");
+	float *buf;
+	char name[96];
+
+	/* The vocabulary is whatever token_embd holds; llama.vocab_size, if given, must agree. */
+	if (!embd)
+		return sl_seterr("%s: missing tensor token_embd.weight", gname(m));
+	if (embd->ne[1] < 1 || embd->ne[1] > MAX_VOCAB)
+		return sl_seterr("%s: token_embd.weight has %llu rows (vocabulary out of range)",
+				 gname(m), (unsigned long long)embd->ne[1]);
+	m->cfg.n_vocab = (int)embd->ne[1];
+	if (want_matrix(m, &m->tok_embd, "token_embd.weight", c->n_vocab, c->dim))
+		return -1;
+	if (sl_gguf_tensor_find(&m->gguf, "output.weight")) {
+		if (want_matrix(m, &m->output, "output.weight", c->n_vocab, c->dim))
+			return -1;
+	} else {
+		m->output = m->tok_embd;
+		m->cfg.tied = 1;
+	}
+	m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
+	m->norm_buf = malloc(((size_t)2 * c->n_layers + 1) * c->dim * sizeof(float));
+	if (!m->layers || !m->norm_buf)
+		return sl_seterr("out of memory");
+	buf = m->norm_buf;
+	if (want_norm(m, &m->out_norm, "output_norm.weight", &buf))
+		return -1;
+	for (int l = 0; l < c->n_layers; l++) {
+		sl_layer *L = &m->layers[l];
+#define NAME(s) (snprintf(name, sizeof name, "blk.%d." s ".weight", l), name)
+		if (want_norm(m, &L->attn_norm, NAME("attn_norm"), &buf) ||
+		    want_matrix(m, &L->wq, NAME("attn_q"), q_dim, c->dim) ||
+		    want_matrix(m, &L->wk, NAME("attn_k"), kv_dim, c->dim) ||
+		    want_matrix(m, &L->wv, NAME("attn_v"), kv_dim, c->dim) ||
+		    want_matrix(m, &L->wo, NAME("attn_output"), c->dim, q_dim) ||
+		    want_norm(m, &L->ffn_norm, NAME("ffn_norm"), &buf) ||
+		    want_matrix(m, &L->w_gate, NAME("ffn_gate"), c->hidden_dim, c->dim) ||
+		    want_matrix(m, &L->w_up, NAME("ffn_up"), c->hidden_dim, c->dim) ||
+		    want_matrix(m, &L->w_down, NAME("ffn_down"), c->dim, c->hidden_dim))
+			return -1;
+#undef NAME
+	}
+	if (buf == m->norm_buf) { /* every norm was f32: nothing converted */
+		free(m->norm_buf);
+		m->norm_buf = NULL;
+	}
+	return 0;
+}
+
+sl_model *sl_model_open(const char *path)
+{
+	sl_model *m = calloc(1, sizeof *m);
+	char *arch = NULL;
+	uint32_t vocab_key;
+	int rc;
+
+	if (!m)
+		return sl_seterr("out of memory"), NULL;
+	if (sl_gguf_open(&m->gguf, path)) {
+		free(m);
+		return NULL;
+	}
+	rc = sl_gguf_get_str(&m->gguf, "general.architecture", &arch);
+	if (rc <= 0) {
+		if (rc == 0)
+			sl_seterr("%s: missing key general.architecture", path);
+		goto fail;
+	}
+	if (strcmp(arch, "llama") != 0) {
+		sl_seterr("%s: architecture '%s' is not supported (only llama)", path, arch);
+		goto fail;
+	}
+	if (read_config(m, arch) || load_tensors(m) || read_special_ids(m))
+		goto fail;
+	rc = sl_gguf_get_u32(&m->gguf, "llama.vocab_size", &vocab_key);
+	if (rc < 0)
+		goto fail;
+	if (rc == 1 && vocab_key != (uint32_t)m->cfg.n_vocab) {
+		sl_seterr("%s: llama.vocab_size %u differs from token_embd.weight's %d rows",
+			  path, vocab_key, m->cfg.n_vocab);
+		goto fail;
+	}
+	free(arch);
+	return m;
+fail:
+	free(arch);
+	sl_model_close(m);
+	return NULL;
+}
+
+void sl_model_close(sl_model *m)
+{
+	if (!m)
+		return;
+	free(m->layers);
+	free(m->norm_buf);
+	sl_gguf_close(&m->gguf);
+	free(m);
+}
+
+static uint64_t wbytes(const sl_weight *w)
+{
+	return (uint64_t)w->rows * w->row_bytes;
+}
+
+uint64_t sl_model_weight_bytes(const sl_model *m)
+{
+	uint64_t n = wbytes(&m->output);
+
+	for (int l = 0; l < m->cfg.n_layers; l++) {
+		const sl_layer *L = &m->layers[l];
+		n += wbytes(&L->wq) + wbytes(&L->wk) + wbytes(&L->wv) + wbytes(&L->wo) +
+		     wbytes(&L->w_gate) + wbytes(&L->w_up) + wbytes(&L->w_down);
+	}
+	return n;
+}
+
+/* ==== state ==== */
+
+/* f16 → f32 by table: attention converts every cached K and V value on every token. */
+static float f16_table[65536];
+static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
+
+static void f16_table_init(void)
+{
+	for (uint32_t i = 0; i < 65536; i++)
+		f16_table[i] = sl_f16_to_f32((sl_f16)i);
+}
+
+sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_type)
+{
+	const sl_config *c = &m->cfg;
+	size_t q_dim = (size_t)c->n_heads * c->head_dim, kv_dim = (size_t)c->n_kv_heads * c->head_dim;
+	size_t kv_elem = kv_type == SL_F32 ? 4 : 2;
+	size_t kv_n = (size_t)c->n_layers * n_ctx * kv_dim;
+	sl_state *s;
+
+	if (n_ctx < 1 || n_ctx > c->n_ctx_train || n_batch < 1 || (kv_type != SL_F16 && kv_type != SL_F32))
+		return sl_seterr("state: context %d / batch %d / kv type %u out of range", n_ctx, n_batch,
+				 kv_type), NULL;
+	if (n_batch > n_ctx)
+		n_batch = n_ctx;
+	pthread_once(&f16_once, f16_table_init);
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return sl_seterr("out of memory"), NULL;
+	s->n_ctx = n_ctx;
+	s->n_batch = n_batch;
+	s->kv_type = kv_type;
+	s->k_cache = calloc(kv_n, kv_elem);
+	s->v_cache = calloc(kv_n, kv_elem);
+	s->x = malloc((size_t)n_batch * c->dim * sizeof(float));
+	s->xb = malloc((size_t)n_batch * c->dim * sizeof(float));
+	s->q = malloc((size_t)n_batch * q_dim * sizeof(float));
+	s->k = malloc((size_t)n_batch * kv_dim * sizeof(float));
+	s->v = malloc((size_t)n_batch * kv_dim * sizeof(float));
+	s->att_out = malloc((size_t)n_batch * q_dim * sizeof(float));
+	s->hb = malloc((size_t)n_batch * c->hidden_dim * sizeof(float));
+	s->hb2 = malloc((size_t)n_batch * c->hidden_dim * sizeof(float));
+	s->att = malloc((size_t)c->n_heads * n_ctx * sizeof(float));
+	s->logits = malloc((size_t)n_batch * c->n_vocab * sizeof(float));
+	s->rope_inv_freq = malloc((size_t)c->head_dim / 2 * sizeof(float));
+	if (!s->k_cache || !s->v_cache || !s->x || !s->xb || !s->q || !s->k || !s->v || !s->att_out ||
+	    !s->hb || !s->hb2 || !s->att || !s->logits || !s->rope_inv_freq) {
+		sl_state_free(s);
+		return sl_seterr("out of memory (KV cache and activations for %d positions)", n_ctx), NULL;
+	}
+	s->bytes = 2 * kv_n * kv_elem + sizeof(float) *
+		   ((size_t)n_batch * (2 * c->dim + 2 * q_dim + 2 * kv_dim + 2 * c->hidden_dim + c->n_vocab) +
+		    (size_t)c->n_heads * n_ctx + c->head_dim / 2);
+	/* HF LlamaRotaryEmbedding: inv_freq = 1 / base^(arange(0, head_dim, 2) / head_dim) */
+	for (int i = 0; i < c->head_dim / 2; i++)
+		s->rope_inv_freq[i] = (float)pow(c->rope_base, -2.0 * i / c->head_dim);
+	return s;
+}
+
+void sl_state_free(sl_state *s)
+{
+	if (!s)
+		return;
+	free(s->k_cache);
+	free(s->v_cache);
+	free(s->x);
+	free(s->xb);
+	free(s->q);
+	free(s->k);
+	free(s->v);
+	free(s->att_out);
+	free(s->hb);
+	free(s->hb2);
+	free(s->att);
+	free(s->logits);
+	free(s->rope_inv_freq);
+	free(s);
+}
+
+uint64_t sl_state_bytes(const sl_state *s)
+{
+	return s->bytes;
+}
+
+/* ==== the pieces of a layer ==== */
+
+/* HF LlamaRMSNorm: weight * x / sqrt(mean(x^2) + eps), the sum in double. */
+static void rmsnorm(float *out, const float *x, const float *w, int n, float eps)
+{
+	double ss = 0;
+
+	for (int i = 0; i < n; i++)
+		ss += (double)x[i] * x[i];
+	float scale = (float)(1.0 / sqrt(ss / n + eps));
+	for (int i = 0; i < n; i++)
+		out[i] = w[i] * (x[i] * scale);
+}
+
+/*
+ * HF apply_rotary_pos_emb: q·cos + rotate_half(q)·sin, on pairs (2i, 2i+1) in GGUF's row
+ * order, angle pos · inv_freq[i].
+ */
+static void rope(float *v, int n_heads, int head_dim, int pos, const float *inv_freq)
+{
+	for (int i = 0; i < head_dim / 2; i++) {
+		double a = (double)pos * inv_freq[i];
+		float cs = (float)cos(a), sn = (float)sin(a);
+		for (int h = 0; h < n_heads; h++) {
+			float *p = v + h * head_dim + 2 * i;
+			float x0 = p[0], x1 = p[1];
+			p[0] = x0 * cs - x1 * sn;
+			p[1] = x0 * sn + x1 * cs;
+		}
+	}
+}
+
+static inline float kv_get(const void *cache, uint32_t type, size_t i)
+{
+	return type == SL_F32 ? ((const float *)cache)[i] : f16_table[((const sl_f16 *)cache)[i]];
+}
+
+typedef struct {
+	const sl_config *c;
+	sl_state *s;
+	int layer, n, pos;
+} attn_job;
+
+/*
+ * One query head over a batch: HF eager_attention_forward with repeat_kv (query head h
+ * reads KV head h / (n_heads / n_kv_heads)) and the causal mask (token t at position pos+t
+ * sees positions 0..pos+t):
+ *   attn_weights = softmax(q · kᵀ / sqrt(head_dim));  attn_output = attn_weights · v
+ */
+static void attn_head(void *arg, int h, int n_tasks)
+{
+	const attn_job *j = arg;
+	const sl_config *c = j->c;
+	sl_state *s = j->s;
+	int hd = c->head_dim, kv_dim = c->n_kv_heads * hd, q_dim = c->n_heads * hd;
+	int kvh = h / (c->n_heads / c->n_kv_heads);
+	size_t base = (size_t)j->layer * s->n_ctx * kv_dim + (size_t)kvh * hd;
+	float *att = s->att + (size_t)h * s->n_ctx, scale = 1.0f / sqrtf((float)hd);
+
+	(void)n_tasks;
+	for (int t = 0; t < j->n; t++) {
+		const float *q = s->q + (size_t)t * q_dim + (size_t)h * hd;
+		float *out = s->att_out + (size_t)t * q_dim + (size_t)h * hd;
+		int n_pos = j->pos + t + 1;
+		float max = -INFINITY;
+		double sum = 0;
+
+		for (int p = 0; p < n_pos; p++) {
+			size_t k0 = base + (size_t)p * kv_dim;
+			float dot = 0;
+			for (int i = 0; i < hd; i++)
+				dot += q[i] * kv_get(s->k_cache, s->kv_type, k0 + i);
+			att[p] = dot * scale;
+			if (att[p] > max)
+				max = att[p];
+		}
+		for (int p = 0; p < n_pos; p++) {
+			att[p] = expf(att[p] - max);
+			sum += att[p];
+		}
+		float inv = (float)(1.0 / sum);
+		for (int i = 0; i < hd; i++)
+			out[i] = 0;
+		for (int p = 0; p < n_pos; p++) {
+			size_t v0 = base + (size_t)p * kv_dim;
+			float a = att[p] * inv;
+			for (int i = 0; i < hd; i++)
+				out[i] += a * kv_get(s->v_cache, s->kv_type, v0 + i);
+		}
+	}
+}
+
+/* Append k, v of the batch to the cache of `layer` at positions pos..pos+n-1. */
+static void kv_store(const sl_config *c, sl_state *s, int layer, int n, int pos)
+{
+	size_t kv_dim = (size_t)c->n_kv_heads * c->head_dim;
+	size_t off = ((size_t)layer * s->n_ctx + pos) * kv_dim, cnt = (size_t)n * kv_dim;
+
+	if (s->kv_type == SL_F32) {
+		memcpy((float *)s->k_cache + off, s->k, cnt * sizeof(float));
+		memcpy((float *)s->v_cache + off, s->v, cnt * sizeof(float));
+		return;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		((sl_f16 *)s->k_cache)[off + i] = sl_f32_to_f16(s->k[i]);
+		((sl_f16 *)s->v_cache)[off + i] = sl_f32_to_f16(s->v[i]);
+	}
+}
+
+static void matmul(sl_pool *pool, const sl_weight *w, const float *x, int n, float *y)
+{
+	sl_matmul(pool, w->type, w->data, w->rows, w->cols, x, n, y);
+}
+
+/* ==== the forward pass ==== */
+
+const float *sl_forward(const sl_model *m, sl_state *s, sl_pool *pool,
+			const int32_t *tokens, int n, int pos, int all_logits)
+{
+	const sl_config *c = &m->cfg;
+	int dim = c->dim, hd = c->head_dim, hidden = c->hidden_dim;
+	int q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd;
+	float *x = s->x, *xb = s->xb;
+
+	if (n < 1 || n > s->n_batch || pos < 0 || pos > s->n_ctx - n)
+		return sl_seterr("forward: %d tokens at position %d do not fit (batch %d, context %d)",
+				 n, pos, s->n_batch, s->n_ctx), NULL;
+	for (int t = 0; t < n; t++)
+		if (tokens[t] < 0 || tokens[t] >= c->n_vocab)
+			return sl_seterr("forward: id %d >= vocab %d", tokens[t], c->n_vocab), NULL;
+
+	/* inputs_embeds = self.embed_tokens(input_ids) */
+	for (int t = 0; t < n; t++)
+		sl_dequant_row(m->tok_embd.type,
+			       (const char *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes,
+			       x + (size_t)t * dim, (uint64_t)dim);
+
+	for (int l = 0; l < c->n_layers; l++) {
+		const sl_layer *L = &m->layers[l];
+
+		/* hidden_states = self.input_layernorm(hidden_states) */
+		for (int t = 0; t < n; t++)
+			rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, L->attn_norm, dim, c->eps);
+
+		/* query_states = self.q_proj(hidden_states), and k_proj, v_proj */
+		matmul(pool, &L->wq, xb, n, s->q);
+		matmul(pool, &L->wk, xb, n, s->k);
+		matmul(pool, &L->wv, xb, n, s->v);
+
+		/* query_states, key_states = apply_rotary_pos_emb(q, k, cos, sin) */
+		for (int t = 0; t < n; t++) {
+			rope(s->q + (size_t)t * q_dim, c->n_heads, hd, pos + t, s->rope_inv_freq);
+			rope(s->k + (size_t)t * kv_dim, c->n_kv_heads, hd, pos + t, s->rope_inv_freq);
+		}
+
+		/* key_states, value_states = past_key_value.update(k, v, layer_idx) */
+		kv_store(c, s, l, n, pos);
+
+		/* attn_output = eager_attention_forward(...): every head in parallel */
+		attn_job job = { c, s, l, n, pos };
+		sl_pool_run(pool, c->n_heads, attn_head, &job);
+
+		/* attn_output = self.o_proj(attn_output);  hidden_states = residual + hidden_states */
+		matmul(pool, &L->wo, s->att_out, n, xb);
+		for (size_t i = 0; i < (size_t)n * dim; i++)
+			x[i] += xb[i];
+
+		/* hidden_states = self.post_attention_layernorm(hidden_states) */
+		for (int t = 0; t < n; t++)
+			rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, L->ffn_norm, dim, c->eps);
+
+		/* LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), act_fn = SiLU */
+		matmul(pool, &L->w_gate, xb, n, s->hb);
+		matmul(pool, &L->w_up, xb, n, s->hb2);
+		for (size_t i = 0; i < (size_t)n * hidden; i++) {
+			float g = s->hb[i];
+			s->hb[i] = g / (1.0f + expf(-g)) * s->hb2[i];
+		}
+		matmul(pool, &L->w_down, s->hb, n, xb);
+
+		/* hidden_states = residual + hidden_states */
+		for (size_t i = 0; i < (size_t)n * dim; i++)
+			x[i] += xb[i];
+	}
+
+	/* hidden_states = self.norm(hidden_states);  logits = self.lm_head(hidden_states) */
+	if (all_logits) {
+		for (int t = 0; t < n; t++)
+			rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, m->out_norm, dim, c->eps);
+		matmul(pool, &m->output, xb, n, s->logits);
+	} else {
+		rmsnorm(xb, x + (size_t)(n - 1) * dim, m->out_norm, dim, c->eps);
+		matmul(pool, &m->output, xb, 1, s->logits);
+	}
+	return s->logits;
+}

@@ -1,0 +1,126 @@
+/*
+ * sl_model — a Llama model read from GGUF, its KV cache, and the forward pass.
+ *
+ * sl_model_open() maps the file (weights stay in the mapping, never copied), reads the
+ * hyper-parameters from the `llama.*` keys, and checks every tensor sl_forward() will touch:
+ * present, the right shape, a type the kernels read.  sl_state holds what changes per run:
+ * the KV cache, sized to the context the caller asks for, and the activations, sized to a
+ * batch of tokens, allocated once.  sl_forward() runs a batch of tokens at consecutive
+ * positions and returns logits; prompts go through in batches (matrix × matrix products),
+ * generation one token at a time.
+ *
+ * Conventions are llama.cpp's (so GGUF files from the hub load): attn_q / attn_k rows are
+ * permuted within each head so that RoPE rotates adjacent pairs (2i, 2i+1) by
+ * pos · freq_base^(-2i/head_dim); output.weight absent means the head is tied to
+ * token_embd.weight.  tests/ref/llama_ref.py is the HF-side reference.
+ */
+#ifndef SL_MODEL_H
+#define SL_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sl_gguf.h"
+#include "sl_pool.h"
+
+#define SL_MAX_EOG 16
+
+typedef struct {
+	int n_vocab;       /* rows of token_embd / output */
+	int dim;           /* embedding_length: the residual stream width */
+	int n_layers;      /* block_count */
+	int n_heads;       /* attention.head_count */
+	int n_kv_heads;    /* attention.head_count_kv; < n_heads is grouped-query attention */
+	int head_dim;      /* embedding_length / head_count (or attention.key_length) */
+	int hidden_dim;    /* feed_forward_length: SwiGLU width */
+	int n_ctx_train;   /* context_length: the longest context the model supports */
+	float rope_base;   /* rope.freq_base (10000 if absent) */
+	float eps;         /* attention.layer_norm_rms_epsilon */
+	int32_t bos;       /* tokenizer.ggml.bos_token_id, or -1 */
+	int n_eog;         /* ids that end generation */
+	int32_t eog[SL_MAX_EOG];
+	int tied;          /* 1 if output.weight is absent (token_embd used as the head) */
+} sl_config;
+
+/* A weight matrix in the mapping: rows × cols of `type`, row r at data + r*row_bytes. */
+typedef struct {
+	uint32_t type;
+	const void *data;
+	int rows, cols;
+	size_t row_bytes;
+} sl_weight;
+
+typedef struct {
+	const float *attn_norm;  /* [dim] */
+	sl_weight wq;            /* [n_heads*head_dim][dim], rows RoPE-permuted */
+	sl_weight wk;            /* [n_kv_heads*head_dim][dim], rows RoPE-permuted */
+	sl_weight wv;            /* [n_kv_heads*head_dim][dim] */
+	sl_weight wo;            /* [dim][n_heads*head_dim] */
+	const float *ffn_norm;   /* [dim] */
+	sl_weight w_gate;        /* [hidden_dim][dim]  (HF gate_proj, llama2.c w1) */
+	sl_weight w_up;          /* [hidden_dim][dim]  (HF up_proj,   llama2.c w3) */
+	sl_weight w_down;        /* [dim][hidden_dim]  (HF down_proj, llama2.c w2) */
+} sl_layer;
+
+typedef struct {
+	sl_gguf gguf;
+	sl_config cfg;
+	sl_weight tok_embd;      /* [n_vocab][dim] */
+	const float *out_norm;   /* [dim] */
+	sl_weight output;        /* [n_vocab][dim]; == tok_embd when tied */
+	sl_layer *layers;        /* [n_layers] */
+	float *norm_buf;         /* norms converted to f32 when stored as f16/bf16 (else NULL) */
+} sl_model;
+
+/*
+ * Open and validate a GGUF model.  NULL with sl_error "path: what is wrong" (bad file,
+ * not a llama model, missing tensor, wrong shape, unsupported type, insane parameters).
+ * Free with sl_model_close().
+ */
+sl_model *sl_model_open(const char *path);
+void sl_model_close(sl_model *m);
+
+/* Bytes of weights one token reads (every matrix once): the memory-bound cost per token. */
+uint64_t sl_model_weight_bytes(const sl_model *m);
+
+/* ==== per-run state ==== */
+
+typedef struct {
+	int n_ctx;               /* positions the KV cache holds */
+	int n_batch;             /* tokens per sl_forward() call at most */
+	uint32_t kv_type;        /* SL_F16 (default) or SL_F32 */
+	void *k_cache;           /* [n_layers][n_ctx][n_kv_heads*head_dim] of kv_type */
+	void *v_cache;           /* same */
+	/* activations for a batch of n_batch tokens */
+	float *x;                /* [n_batch][dim] the residual stream */
+	float *xb;               /* [n_batch][dim] normalized input of a sub-layer / its output */
+	float *q;                /* [n_batch][n_heads*head_dim] */
+	float *k, *v;            /* [n_batch][n_kv_heads*head_dim] */
+	float *att_out;          /* [n_batch][n_heads*head_dim] */
+	float *hb, *hb2;         /* [n_batch][hidden_dim] */
+	float *att;              /* [n_heads][n_ctx] attention scores, one row per head */
+	float *logits;           /* [n_batch][n_vocab] */
+	float *rope_inv_freq;    /* [head_dim/2] freq_base^(-2i/head_dim) */
+	uint64_t bytes;          /* all of the above */
+} sl_state;
+
+/*
+ * KV cache for n_ctx positions (1 <= n_ctx <= n_ctx_train) and activations for batches of
+ * up to n_batch tokens; kv_type SL_F16 or SL_F32.  NULL with sl_error on out of memory.
+ */
+sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_type);
+void sl_state_free(sl_state *s);
+/* Bytes the state allocated (KV cache + activations). */
+uint64_t sl_state_bytes(const sl_state *s);
+
+/*
+ * Run tokens[0..n) at positions pos..pos+n-1 (each attends to positions 0..itself, so the
+ * cache must hold positions 0..pos-1 from earlier calls).  Requires 1 <= n <= n_batch,
+ * pos + n <= n_ctx and every id < n_vocab.  Returns the logits: n rows of n_vocab if
+ * all_logits, else only the last token's row; they live in s->logits until the next call.
+ * NULL with sl_error if an argument is out of range.  pool may be NULL.
+ */
+const float *sl_forward(const sl_model *m, sl_state *s, sl_pool *pool,
+			const int32_t *tokens, int n, int pos, int all_logits);
+
+#endif
