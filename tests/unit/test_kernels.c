@@ -1,0 +1,268 @@
+/*
+ * test_kernels — every kernel set against the reference, on seeded random data.
+ *
+ * Three levels, each with a named tolerance:
+ *   1. each SIMD set vs the ref set (same quantized activations, so only the order of
+ *      float additions differs): TOL_ORDER relative to Σ|w·x|;
+ *   2. the ref set vs sl_matmul_ref (float X, double sums): the error of quantizing X to
+ *      8 bits, bounded per block by (d/2)·Σ|w| with d = max|x|/127, plus TOL_ORDER;
+ *   3. bit-identical results across thread counts (1, 2, 3) and across tilings (a batch
+ *      of tokens vs the same tokens one at a time).
+ * Weights are random bytes in each block layout (every bit pattern of the quants, scales
+ * kept finite and moderate), row lengths include odd block counts and, for float types,
+ * lengths that are not multiples of the SIMD width.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "sl_kernels.h"
+#include "sl_kernels_impl.h"
+#include "sl_types.h"
+
+#define TOL_ORDER 2e-5   /* float summation order, relative to Σ|w·x| */
+#define TOL_QUANT 0.5001 /* rounding to nearest: half a quantization step */
+
+static uint64_t rng = 0x2545F4914F6CDD1DULL;
+
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng >> 16);
+}
+
+static float rndf(void) /* uniform in [-1, 1) */
+{
+	return (float)(rnd() % 2000000) / 1e6f - 1.f;
+}
+
+/* A random row of `cols` values in `type`: random quants, small positive scales. */
+static void random_row(uint32_t type, int cols, uint8_t *dst)
+{
+	size_t n = sl_type_row_bytes(type, (uint64_t)cols);
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (uint8_t)rnd();
+	switch (type) {
+	case SL_F32:
+		for (int i = 0; i < cols; i++)
+			((float *)dst)[i] = rndf();
+		break;
+	case SL_F16:
+		for (int i = 0; i < cols; i++)
+			((sl_f16 *)dst)[i] = sl_f32_to_f16(rndf());
+		break;
+	case SL_BF16:
+		for (int i = 0; i < cols; i++)
+			((sl_bf16 *)dst)[i] = sl_f32_to_bf16(rndf());
+		break;
+	case SL_Q4_0:
+		for (int b = 0; b < cols / 32; b++)
+			((sl_block_q4_0 *)dst)[b].d = sl_f32_to_f16(0.01f + 0.1f * fabsf(rndf()));
+		break;
+	case SL_Q8_0:
+		for (int b = 0; b < cols / 32; b++)
+			((sl_block_q8_0 *)dst)[b].d = sl_f32_to_f16(0.001f + 0.01f * fabsf(rndf()));
+		break;
+	case SL_Q4_K:
+		for (int b = 0; b < cols / 256; b++) {
+			((sl_block_q4_K *)dst)[b].d = sl_f32_to_f16(0.001f + 0.01f * fabsf(rndf()));
+			((sl_block_q4_K *)dst)[b].dmin = sl_f32_to_f16(0.001f + 0.01f * fabsf(rndf()));
+		}
+		break;
+	case SL_Q6_K:
+		for (int b = 0; b < cols / 256; b++)
+			((sl_block_q6_K *)dst)[b].d = sl_f32_to_f16(0.0001f + 0.001f * fabsf(rndf()));
+		break;
+	}
+}
+
+/* X with a spread of magnitudes per token (and an outlier now and then). */
+static void random_x(float *x, int n)
+{
+	float scale = 0.1f + 3.f * fabsf(rndf());
+	for (int i = 0; i < n; i++)
+		x[i] = rndf() * scale * (rnd() % 97 == 0 ? 20.f : 1.f);
+}
+
+static int act_blck(uint32_t type)
+{
+	return type == SL_Q4_0 || type == SL_Q8_0 ? 32 : type == SL_Q4_K || type == SL_Q6_K ? 256 : 0;
+}
+
+static const uint32_t types[] = {SL_F32, SL_F16, SL_BF16, SL_Q4_0, SL_Q8_0, SL_Q4_K, SL_Q6_K};
+#define NTYPES (int)(sizeof(types) / sizeof(types[0]))
+
+/* Row lengths per type: odd block counts, and for floats, non-multiples of 8 and 32. */
+static const int *cols_for(uint32_t type, int *n)
+{
+	static const int fl[] = {1, 7, 8, 9, 31, 33, 100, 264};
+	static const int b32[] = {32, 64, 96, 160, 288, 2080};
+	static const int b256[] = {256, 512, 768, 2304};
+	int blck = act_blck(type);
+	if (blck == 0) {
+		*n = (int)(sizeof(fl) / sizeof(fl[0]));
+		return fl;
+	}
+	if (blck == 32) {
+		*n = (int)(sizeof(b32) / sizeof(b32[0]));
+		return b32;
+	}
+	*n = (int)(sizeof(b256) / sizeof(b256[0]));
+	return b256;
+}
+
+/* Compare one product three ways; returns the number of failed elements. */
+static int check_product(const sl_kset *simd, uint32_t type, int rows, int cols, int nt)
+{
+	size_t rb = sl_type_row_bytes(type, (uint64_t)cols);
+	uint8_t *W = malloc(rb * rows);
+	float *X = malloc(sizeof(float) * cols * nt), *w = malloc(sizeof(float) * cols);
+	float *Yref = malloc(sizeof(float) * rows * nt), *Yr = malloc(sizeof(float) * rows * nt);
+	float *Ys = malloc(sizeof(float) * rows * nt);
+	int bad = 0, blck = act_blck(type);
+
+	for (int r = 0; r < rows; r++)
+		random_row(type, cols, W + r * rb);
+	for (int t = 0; t < nt; t++)
+		random_x(X + (size_t)t * cols, cols);
+	sl_matmul_ref(type, W, rows, cols, X, nt, Yref);
+	sl_matmul_kset(&sl_kset_ref, NULL, type, W, rows, cols, X, nt, Yr);
+	if (simd)
+		sl_matmul_kset(simd, NULL, type, W, rows, cols, X, nt, Ys);
+	for (int r = 0; r < rows; r++) {
+		sl_dequant_row(type, W + r * rb, w, (uint64_t)cols);
+		for (int t = 0; t < nt; t++) {
+			const float *x = X + (size_t)t * cols;
+			double mag = 0, qerr = 0;
+			for (int k = 0; k < cols; k++)
+				mag += fabs((double)w[k] * x[k]);
+			for (int b = 0; blck && b < cols / blck; b++) {
+				double amax = 0, sw = 0;
+				for (int k = b * blck; k < (b + 1) * blck; k++) {
+					amax = fmax(amax, fabs(x[k]));
+					sw += fabs(w[k]);
+				}
+				qerr += TOL_QUANT * (amax / 127) * sw;
+			}
+			size_t i = (size_t)t * rows + r;
+			double tol = qerr + TOL_ORDER * mag + 1e-30;
+			if (!(fabs(Yr[i] - Yref[i]) <= tol)) {
+				if (bad++ < 3)
+					fprintf(stderr, "%s ref set: rows %d cols %d nt %d [%d,%d]: %.9g vs %.9g (tol %g)\n",
+						sl_type_get(type)->name, rows, cols, nt, t, r, Yr[i], Yref[i], tol);
+			}
+			if (simd && !(fabs(Ys[i] - Yr[i]) <= TOL_ORDER * mag + 1e-30)) {
+				if (bad++ < 3)
+					fprintf(stderr, "%s %s set: rows %d cols %d nt %d [%d,%d]: %.9g vs ref set %.9g\n",
+						sl_type_get(type)->name, simd->name, rows, cols, nt, t, r, Ys[i], Yr[i]);
+			}
+		}
+	}
+	free(W), free(X), free(w), free(Yref), free(Yr), free(Ys);
+	return bad;
+}
+
+static void test_against_reference(const sl_kset *simd)
+{
+	for (int ti = 0; ti < NTYPES; ti++) {
+		int nc, bad = 0;
+		const int *cols = cols_for(types[ti], &nc);
+		for (int c = 0; c < nc; c++)
+			for (int nt = 1; nt <= 17; nt++) {
+				int rows = 1 + (nt * 7 + c) % 11 + (nt == 17 ? 33 : 0);
+				bad += check_product(simd, types[ti], rows, cols[c], nt);
+			}
+		CHECK_MSG(bad == 0, "%s: %d elements out of tolerance", sl_type_get(types[ti])->name, bad);
+	}
+}
+
+/* Bit-identical Y for pools of 1, 2, 3 threads, and for tokens one at a time. */
+static void test_invariance(const sl_kset *ks)
+{
+	const int rows = 101, nt = 9;
+	sl_pool *pools[3];
+	for (int i = 0; i < 3; i++) {
+		pools[i] = sl_pool_new(i + 1);
+		CHECK(pools[i] != NULL);
+		if (!pools[i])
+			return;
+	}
+	for (int ti = 0; ti < NTYPES; ti++) {
+		uint32_t type = types[ti];
+		int cols = act_blck(type) == 256 ? 512 : act_blck(type) ? 416 : 300;
+		size_t rb = sl_type_row_bytes(type, (uint64_t)cols);
+		uint8_t *W = malloc(rb * rows);
+		float *X = malloc(sizeof(float) * cols * nt);
+		float *Y[3], *Y1 = malloc(sizeof(float) * rows * nt);
+		for (int r = 0; r < rows; r++)
+			random_row(type, cols, W + r * rb);
+		for (int t = 0; t < nt; t++)
+			random_x(X + (size_t)t * cols, cols);
+		for (int i = 0; i < 3; i++) {
+			Y[i] = malloc(sizeof(float) * rows * nt);
+			sl_matmul_kset(ks, pools[i], type, W, rows, cols, X, nt, Y[i]);
+		}
+		for (int t = 0; t < nt; t++)
+			sl_matmul_kset(ks, pools[1], type, W, rows, cols, X + (size_t)t * cols, 1, Y1 + (size_t)t * rows);
+		size_t n = sizeof(float) * rows * nt;
+		CHECK_MSG(memcmp(Y[0], Y[1], n) == 0 && memcmp(Y[0], Y[2], n) == 0,
+			  "%s %s: results depend on the thread count", ks->name, sl_type_get(type)->name);
+		CHECK_MSG(memcmp(Y[0], Y1, n) == 0,
+			  "%s %s: a batch differs from its tokens one at a time", ks->name, sl_type_get(type)->name);
+		for (int i = 0; i < 3; i++)
+			free(Y[i]);
+		free(W), free(X), free(Y1);
+	}
+	for (int i = 0; i < 3; i++)
+		sl_pool_free(pools[i]);
+}
+
+/* Hand-computed: Q8_0 row of one block, all quants 1, d = 0.5; x = 0..31. */
+static void test_golden(void)
+{
+	sl_block_q8_0 b;
+	float x[32], y;
+	b.d = sl_f32_to_f16(0.5f);
+	for (int i = 0; i < 32; i++) {
+		b.qs[i] = 1;
+		x[i] = (float)i;
+	}
+	/* 0.5 * Σ i = 0.5 * 496 = 248; x quantizes exactly (31/127 steps... within half a step) */
+	sl_matmul(NULL, SL_Q8_0, &b, 1, 32, x, 1, &y);
+	CHECK_NEAR(y, 248.0, 0.5 * 0.5 * 32 * (31.0 / 127) * TOL_QUANT);
+	sl_matmul_ref(SL_Q8_0, &b, 1, 32, x, 1, &y);
+	CHECK_NEAR(y, 248.0, 0);
+}
+
+static void test_unsupported(void)
+{
+	uint8_t w[20] = {0};
+	float x[32] = {0}, y = 0;
+	sl_matmul(NULL, SL_Q4_1, w, 1, 32, x, 1, &y);
+	CHECK(isnan(y));
+	sl_matmul(NULL, SL_Q8_0, w, 1, 31, x, 1, &y); /* not a whole block */
+	CHECK(isnan(y));
+}
+
+int main(void)
+{
+	const sl_kset *simd = sl_kset_get() != &sl_kset_ref ? sl_kset_get() : NULL;
+	const char *e = getenv("SL_KERNELS");
+
+	CHECK(strcmp(sl_kernels_name(), simd ? simd->name : "ref") == 0);
+	if (e && strcmp(e, "ref") == 0)
+		CHECK(simd == NULL);
+	if (!simd)
+		fprintf(stderr, "test_kernels: no SIMD kernel set on this CPU (or SL_KERNELS=ref); ref only\n");
+	test_golden();
+	test_unsupported();
+	test_against_reference(simd);
+	test_invariance(&sl_kset_ref);
+	if (simd)
+		test_invariance(simd);
+	return CHECK_DONE();
+}
