@@ -62,7 +62,9 @@ build/libsl.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-bin/sl-%: %/sl-%.c build/libsl.a lib/*.h
+# Only the first % of a prerequisite is the stem, hence the second expansion for X/sl-X.c.
+.SECONDEXPANSION:
+bin/sl-%: $$*/sl-$$*.c build/libsl.a $$(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsl.a $(LDLIBS_ALL)
 
