@@ -1,0 +1,779 @@
+/*
+ * sl_hf — Hugging Face Llama directories: config, tokenizer, tensor names, Q/K permutation
+ * (sl_hf.h).
+ *
+ * Everything read from JSON is checked before use; messages name the file and the key.
+ * The tokenizer part turns tokenizer.json into GGUF's tokenizer.ggml.* arrays the way llama.cpp's
+ * converter does: ids without a piece (holes, or vocab_size larger than the vocabulary) become
+ * "[PADn]" with type 5 (unused); for the SentencePiece family the score of a piece is minus the
+ * rank of the first merge that forms it, so llama.cpp's highest-score-first merging applies
+ * merges in HF's order.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "sl_err.h"
+#include "sl_hf.h"
+#include "sl_map.h"
+
+/* ==== small helpers ==== */
+
+static char *path_join(const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *p = malloc(a + b + 2);
+
+	if (!p)
+		return NULL;
+	memcpy(p, dir, a);
+	p[a] = '/';
+	memcpy(p + a + 1, name, b + 1);
+	return p;
+}
+
+/* Parse DIR/NAME as JSON.  *root NULL and 0 if the file is absent and optional. */
+static int load_json(const char *dir, const char *name, int optional, cJSON **root)
+{
+	char *p = path_join(dir, name);
+	sl_map m;
+	int rc = -1;
+
+	*root = NULL;
+	if (!p)
+		return sl_seterr("out of memory");
+	if (optional && access(p, F_OK) != 0) {
+		free(p);
+		return 0;
+	}
+	if (sl_map_open(&m, p) != 0)
+		goto out;
+	*root = cJSON_ParseWithLength((const char *)m.data, (size_t)m.size);
+	sl_map_close(&m);
+	if (!*root || !cJSON_IsObject(*root)) {
+		cJSON_Delete(*root);
+		*root = NULL;
+		sl_seterr("%s: not a valid JSON object", p);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(p);
+	return rc;
+}
+
+/* An integer key in [min, max].  1 found, 0 absent (or null), -1 bad. */
+static int get_int(const cJSON *o, const char *file, const char *key, long long min, long long max, long long *out)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!j || cJSON_IsNull(j))
+		return 0;
+	if (!cJSON_IsNumber(j) || j->valuedouble != (double)(long long)j->valuedouble ||
+	    j->valuedouble < (double)min || j->valuedouble > (double)max)
+		return sl_seterr("%s: %s must be an integer in %lld..%lld", file, key, min, max);
+	*out = (long long)j->valuedouble;
+	return 1;
+}
+
+static int need_u32(const cJSON *o, const char *file, const char *key, uint32_t *out)
+{
+	long long v;
+	int r = get_int(o, file, key, 1, 1 << 30, &v);
+
+	if (r == 0)
+		return sl_seterr("%s: missing key %s", file, key);
+	if (r < 0)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int get_float(const cJSON *o, const char *file, const char *key, float *out, int required)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!j || cJSON_IsNull(j))
+		return required ? sl_seterr("%s: missing key %s", file, key) : 0;
+	if (!cJSON_IsNumber(j) || !(j->valuedouble > 0))
+		return sl_seterr("%s: %s must be a positive number", file, key);
+	*out = (float)j->valuedouble;
+	return 0;
+}
+
+/* ==== vocabulary hash (piece → id) ==== */
+
+typedef struct {
+	char **keys;
+	int32_t *vals;
+	uint32_t cap;
+} strmap;
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;  /* FNV-1a */
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+static int strmap_init(strmap *m, uint32_t n)
+{
+	m->cap = 16;
+	while (m->cap < 2 * n + 16)
+		m->cap *= 2;
+	m->keys = calloc(m->cap, sizeof *m->keys);
+	m->vals = calloc(m->cap, sizeof *m->vals);
+	if (!m->keys || !m->vals)
+		return sl_seterr("out of memory");
+	return 0;
+}
+
+static void strmap_put(strmap *m, char *key, int32_t v)
+{
+	uint32_t i = hash_str(key) & (m->cap - 1);
+
+	while (m->keys[i] && strcmp(m->keys[i], key) != 0)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->keys[i]) {
+		m->keys[i] = key;
+		m->vals[i] = v;
+	}
+}
+
+static int32_t strmap_get(const strmap *m, const char *key)
+{
+	uint32_t i = hash_str(key) & (m->cap - 1);
+
+	while (m->keys[i]) {
+		if (strcmp(m->keys[i], key) == 0)
+			return m->vals[i];
+		i = (i + 1) & (m->cap - 1);
+	}
+	return -1;
+}
+
+static void strmap_free(strmap *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
+
+/* ==== tokenizer ==== */
+
+/* A token named in tokenizer_config.json: a string, or an AddedToken object {"content": ...}. */
+static const char *token_content(const cJSON *cfg, const char *key)
+{
+	const cJSON *j = cfg ? cJSON_GetObjectItemCaseSensitive(cfg, key) : NULL;
+
+	if (cJSON_IsString(j))
+		return j->valuestring;
+	if (cJSON_IsObject(j)) {
+		j = cJSON_GetObjectItemCaseSensitive(j, "content");
+		if (cJSON_IsString(j))
+			return j->valuestring;
+	}
+	return NULL;
+}
+
+static int has_type(const cJSON *j, const char *type)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
+	const cJSON *it;
+
+	if (!cJSON_IsObject(j))
+		return 0;
+	if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0)
+		return 1;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "pretokenizers"))
+		if (has_type(it, type))
+			return 1;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "normalizers"))
+		if (has_type(it, type))
+			return 1;
+	return 0;
+}
+
+static int is_byte_piece(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	return strlen(s) == 6 && s[0] == '<' && s[1] == '0' && s[2] == 'x' && strchr(hex, s[3]) &&
+	       strchr(hex, s[4]) && s[5] == '>';
+}
+
+static int load_tokenizer(sl_hf *m, const cJSON *config)
+{
+	sl_hf_tok *t = &m->tok;
+	cJSON *tj = NULL, *tc = NULL;
+	const cJSON *model, *vocab, *added, *merges, *it;
+	char *file = path_join(m->dir, "tokenizer.json");
+	strmap map = {0};
+	int32_t max_id = -1;
+	uint8_t *special = NULL, *is_added = NULL;
+	int byte_fallback, rc = -1;
+	long long v;
+	const char *s;
+
+	if (!file)
+		return sl_seterr("out of memory");
+	if (load_json(m->dir, "tokenizer.json", 0, &tj) != 0 ||
+	    load_json(m->dir, "tokenizer_config.json", 1, &tc) != 0)
+		goto out;
+	model = cJSON_GetObjectItemCaseSensitive(tj, "model");
+	it = cJSON_GetObjectItemCaseSensitive(model, "type");
+	if (!cJSON_IsString(it) || strcmp(it->valuestring, "BPE") != 0) {
+		sl_seterr("%s: unsupported tokenizer model %s (only BPE)", file,
+			  cJSON_IsString(it) ? it->valuestring : "(none)");
+		goto out;
+	}
+	vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+	added = cJSON_GetObjectItemCaseSensitive(tj, "added_tokens");
+	merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
+	if (!cJSON_IsObject(vocab) || (added && !cJSON_IsArray(added)) || (merges && !cJSON_IsArray(merges))) {
+		sl_seterr("%s: model.vocab, model.merges or added_tokens malformed", file);
+		goto out;
+	}
+	/* The id range first: the vocabulary and the added tokens, padded up to vocab_size. */
+	cJSON_ArrayForEach(it, vocab) {
+		if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= (1 << 24) ||
+		    it->valuedouble != (int32_t)it->valuedouble) {
+			sl_seterr("%s: vocab[%s] is not a valid id", file, it->string);
+			goto out;
+		}
+		if (it->valueint > max_id)
+			max_id = it->valueint;
+	}
+	cJSON_ArrayForEach(it, added) {
+		if (get_int(it, file, "id", 0, (1 << 24) - 1, &v) != 1 ||
+		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "content"))) {
+			sl_seterr("%s: added_tokens entry without id or content", file);
+			goto out;
+		}
+		if (v > max_id)
+			max_id = (int32_t)v;
+	}
+	if ((uint32_t)(max_id + 1) > m->n_vocab) {
+		sl_seterr("%s: %d tokens but config.json vocab_size is %u", file, max_id + 1, m->n_vocab);
+		goto out;
+	}
+	t->n_tokens = m->n_vocab;
+	t->tokens = calloc(t->n_tokens, sizeof *t->tokens);
+	t->token_type = calloc(t->n_tokens, sizeof *t->token_type);
+	special = calloc(t->n_tokens, 1);
+	is_added = calloc(t->n_tokens, 1);
+	if (!t->tokens || !t->token_type || !special || !is_added || strmap_init(&map, t->n_tokens) != 0) {
+		sl_seterr("out of memory");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, vocab) {
+		int id = it->valueint;
+		if (t->tokens[id]) {
+			sl_seterr("%s: id %d is used by two pieces", file, id);
+			goto out;
+		}
+		if (!(t->tokens[id] = strdup(it->string))) {
+			sl_seterr("out of memory");
+			goto out;
+		}
+	}
+	cJSON_ArrayForEach(it, added) {
+		int id = cJSON_GetObjectItemCaseSensitive(it, "id")->valueint;
+		const char *c = cJSON_GetObjectItemCaseSensitive(it, "content")->valuestring;
+		if (t->tokens[id] && strcmp(t->tokens[id], c) != 0) {
+			sl_seterr("%s: added token %d \"%s\" clashes with vocab piece \"%s\"", file, id, c, t->tokens[id]);
+			goto out;
+		}
+		if (!t->tokens[id] && !(t->tokens[id] = strdup(c))) {
+			sl_seterr("out of memory");
+			goto out;
+		}
+		is_added[id] = 1;
+		special[id] = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "special"));
+	}
+	for (uint32_t i = 0; i < t->n_tokens; i++) {
+		if (!t->tokens[i]) {
+			char buf[32];
+			snprintf(buf, sizeof buf, "[PAD%u]", i);
+			if (!(t->tokens[i] = strdup(buf))) {
+				sl_seterr("out of memory");
+				goto out;
+			}
+			t->token_type[i] = 5;
+			continue;
+		}
+		strmap_put(&map, t->tokens[i], (int32_t)i);
+	}
+
+	/* The family: SentencePiece-style (byte fallback, ▁ normalizer) or GPT-2 byte-level. */
+	byte_fallback = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "byte_fallback"));
+	if (byte_fallback || has_type(cJSON_GetObjectItemCaseSensitive(tj, "normalizer"), "Prepend")) {
+		t->model = "llama";
+		t->pre = NULL;
+	} else {
+		const cJSON *pre = cJSON_GetObjectItemCaseSensitive(tj, "pre_tokenizer");
+		t->model = "gpt2";
+		t->pre = has_type(pre, "Digits") ? "smollm" : "default";
+	}
+	it = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
+	t->unk = cJSON_IsString(it) ? strmap_get(&map, it->valuestring) : -1;
+	for (uint32_t i = 0; i < t->n_tokens; i++) {
+		if (t->token_type[i] == 5)
+			continue;
+		if (is_added[i])
+			t->token_type[i] = special[i] ? 3 : 4;
+		else if (byte_fallback && is_byte_piece(t->tokens[i]))
+			t->token_type[i] = 6;
+		else
+			t->token_type[i] = 1;
+		if ((int32_t)i == t->unk && !strcmp(t->model, "llama"))
+			t->token_type[i] = 2;
+	}
+
+	/* Merges: strings "a b" (or [a, b] pairs in newer files). */
+	t->n_merges = merges ? (uint32_t)cJSON_GetArraySize(merges) : 0;
+	t->merges = calloc(t->n_merges + 1, sizeof *t->merges);
+	if (!t->merges) {
+		sl_seterr("out of memory");
+		goto out;
+	}
+	{
+		uint32_t i = 0;
+		cJSON_ArrayForEach(it, merges) {
+			if (cJSON_IsString(it)) {
+				t->merges[i] = strdup(it->valuestring);
+			} else if (cJSON_IsArray(it) && cJSON_GetArraySize(it) == 2 && cJSON_IsString(it->child) &&
+				   cJSON_IsString(it->child->next)) {
+				size_t a = strlen(it->child->valuestring), b = strlen(it->child->next->valuestring);
+				t->merges[i] = malloc(a + b + 2);
+				if (t->merges[i]) {
+					memcpy(t->merges[i], it->child->valuestring, a);
+					t->merges[i][a] = ' ';
+					memcpy(t->merges[i] + a + 1, it->child->next->valuestring, b + 1);
+				}
+			} else {
+				sl_seterr("%s: merge %u is neither \"a b\" nor [a, b]", file, i);
+				goto out;
+			}
+			if (!t->merges[i++]) {
+				sl_seterr("out of memory");
+				goto out;
+			}
+		}
+	}
+	if (!strcmp(t->model, "llama")) {
+		/* score = -(rank of the first merge forming the piece); 0 for pieces no merge forms */
+		t->scores = calloc(t->n_tokens, sizeof *t->scores);
+		uint8_t *seen = calloc(t->n_tokens, 1);
+		if (!t->scores || !seen) {
+			free(seen);
+			sl_seterr("out of memory");
+			goto out;
+		}
+		for (uint32_t i = 0; i < t->n_merges; i++) {
+			char *sp = strchr(t->merges[i], ' ');
+			char buf[1024];
+			size_t a, b;
+			int32_t id;
+			if (!sp || (a = (size_t)(sp - t->merges[i])) + (b = strlen(sp + 1)) >= sizeof buf)
+				continue;
+			memcpy(buf, t->merges[i], a);
+			memcpy(buf + a, sp + 1, b + 1);
+			id = strmap_get(&map, buf);
+			if (id >= 0 && !seen[id]) {
+				seen[id] = 1;
+				t->scores[id] = -(float)i;
+			}
+		}
+		free(seen);
+	}
+
+	/* Special ids: tokenizer_config.json names them; config.json gives fallbacks. */
+	{
+		const char *keys[4] = {"bos_token", "eos_token", "unk_token", "pad_token"};
+		const char *ckeys[4] = {"bos_token_id", "eos_token_id", NULL, "pad_token_id"};
+		int32_t *dst[4] = {&t->bos, &t->eos, &t->unk, &t->pad};
+		for (int k = 0; k < 4; k++) {
+			int32_t id = -1;
+			s = token_content(tc, keys[k]);
+			if (s)
+				id = strmap_get(&map, s);
+			if (id < 0 && ckeys[k] && get_int(config, "config.json", ckeys[k], 0, t->n_tokens - 1, &v) == 1)
+				id = (int32_t)v;
+			if (id >= 0 || k != 2)
+				*dst[k] = id;
+		}
+	}
+	it = tc ? cJSON_GetObjectItemCaseSensitive(tc, "add_bos_token") : NULL;
+	if (cJSON_IsBool(it)) {
+		t->add_bos = cJSON_IsTrue(it);
+	} else {
+		/* No explicit flag: a post-processor template that starts with a special token adds it. */
+		const cJSON *pp = cJSON_GetObjectItemCaseSensitive(tj, "post_processor");
+		const cJSON *single = cJSON_GetObjectItemCaseSensitive(pp, "single");
+		t->add_bos = cJSON_IsArray(single) && single->child &&
+			     cJSON_GetObjectItemCaseSensitive(single->child, "SpecialToken") != NULL;
+	}
+	it = tc ? cJSON_GetObjectItemCaseSensitive(tc, "add_eos_token") : NULL;
+	t->add_eos = cJSON_IsBool(it) ? cJSON_IsTrue(it) : -1;
+	it = tc ? cJSON_GetObjectItemCaseSensitive(tc, "chat_template") : NULL;
+	if (cJSON_IsArray(it)) {
+		/* [{"name": ..., "template": ...}]: llama.cpp's tokenizer.chat_template is the default one */
+		const cJSON *e;
+		const cJSON *found = NULL;
+		cJSON_ArrayForEach(e, it) {
+			const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
+			if (cJSON_IsString(n) && !strcmp(n->valuestring, "default"))
+				found = cJSON_GetObjectItemCaseSensitive(e, "template");
+		}
+		it = found;
+	}
+	if (cJSON_IsString(it) && !(t->chat_template = strdup(it->valuestring))) {
+		sl_seterr("out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	strmap_free(&map);
+	free(special);
+	free(is_added);
+	cJSON_Delete(tj);
+	cJSON_Delete(tc);
+	free(file);
+	return rc;
+}
+
+/* ==== config ==== */
+
+static int parse_eog(sl_hf *m, const cJSON *j, const char *file)
+{
+	const cJSON *it;
+
+	if (!j || cJSON_IsNull(j))
+		return 0;
+	m->n_eog = 0;
+	if (cJSON_IsNumber(j)) {
+		if (j->valuedouble < 0 || j->valuedouble >= m->n_vocab || j->valuedouble != (int32_t)j->valuedouble)
+			return sl_seterr("%s: eos_token_id %g is not a token id below %u", file, j->valuedouble, m->n_vocab);
+		m->eog[m->n_eog++] = (int32_t)j->valuedouble;
+		return 1;
+	}
+	if (!cJSON_IsArray(j))
+		return sl_seterr("%s: eos_token_id must be an integer or a list of integers", file);
+	cJSON_ArrayForEach(it, j) {
+		if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= m->n_vocab ||
+		    it->valuedouble != (int32_t)it->valuedouble)
+			return sl_seterr("%s: eos_token_id holds something other than a token id below %u", file, m->n_vocab);
+		if (m->n_eog == SL_HF_MAX_EOG)
+			return sl_seterr("%s: more than %d eos_token_id values", file, SL_HF_MAX_EOG);
+		m->eog[m->n_eog++] = (int32_t)it->valuedouble;
+	}
+	return 1;
+}
+
+int sl_hf_is_dir(const char *path)
+{
+	struct stat sb;
+	char *p;
+	int r;
+
+	if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return 0;
+	p = path_join(path, "config.json");
+	r = p && access(p, F_OK) == 0;
+	free(p);
+	return r;
+}
+
+int sl_hf_open(sl_hf *m, const char *dir)
+{
+	cJSON *cfg = NULL, *gen = NULL;
+	const cJSON *j;
+	char *file = NULL, *gfile = NULL;
+	long long v;
+	int rc = -1;
+	size_t n;
+
+	memset(m, 0, sizeof *m);
+	m->tok.bos = m->tok.eos = m->tok.unk = m->tok.pad = -1;
+	m->dir = strdup(dir);
+	if (!m->dir)
+		return sl_seterr("out of memory");
+	n = strlen(m->dir);
+	while (n > 1 && m->dir[n - 1] == '/')
+		m->dir[--n] = 0;
+	{
+		const char *b = strrchr(m->dir, '/');
+		b = b ? b + 1 : m->dir;
+		m->name = strdup(b);
+		if (!m->name)
+			return sl_seterr("out of memory");
+		n = strlen(m->name);
+		if (n > 3 && strcmp(m->name + n - 3, "-hf") == 0)
+			m->name[n - 3] = 0;
+	}
+	file = path_join(m->dir, "config.json");
+	gfile = path_join(m->dir, "generation_config.json");
+	if (!file || !gfile) {
+		sl_seterr("out of memory");
+		goto out;
+	}
+	if (load_json(m->dir, "config.json", 0, &cfg) != 0)
+		goto out;
+
+	/* Architecture: plain Llama only (no biases, no RoPE scaling, SiLU). */
+	j = cJSON_GetObjectItemCaseSensitive(cfg, "model_type");
+	if (cJSON_IsString(j)) {
+		if (strcmp(j->valuestring, "llama") != 0) {
+			sl_seterr("%s: unsupported architecture %s (only llama)", file, j->valuestring);
+			goto out;
+		}
+	} else {
+		j = cJSON_GetObjectItemCaseSensitive(cfg, "architectures");
+		if (!cJSON_IsArray(j) || !cJSON_IsString(j->child) ||
+		    strcmp(j->child->valuestring, "LlamaForCausalLM") != 0) {
+			sl_seterr("%s: unsupported architecture (model_type llama or LlamaForCausalLM needed)", file);
+			goto out;
+		}
+	}
+	j = cJSON_GetObjectItemCaseSensitive(cfg, "hidden_act");
+	if (j && (!cJSON_IsString(j) || strcmp(j->valuestring, "silu") != 0)) {
+		sl_seterr("%s: unsupported hidden_act (only silu)", file);
+		goto out;
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "attention_bias")) ||
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "mlp_bias"))) {
+		sl_seterr("%s: unsupported attention_bias/mlp_bias (Llama has no biases)", file);
+		goto out;
+	}
+	j = cJSON_GetObjectItemCaseSensitive(cfg, "rope_scaling");
+	if (j && !cJSON_IsNull(j)) {
+		sl_seterr("%s: unsupported rope_scaling (only null)", file);
+		goto out;
+	}
+	if (need_u32(cfg, file, "hidden_size", &m->n_embd) || need_u32(cfg, file, "num_hidden_layers", &m->n_layer) ||
+	    need_u32(cfg, file, "num_attention_heads", &m->n_head) ||
+	    need_u32(cfg, file, "intermediate_size", &m->n_ff) || need_u32(cfg, file, "vocab_size", &m->n_vocab) ||
+	    need_u32(cfg, file, "max_position_embeddings", &m->n_ctx))
+		goto out;
+	if (m->n_layer > 4096) {
+		sl_seterr("%s: num_hidden_layers %u is implausible", file, m->n_layer);
+		goto out;
+	}
+	m->n_head_kv = m->n_head;
+	if (get_int(cfg, file, "num_key_value_heads", 1, 1 << 30, &v) < 0)
+		goto out;
+	if (cJSON_GetObjectItemCaseSensitive(cfg, "num_key_value_heads") && v > 0)
+		m->n_head_kv = (uint32_t)v;
+	if (m->n_embd % m->n_head || m->n_head % m->n_head_kv || (m->n_embd / m->n_head) % 2) {
+		sl_seterr("%s: hidden_size %u, %u heads and %u key/value heads do not divide into even-sized heads",
+			  file, m->n_embd, m->n_head, m->n_head_kv);
+		goto out;
+	}
+	m->head_dim = m->n_embd / m->n_head;
+	if (get_int(cfg, file, "head_dim", 1, 1 << 20, &v) < 0)
+		goto out;
+	if (cJSON_GetObjectItemCaseSensitive(cfg, "head_dim") && !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cfg, "head_dim")) &&
+	    (uint32_t)v != m->head_dim) {
+		sl_seterr("%s: unsupported head_dim %lld (must be hidden_size / num_attention_heads = %u)", file, v, m->head_dim);
+		goto out;
+	}
+	m->rope_theta = 10000.0f;
+	if (get_float(cfg, file, "rope_theta", &m->rope_theta, 0) || get_float(cfg, file, "rms_norm_eps", &m->rms_eps, 1))
+		goto out;
+	j = cJSON_GetObjectItemCaseSensitive(cfg, "tie_word_embeddings");
+	if (j && !cJSON_IsBool(j)) {
+		sl_seterr("%s: tie_word_embeddings must be true or false", file);
+		goto out;
+	}
+	m->tied = cJSON_IsTrue(j);
+
+	if (load_tokenizer(m, cfg) != 0)
+		goto out;
+
+	/* End of generation: generation_config.json, else config.json, else the tokenizer's eos. */
+	if (load_json(m->dir, "generation_config.json", 1, &gen) != 0)
+		goto out;
+	rc = gen ? parse_eog(m, cJSON_GetObjectItemCaseSensitive(gen, "eos_token_id"), gfile) : 0;
+	if (rc == 0)
+		rc = parse_eog(m, cJSON_GetObjectItemCaseSensitive(cfg, "eos_token_id"), file);
+	if (rc < 0)
+		goto out;
+	if (rc == 0 && m->tok.eos >= 0)
+		m->eog[m->n_eog++] = m->tok.eos;
+	rc = -1;
+
+	if (sl_st_open(&m->st, m->dir) != 0)
+		goto out;
+	if (!m->tied && !sl_st_find(&m->st, "lm_head.weight") && !j)
+		m->tied = 1;    /* HF's LlamaConfig default is untied, but a missing head can only be tied */
+	rc = 0;
+out:
+	cJSON_Delete(cfg);
+	cJSON_Delete(gen);
+	free(file);
+	free(gfile);
+	return rc;
+}
+
+void sl_hf_close(sl_hf *m)
+{
+	sl_hf_tok *t = &m->tok;
+
+	if (t->tokens)
+		for (uint32_t i = 0; i < t->n_tokens; i++)
+			free(t->tokens[i]);
+	if (t->merges)
+		for (uint32_t i = 0; i < t->n_merges; i++)
+			free(t->merges[i]);
+	free(t->tokens);
+	free(t->token_type);
+	free(t->scores);
+	free(t->merges);
+	free(t->chat_template);
+	sl_st_close(&m->st);
+	free(m->dir);
+	free(m->name);
+	memset(m, 0, sizeof *m);
+}
+
+/* ==== metadata ==== */
+
+int sl_hf_add_meta(const sl_hf *m, sl_gguf_writer *w)
+{
+	const sl_hf_tok *t = &m->tok;
+
+	if (sl_gguf_add_u32(w, "llama.context_length", m->n_ctx) ||
+	    sl_gguf_add_u32(w, "llama.embedding_length", m->n_embd) ||
+	    sl_gguf_add_u32(w, "llama.block_count", m->n_layer) ||
+	    sl_gguf_add_u32(w, "llama.feed_forward_length", m->n_ff) ||
+	    sl_gguf_add_u32(w, "llama.rope.dimension_count", m->head_dim) ||
+	    sl_gguf_add_u32(w, "llama.attention.head_count", m->n_head) ||
+	    sl_gguf_add_u32(w, "llama.attention.head_count_kv", m->n_head_kv) ||
+	    sl_gguf_add_f32(w, "llama.attention.layer_norm_rms_epsilon", m->rms_eps) ||
+	    sl_gguf_add_f32(w, "llama.rope.freq_base", m->rope_theta) ||
+	    sl_gguf_add_u32(w, "llama.vocab_size", m->n_vocab))
+		return -1;
+	if (sl_gguf_add_str(w, "tokenizer.ggml.model", t->model) ||
+	    (t->pre && sl_gguf_add_str(w, "tokenizer.ggml.pre", t->pre)) ||
+	    sl_gguf_add_arr_str(w, "tokenizer.ggml.tokens", t->n_tokens, (const char *const *)t->tokens, NULL) ||
+	    (t->scores && sl_gguf_add_arr(w, "tokenizer.ggml.scores", SL_GGUF_F32, t->n_tokens, t->scores)) ||
+	    sl_gguf_add_arr(w, "tokenizer.ggml.token_type", SL_GGUF_I32, t->n_tokens, t->token_type) ||
+	    (!strcmp(t->model, "gpt2") &&
+	     sl_gguf_add_arr_str(w, "tokenizer.ggml.merges", t->n_merges, (const char *const *)t->merges, NULL)))
+		return -1;
+	if ((t->bos >= 0 && sl_gguf_add_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)t->bos)) ||
+	    (t->eos >= 0 && sl_gguf_add_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)t->eos)) ||
+	    (t->unk >= 0 && sl_gguf_add_u32(w, "tokenizer.ggml.unknown_token_id", (uint32_t)t->unk)) ||
+	    (t->pad >= 0 && sl_gguf_add_u32(w, "tokenizer.ggml.padding_token_id", (uint32_t)t->pad)) ||
+	    sl_gguf_add_bool(w, "tokenizer.ggml.add_bos_token", t->add_bos > 0) ||
+	    (t->add_eos >= 0 && sl_gguf_add_bool(w, "tokenizer.ggml.add_eos_token", t->add_eos)) ||
+	    (t->chat_template && sl_gguf_add_str(w, "tokenizer.chat_template", t->chat_template)))
+		return -1;
+	if (m->n_eog && sl_gguf_add_arr(w, "sl.eog_token_ids", SL_GGUF_I32, (uint64_t)m->n_eog, m->eog))
+		return -1;
+	return 0;
+}
+
+/* ==== tensors ==== */
+
+static int want(const sl_hf *m, sl_hf_tensor *o, const char *gguf, const char *hf, uint64_t rows,
+		uint64_t cols, uint32_t permute)
+{
+	const sl_st_tensor *s = sl_st_find(&m->st, hf);
+
+	if (!s)
+		return sl_seterr("%s: missing tensor %s", m->dir, hf);
+	if (s->dtype != SL_ST_F32 && s->dtype != SL_ST_F16 && s->dtype != SL_ST_BF16)
+		return sl_seterr("%s: tensor %s has dtype %s (only F32, F16, BF16)", m->dir, hf,
+				 sl_st_dtype_name(s->dtype));
+	if (rows ? (s->n_dims != 2 || s->shape[0] != rows || s->shape[1] != cols)
+		 : (s->n_dims != 1 || s->shape[0] != cols)) {
+		char got[128] = "", exp[64];
+		size_t n = 0;
+		for (uint32_t i = 0; i < s->n_dims && n < sizeof got - 24; i++)
+			n += (size_t)snprintf(got + n, sizeof got - n, "%s%llu", i ? ", " : "", (unsigned long long)s->shape[i]);
+		if (rows)
+			snprintf(exp, sizeof exp, "%llu, %llu", (unsigned long long)rows, (unsigned long long)cols);
+		else
+			snprintf(exp, sizeof exp, "%llu", (unsigned long long)cols);
+		return sl_seterr("%s: tensor %s has shape [%s], expected [%s]", m->dir, hf, got, exp);
+	}
+	memset(o, 0, sizeof *o);
+	snprintf(o->name, sizeof o->name, "%s", gguf);
+	o->n_dims = rows ? 2 : 1;
+	o->ne[0] = cols;
+	o->ne[1] = rows ? rows : 1;
+	o->src = s;
+	o->permute_heads = permute;
+	return 0;
+}
+
+int sl_hf_tensors(const sl_hf *m, sl_hf_tensor **out)
+{
+	uint64_t E = m->n_embd, F = m->n_ff, V = m->n_vocab, KV = (uint64_t)m->n_head_kv * m->head_dim;
+	int n = 0, cap = 3 + 9 * (int)m->n_layer;
+	sl_hf_tensor *t = calloc((size_t)cap, sizeof *t);
+	char g[64], h[128];
+
+	*out = NULL;
+	if (!t)
+		return sl_seterr("out of memory");
+	if (want(m, &t[n++], "token_embd.weight", "model.embed_tokens.weight", V, E, 0))
+		goto fail;
+	for (uint32_t l = 0; l < m->n_layer; l++) {
+		static const struct {
+			const char *gguf, *hf;
+			int rows, cols, permute; /* 0 none, 1 E, 2 KV, 3 F; permute 1 q, 2 k */
+		} L[] = {
+			{"attn_norm", "input_layernorm", 0, 1, 0},
+			{"attn_q", "self_attn.q_proj", 1, 1, 1},
+			{"attn_k", "self_attn.k_proj", 2, 1, 2},
+			{"attn_v", "self_attn.v_proj", 2, 1, 0},
+			{"attn_output", "self_attn.o_proj", 1, 1, 0},
+			{"ffn_norm", "post_attention_layernorm", 0, 1, 0},
+			{"ffn_gate", "mlp.gate_proj", 3, 1, 0},
+			{"ffn_up", "mlp.up_proj", 3, 1, 0},
+			{"ffn_down", "mlp.down_proj", 1, 3, 0},
+		};
+		for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
+			uint64_t dim[4] = {0, E, KV, F};
+			snprintf(g, sizeof g, "blk.%u.%s.weight", l, L[i].gguf);
+			snprintf(h, sizeof h, "model.layers.%u.%s.weight", l, L[i].hf);
+			if (want(m, &t[n++], g, h, dim[L[i].rows], dim[L[i].cols],
+				 L[i].permute == 1 ? m->n_head : L[i].permute == 2 ? m->n_head_kv : 0))
+				goto fail;
+		}
+	}
+	if (want(m, &t[n++], "output_norm.weight", "model.norm.weight", 0, E, 0))
+		goto fail;
+	if (!m->tied && want(m, &t[n++], "output.weight", "lm_head.weight", V, E, 0))
+		goto fail;
+	*out = t;
+	return n;
+fail:
+	free(t);
+	return -1;
+}
+
+uint64_t sl_hf_permuted_row(uint64_t r, uint32_t head_dim)
+{
+	uint64_t h = r / head_dim, k = r % head_dim, half = head_dim / 2;
+
+	/* GGUF row h·hd + 2i + j  ←  HF row h·hd + j·hd/2 + i */
+	return h * head_dim + (k % 2) * half + k / 2;
+}
+
+int sl_hf_read_row(const sl_hf_tensor *t, uint64_t r, float *dst)
+{
+	uint64_t src = r;
+
+	if (t->permute_heads)
+		src = sl_hf_permuted_row(r, (uint32_t)(t->ne[1] / t->permute_heads));
+	return sl_st_read_f32(t->src, src * t->ne[0], t->ne[0], dst);
+}
