@@ -11,10 +11,10 @@
  * which thread runs a task never changes what the task computes, so results do not depend
  * on the number of threads.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,20 +31,29 @@ struct sl_pool {
 	int n_threads;          /* including the caller */
 	pthread_t *threads;     /* [n_threads - 1] workers */
 
-	/* the current job, written by the caller before it bumps gen */
+	/* the current job: written by the caller before it publishes `work` */
 	sl_pool_fn fn;
 	void *arg;
-	int n_tasks;
 
-	_Atomic int next;       /* next task index to hand out */
-	_Atomic int busy;       /* workers still inside the current job */
-	_Atomic unsigned gen;   /* bumped once per job; workers wait for it to change */
+	/*
+	 * The claim state of the current job in one word: generation (16 bits) | n_tasks
+	 * (24 bits) | next task (24 bits).  A thread claims task i by a compare-and-swap from
+	 * i to i+1, so a claim is valid only for the job it was read from: a worker that was
+	 * descheduled and wakes up late can never run a task of a job that has ended.
+	 */
+	_Atomic uint64_t work;
+	_Atomic int done;       /* tasks of the current job finished */
 	_Atomic int quit;
 	_Atomic int sleepers;   /* workers blocked (or about to block) on cv */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 };
+
+#define GEN(w) ((unsigned)((w) >> 48))
+#define NTASKS(w) ((int)(((w) >> 24) & 0xffffff))
+#define NEXT(w) ((int)((w) & 0xffffff))
+#define MAX_TASKS 0xffffff
 
 static inline void cpu_relax(void)
 {
@@ -53,15 +62,20 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Take tasks until none are left. */
-static void drain(sl_pool *p)
+/* Claim and run tasks of job generation gen until none are left. */
+static void drain(sl_pool *p, unsigned gen)
 {
-	int n = p->n_tasks;
+	uint64_t w = atomic_load_explicit(&p->work, memory_order_acquire);
 	for (;;) {
-		int t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-		if (t >= n)
-			break;
-		p->fn(p->arg, t, n);
+		if (GEN(w) != gen || NEXT(w) >= NTASKS(w))
+			return;
+		if (!atomic_compare_exchange_weak_explicit(&p->work, &w, w + 1,
+							   memory_order_acquire, memory_order_acquire))
+			continue; /* w now holds the current value */
+		/* the job cannot end before this task is done, so fn and arg are current */
+		p->fn(p->arg, NEXT(w), NTASKS(w));
+		atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+		w = atomic_load_explicit(&p->work, memory_order_acquire);
 	}
 }
 
@@ -73,19 +87,20 @@ static void *worker(void *v)
 	for (;;) {
 		unsigned g;
 		int spins = 0;
-		while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
+		while ((g = GEN(atomic_load_explicit(&p->work, memory_order_acquire))) == seen &&
 		       !atomic_load_explicit(&p->quit, memory_order_acquire)) {
 			if (++spins < SPIN_WORKER) {
 				cpu_relax();
 				continue;
 			}
 			/*
-			 * Sleep.  sleepers is raised before gen is checked again, and the caller bumps
-			 * gen before it reads sleepers, so one of the two always sees the other.
+			 * Sleep.  sleepers is raised before the generation is checked again, and the
+			 * caller publishes a job before it reads sleepers, so one of the two always
+			 * sees the other.
 			 */
 			pthread_mutex_lock(&p->mu);
 			atomic_fetch_add(&p->sleepers, 1);
-			while (atomic_load(&p->gen) == seen && !atomic_load(&p->quit))
+			while (GEN(atomic_load(&p->work)) == seen && !atomic_load(&p->quit))
 				pthread_cond_wait(&p->cv, &p->mu);
 			atomic_fetch_sub(&p->sleepers, 1);
 			pthread_mutex_unlock(&p->mu);
@@ -94,8 +109,7 @@ static void *worker(void *v)
 		if (atomic_load_explicit(&p->quit, memory_order_acquire))
 			return NULL;
 		seen = g;
-		drain(p);
-		atomic_fetch_sub_explicit(&p->busy, 1, memory_order_release);
+		drain(p, g);
 	}
 }
 
@@ -161,26 +175,26 @@ void sl_pool_run(sl_pool *p, int n_tasks, sl_pool_fn fn, void *arg)
 {
 	if (n_tasks <= 0)
 		return;
-	if (!p || p->n_threads == 1 || n_tasks == 1) {
+	if (!p || p->n_threads == 1 || n_tasks == 1 || n_tasks > MAX_TASKS) {
 		for (int t = 0; t < n_tasks; t++)
 			fn(arg, t, n_tasks);
 		return;
 	}
 	p->fn = fn;
 	p->arg = arg;
-	p->n_tasks = n_tasks;
-	atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-	atomic_store_explicit(&p->busy, p->n_threads - 1, memory_order_relaxed);
-	atomic_fetch_add(&p->gen, 1); /* seq_cst: publishes the job, ordered before sleepers */
+	atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+	unsigned gen = (GEN(atomic_load_explicit(&p->work, memory_order_relaxed)) + 1) & 0xffff;
+	/* seq_cst: publishes the job, and is ordered before the read of sleepers */
+	atomic_store(&p->work, (uint64_t)gen << 48 | (uint64_t)n_tasks << 24);
 	if (atomic_load(&p->sleepers) > 0) {
 		pthread_mutex_lock(&p->mu);
 		pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->mu);
 	}
-	drain(p);
-	/* Wait for the workers to leave the job so that the next run may overwrite it. */
-	for (long spins = 0; atomic_load_explicit(&p->busy, memory_order_acquire) > 0; spins++) {
-		if (spins < 100000)
+	drain(p, gen);
+	/* Wait for the tasks other threads claimed; late workers find nothing to claim. */
+	for (long spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks; spins++) {
+		if (spins < 20000)
 			cpu_relax();
 		else
 			sched_yield();

@@ -1,0 +1,98 @@
+/*
+ * kpeak — the peak speed of sl's matrix kernels on cache-resident data: how many weights
+ * per second a product consumes when memory is not the limit.
+ *
+ * For each weight type, a matrix that fits in L2 is multiplied
+ *   - by one token (matrix × vector, the generation path): weights/s and weight bytes/s;
+ *   - by 64 tokens (matrix × matrix, the prompt path): multiply-adds/s, reported as
+ *     "weights/s" per token so it compares with the generation figure.
+ * One line per measurement on stdout:
+ *   kpeak <type> <threads> <tg|pp> <Gweights/s> <GB/s of weights>
+ * Usage: kpeak [threads]   (default: 1 and the number of online cores)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sl_kernels.h"
+#include "sl_types.h"
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Best seconds per call over repeated runs of about 0.3 s in total. */
+static double time_matmul(sl_pool *pool, uint32_t type, const void *W, int rows, int cols,
+			  const float *X, int nt, float *Y)
+{
+	double best = 1e30, t_end = now() + 0.3;
+	sl_matmul(pool, type, W, rows, cols, X, nt, Y); /* warm up */
+	do {
+		double t0 = now();
+		sl_matmul(pool, type, W, rows, cols, X, nt, Y);
+		double dt = now() - t0;
+		if (dt < best)
+			best = dt;
+	} while (now() < t_end);
+	return best;
+}
+
+static void run(sl_pool *pool, uint32_t type)
+{
+	const int cols = 2048, nt = 64;
+	size_t rb = sl_type_row_bytes(type, cols);
+	int rows = (int)(256 * 1024 / rb); /* 256 KiB of weights: in L2 */
+	if (rows < 8)
+		rows = 8;
+	rows &= ~7;
+	unsigned char *W = malloc(rb * rows);
+	float *X = malloc(sizeof(float) * cols * nt), *Y = malloc(sizeof(float) * rows * nt);
+	srand(1);
+	for (size_t i = 0; i < rb * rows; i++)
+		W[i] = (unsigned char)rand();
+	/* keep f16 scales and float weights finite: random bytes make NaNs now and then */
+	if (type == SL_F32 || type == SL_F16 || type == SL_BF16)
+		for (size_t i = 0; i < rb * rows; i += 2)
+			W[i + 1] &= 0x3b;
+	for (int i = 0; i < cols * nt; i++)
+		X[i] = (float)rand() / RAND_MAX - 0.5f;
+
+	double w = (double)rows * cols;
+	double tg = time_matmul(pool, type, W, rows, cols, X, 1, Y);
+	printf("kpeak %s %d tg %.2f %.2f\n", sl_type_get(type)->name, sl_pool_threads(pool),
+	       w / tg * 1e-9, rb * rows / tg * 1e-9);
+	double pp = time_matmul(pool, type, W, rows, cols, X, nt, Y);
+	printf("kpeak %s %d pp %.2f %.2f\n", sl_type_get(type)->name, sl_pool_threads(pool),
+	       w * nt / pp * 1e-9, rb * rows * nt / pp * 1e-9);
+	fflush(stdout);
+	free(W), free(X), free(Y);
+}
+
+int main(int argc, char **argv)
+{
+	static const uint32_t types[] = {SL_Q4_0, SL_Q8_0, SL_Q4_K, SL_Q6_K, SL_F16, SL_BF16, SL_F32};
+	int nth[2] = {1, 0}, n = 2;
+
+	if (argc > 1) {
+		nth[0] = atoi(argv[1]);
+		n = 1;
+	}
+	fprintf(stderr, "kpeak: kernels %s\n", sl_kernels_name());
+	for (int i = 0; i < n; i++) {
+		sl_pool *pool = sl_pool_new(nth[i]);
+		if (!pool)
+			return 1;
+		if (i == 1 && sl_pool_threads(pool) == 1) {
+			sl_pool_free(pool);
+			break;
+		}
+		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
+			run(pool, types[t]);
+		sl_pool_free(pool);
+	}
+	return 0;
+}
