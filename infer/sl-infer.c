@@ -31,7 +31,7 @@ static const char usage[] =
 	"usage: sl-infer [-qvV] [-m model] [-n count] [-c context] [-t threads] [--temp T]\n"
 	"                [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]\n"
 	"                [--echo] [--ignore-eos] [--top N] [--probs file] [--logits file]\n"
-	"                [--stats] [file]";
+	"                [--stats] [--kv-type f16|f32] [--exact] [-b batch] [file]";
 
 static const char help[] =
 	"Continue a stream of token ids (from sl-tok) with a Llama model; write the new ids.\n"
@@ -54,6 +54,8 @@ static const char help[] =
 	"      --logits FILE      write the raw logits of every position (f32 little-endian,\n"
 	"                         one row of vocab-size values per position)\n"
 	"      --kv-type T        KV cache precision: f16 (default) or f32\n"
+	"      --exact            multiply with dequantized weights in double precision\n"
+	"                         (slow; for testing against the reference)\n"
 	"  -b, --batch N          prompt ids per forward pass (default 64)\n"
 	"      --stats            load time, time to first id, speeds and peak RSS on stderr\n"
 	"  -q, --quiet            no warnings\n"
@@ -66,7 +68,7 @@ static const char help[] =
 
 enum {
 	OPT_TEMP = 256, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT, OPT_SEED, OPT_ECHO,
-	OPT_IGNORE_EOS, OPT_TOP, OPT_PROBS, OPT_LOGITS, OPT_STATS, OPT_KV_TYPE,
+	OPT_IGNORE_EOS, OPT_TOP, OPT_PROBS, OPT_LOGITS, OPT_STATS, OPT_KV_TYPE, OPT_EXACT,
 };
 
 static const struct option longopts[] = {
@@ -87,6 +89,7 @@ static const struct option longopts[] = {
 	{"probs", required_argument, NULL, OPT_PROBS},
 	{"logits", required_argument, NULL, OPT_LOGITS},
 	{"kv-type", required_argument, NULL, OPT_KV_TYPE},
+	{"exact", no_argument, NULL, OPT_EXACT},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
@@ -98,7 +101,7 @@ static const struct option longopts[] = {
 typedef struct {
 	const char *model_path, *in_path, *probs_path, *logits_path;
 	long long n_predict, ctx, threads, batch, top, seed;
-	int have_seed, echo, ignore_eos, stats, quiet, verbose;
+	int have_seed, echo, ignore_eos, stats, quiet, verbose, exact;
 	uint32_t kv_type;
 	sl_sample_params sp;
 } options;
@@ -145,6 +148,7 @@ static void parse_options(options *o, int argc, char **argv)
 				sl_usage_error(usage, "--kv-type: '%s' is not f16 or f32", optarg);
 			break;
 		case OPT_STATS: o->stats = 1; break;
+		case OPT_EXACT: o->exact = 1; break;
 		case 'q': o->quiet = 1; o->verbose = 0; break;
 		case 'v': o->verbose = 1; o->quiet = 0; break;
 		case 'h':
@@ -263,6 +267,7 @@ int main(int argc, char **argv)
 		s = sl_state_new(m, used, (int)o.batch, o.kv_type);
 		if (!s)
 			sl_die_lib();
+		s->exact = o.exact;
 	}
 	pool = sl_pool_new((int)o.threads);
 	if (!pool)

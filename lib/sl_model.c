@@ -597,9 +597,12 @@ static void kv_store(const sl_config *c, sl_state *s, int layer, int n, int pos)
 	}
 }
 
-static void matmul(sl_pool *pool, const sl_weight *w, const float *x, int n, float *y)
+static void matmul(sl_pool *pool, const sl_state *s, const sl_weight *w, const float *x, int n, float *y)
 {
-	sl_matmul(pool, w->type, w->data, w->rows, w->cols, x, n, y);
+	if (s->exact)
+		sl_matmul_ref(w->type, w->data, w->rows, w->cols, x, n, y);
+	else
+		sl_matmul(pool, w->type, w->data, w->rows, w->cols, x, n, y);
 }
 
 /* ==== the forward pass ==== */
@@ -633,9 +636,9 @@ const float *sl_forward(const sl_model *m, sl_state *s, sl_pool *pool,
 			rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, L->attn_norm, dim, c->eps);
 
 		/* query_states = self.q_proj(hidden_states), and k_proj, v_proj */
-		matmul(pool, &L->wq, xb, n, s->q);
-		matmul(pool, &L->wk, xb, n, s->k);
-		matmul(pool, &L->wv, xb, n, s->v);
+		matmul(pool, s, &L->wq, xb, n, s->q);
+		matmul(pool, s, &L->wk, xb, n, s->k);
+		matmul(pool, s, &L->wv, xb, n, s->v);
 
 		/* query_states, key_states = apply_rotary_pos_emb(q, k, cos, sin) */
 		for (int t = 0; t < n; t++) {
@@ -651,7 +654,7 @@ const float *sl_forward(const sl_model *m, sl_state *s, sl_pool *pool,
 		sl_pool_run(pool, c->n_heads, attn_head, &job);
 
 		/* attn_output = self.o_proj(attn_output);  hidden_states = residual + hidden_states */
-		matmul(pool, &L->wo, s->att_out, n, xb);
+		matmul(pool, s, &L->wo, s->att_out, n, xb);
 		for (size_t i = 0; i < (size_t)n * dim; i++)
 			x[i] += xb[i];
 
@@ -660,13 +663,13 @@ const float *sl_forward(const sl_model *m, sl_state *s, sl_pool *pool,
 			rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, L->ffn_norm, dim, c->eps);
 
 		/* LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), act_fn = SiLU */
-		matmul(pool, &L->w_gate, xb, n, s->hb);
-		matmul(pool, &L->w_up, xb, n, s->hb2);
+		matmul(pool, s, &L->w_gate, xb, n, s->hb);
+		matmul(pool, s, &L->w_up, xb, n, s->hb2);
 		for (size_t i = 0; i < (size_t)n * hidden; i++) {
 			float g = s->hb[i];
 			s->hb[i] = g / (1.0f + expf(-g)) * s->hb2[i];
 		}
-		matmul(pool, &L->w_down, s->hb, n, xb);
+		matmul(pool, s, &L->w_down, s->hb, n, xb);
 
 		/* hidden_states = residual + hidden_states */
 		for (size_t i = 0; i < (size_t)n * dim; i++)
@@ -677,10 +680,10 @@ const float *sl_forward(const sl_model *m, sl_state *s, sl_pool *pool,
 	if (all_logits) {
 		for (int t = 0; t < n; t++)
 			rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, m->out_norm, dim, c->eps);
-		matmul(pool, &m->output, xb, n, s->logits);
+		matmul(pool, s, &m->output, xb, n, s->logits);
 	} else {
 		rmsnorm(xb, x + (size_t)(n - 1) * dim, m->out_norm, dim, c->eps);
-		matmul(pool, &m->output, xb, 1, s->logits);
+		matmul(pool, s, &m->output, xb, 1, s->logits);
 	}
 	return s->logits;
 }

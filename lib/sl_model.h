@@ -102,6 +102,8 @@ typedef struct {
 	float *logits;           /* [n_batch][n_vocab] */
 	float *rope_inv_freq;    /* [head_dim/2] freq_base^(-2i/head_dim) */
 	uint64_t bytes;          /* all of the above */
+	int exact;               /* 1: every product through sl_matmul_ref (weights dequantized,
+				    sums in double, activations never quantized): slow, for tests */
 } sl_state;
 
 /*
