@@ -1,0 +1,318 @@
+#!/usr/bin/env bats
+# sl-tok: text to token ids.  Every id here is Hugging Face's (tests/tok/README.md); the corpus
+# tests compare 2 MB of text with HF's ids for SmolLM and stories260K in one run each.
+
+load tok_helper
+
+setup() {
+	tok_setup
+}
+
+# make_tokenizer OUT PYTHON-EXPR: SmolLM's tokenizer.json changed by a Python statement on `t`.
+make_tokenizer() {
+	"$PY" -c 'import json, sys
+t = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+json.dump(t, open(sys.argv[2], "w"))' "$SMOLLM" "$1" "$2"
+}
+
+# ==== the corpus (HF ground truth) ====
+
+@test "sl-tok gives HF's ids for every corpus case with SmolLM's tokenizer" {
+	run "$PY" "$TOKDATA/compare.py" encode -m "$SMOLLM" -e "$TOKDATA/expected-smollm.jsonl.xz"
+	printf '# %s\n' "${lines[0]}" >&3
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "sl-tok gives HF's ids for every corpus case with stories260K's tokenizer, BOS first" {
+	run "$PY" "$TOKDATA/compare.py" encode -m "$STORIES" -e "$TOKDATA/expected-stories260K.jsonl.xz"
+	printf '# %s\n' "${lines[0]}" >&3
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "sl-tok gives the same ids from llama.cpp's stories260K GGUF file" {
+	run "$PY" "$TOKDATA/compare.py" encode -m "$STORIES_GGUF" -e "$TOKDATA/expected-stories260K.jsonl.xz"
+	printf '# %s (GGUF by llama.cpp)\n' "${lines[0]}" >&3
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "sl-tok gives the same ids from the stories260K GGUF file that make builds" {
+	[ -f "$ROOT/models/stories260K.gguf" ] || skip "models/stories260K.gguf is not built"
+	run "$PY" "$TOKDATA/compare.py" encode -m "$ROOT/models/stories260K.gguf" -e "$TOKDATA/expected-stories260K.jsonl.xz"
+	printf '# %s (GGUF by sl-quant)\n' "${lines[0]}" >&3
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "sl-tok --no-special splits special-token strings like other text, as HF without added tokens" {
+	run "$PY" "$TOKDATA/compare.py" nospecial -m "$SMOLLM" -e "$TOKDATA/expected-nospecial-smollm.json.xz"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run "$PY" "$TOKDATA/compare.py" nospecial -m "$STORIES" -e "$TOKDATA/expected-nospecial-stories260K.json.xz"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+# ==== models ====
+
+@test "sl-tok uses the embedded stories260K model by default and puts BOS first" {
+	run -0 --separate-stderr bash -c "printf 'Hello world' | '$TOK'"
+	[ "$output" = "$(ids 1 346 306 414 263 304 341)" ]
+	[ "$stderr" = "" ]
+}
+
+@test "sl-tok -m takes a tokenizer.json file" {
+	run -0 bash -c "printf 'Hello world' | '$TOK' -m '$SMOLLM'"
+	[ "$output" = "$(ids 19556 905)" ]
+}
+
+@test "sl-tok -m takes an HF model directory" {
+	run -0 bash -c "printf 'Hello world' | '$TOK' -m '$STORIES'"
+	[ "$output" = "$(ids 1 346 306 414 263 304 341)" ]
+	run -0 bash -c "printf 'Hello world' | '$TOK' -m '$SMOLLM_DIR'"
+	[ "$output" = "$(ids 19556 905)" ]
+}
+
+@test "sl-tok -m takes a GGUF model file" {
+	run -0 bash -c "printf 'Hello world' | '$TOK' -m '$STORIES_GGUF'"
+	[ "$output" = "$(ids 1 346 306 414 263 304 341)" ]
+}
+
+@test "sl-tok uses \$SL_MODEL when -m is not given, and -m wins over it" {
+	run -0 bash -c "printf 'Hello world' | SL_MODEL='$SMOLLM' '$TOK'"
+	[ "$output" = "$(ids 19556 905)" ]
+	run -0 bash -c "printf 'Hello world' | SL_MODEL='$SMOLLM' '$TOK' -m '$STORIES'"
+	[ "$output" = "$(ids 1 346 306 414 263 304 341)" ]
+}
+
+@test "sl-tok gives HF's ids for SmolLM's published examples" {
+	# ../shared/data/smollm-tokenizer/golden-external.jsonl: ids from llama.cpp's SmolLM2 GGUF.
+	n=0
+	while IFS= read -r line; do
+		"$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); open("text","w").write(d["text"]); print("\n".join(map(str, d["ids"])))' "$line" > want
+		"$TOK" -m "$SMOLLM" text > got
+		cmp -s want got || { cat text; echo; diff want got; false; }
+		n=$((n + 1))
+	done < "$SMOLLM_DIR/golden-external.jsonl"
+	[ "$n" -eq 14 ]
+}
+
+# ==== options ====
+
+@test "sl-tok --no-bos leaves out the BOS that stories260K puts first" {
+	run -0 bash -c "printf 'Hello world' | '$TOK' --no-bos"
+	[ "$output" = "$(ids 346 306 414 263 304 341)" ]
+}
+
+@test "sl-tok --bos puts BOS first, once, even for empty input" {
+	run -0 bash -c "printf 'Hello world' | '$TOK' --bos"
+	[ "$output" = "$(ids 1 346 306 414 263 304 341)" ]
+	run -0 bash -c "'$TOK' --bos < /dev/null"
+	[ "$output" = "1" ]
+	run -0 bash -c "'$TOK' < /dev/null"
+	[ "$output" = "1" ]
+	run -0 bash -c "'$TOK' --no-bos < /dev/null"
+	[ "$output" = "" ]
+}
+
+@test "sl-tok --bos takes BOS from an HF directory's config for a tokenizer that adds none" {
+	mkdir smol
+	cp "$SMOLLM" smol/tokenizer.json
+	printf '{"bos_token_id": 0, "eos_token_id": 0}\n' > smol/config.json
+	run -0 bash -c "printf 'Hello world' | '$TOK' -m smol"
+	[ "$output" = "$(ids 19556 905)" ]
+	run -0 bash -c "printf 'Hello world' | '$TOK' -m smol --bos"
+	[ "$output" = "$(ids 0 19556 905)" ]
+}
+
+@test "sl-tok matches special tokens in the text, and --no-special does not" {
+	run -0 bash -c "printf 'x<|endoftext|>y' | '$TOK' -m '$SMOLLM'"
+	[ "$output" = "$(ids 104 0 105)" ]
+	run -0 bash -c "printf '<|im_start|>user\nHi<|im_end|>' | '$TOK' -m '$SMOLLM'"
+	[ "$output" = "$(ids 1 4093 198 26843 2)" ]
+	# HF without added tokens: "<|", "im", "_", "start", "|>"... (gen_nospecial.js)
+	run -0 bash -c "printf '<|im_start|>' | '$TOK' -m '$SMOLLM' --no-special"
+	[ "$output" = "$(ids 44 108 306 79 3738 108 46)" ]
+	run -0 bash -c "printf '<s>hi</s>' | '$TOK' --no-bos"
+	[ "$output" = "$(ids 1 270 417 2)" ]
+}
+
+@test "sl-tok --show prints each id with its text for people" {
+	run -0 bash -c "printf 'Hello world' | '$TOK' -m '$SMOLLM' --show"
+	[ "$output" = "$(printf '19556\tHello\n905\t world')" ]
+	# escapes: newline, tab; bytes of a split character (byte-fallback tokens) as \xNN
+	run -0 bash -c "printf 'a\n\t\360\237\230\200' | '$TOK' --show"
+	[ "$output" = "$(printf '%s\n' '1	<s>' '261	 a' '13	\n' '12	\t' '243	\xf0' '162	\x9f' '155	\x98' '131	\x80')" ]
+}
+
+@test "sl-tok reads its FILE arguments as one text, like cat" {
+	# "Hello world" split inside a word: the word runs on into the next file
+	printf 'Hello wo' > a
+	printf 'rld h' > b
+	printf '\303\251llo' > c
+	run -0 "$TOK" -m "$SMOLLM" a b c
+	[ "$output" = "$(cat a b c | "$TOK" -m "$SMOLLM")" ]
+	[ "$output" = "$(ids 19556 905 294 2756 31394)" ]
+	run -0 "$TOK" a b c
+	[ "$output" = "$(cat a b c | "$TOK")" ]
+	[ "$(printf '%s\n' "$output" | grep -c '^1$')" -eq 1 ]
+}
+
+@test "sl-tok wants each FILE to be UTF-8 on its own" {
+	printf 'Hello h\303' > a
+	printf '\251llo' > b
+	run -1 --separate-stderr "$TOK" -m "$SMOLLM" a b
+	[ "$stderr" = "sl-tok: a: invalid UTF-8 at byte 7: truncated character" ]
+}
+
+@test "sl-tok reads standard input for -" {
+	printf 'Hello' > a
+	printf '!' > c
+	run -0 bash -c "printf ' world' | '$TOK' -m '$SMOLLM' a - c"
+	[ "$output" = "$(ids 19556 905 17)" ]
+}
+
+@test "sl-tok writes ids while its input is still coming through a pipe" {
+	mkfifo in
+	"$TOK" -m "$SMOLLM" < in > out &
+	pid=$!
+	exec 7> in  # (bats owns fd 3)
+	printf 'Hello world' >&7
+	# "Hello" is final once " world" has begun; " world" is not (more letters may follow).
+	for i in $(seq 50); do [ -s out ] && break; sleep 0.1; done
+	[ "$(cat out)" = "19556" ]
+	printf '!\n' >&7
+	for i in $(seq 50); do [ "$(wc -l < out)" -ge 3 ] && break; sleep 0.1; done
+	[ "$(cat out)" = "$(ids 19556 905 17)" ]
+	exec 7>&-
+	wait "$pid"
+	[ "$(cat out)" = "$(ids 19556 905 17 198)" ]
+}
+
+@test "sl-tok keeps very long words and digit runs exact" {
+	run -0 bash -c "head -c 30000 /dev/zero | tr '\\0' 7 | '$TOK' -m '$SMOLLM' | sort -u"
+	[ "$output" = "$(ids 39)" ]
+	[ "$(head -c 30000 /dev/zero | tr '\0' 7 | "$TOK" -m "$SMOLLM" | wc -l)" -eq 30000 ]
+}
+
+# ==== errors ====
+
+@test "sl-tok fails on a missing input file" {
+	run -1 --separate-stderr "$TOK" nosuch.txt
+	[ "$stderr" = "sl-tok: nosuch.txt: No such file or directory" ]
+	[ "$output" = "" ]
+}
+
+@test "sl-tok fails on text that is not UTF-8, naming the byte" {
+	run -1 --separate-stderr bash -c "printf 'ab\\377' | '$TOK' -m '$SMOLLM'"
+	[ "$stderr" = "sl-tok: <stdin>: invalid UTF-8 at byte 2" ]
+	printf 'Hello \300\200' > bad.txt
+	run -1 --separate-stderr "$TOK" -m "$SMOLLM" bad.txt
+	[ "$stderr" = "sl-tok: bad.txt: invalid UTF-8 at byte 6" ]
+	printf 'ok \342\202' > cut.txt
+	run -1 --separate-stderr "$TOK" -m "$SMOLLM" cut.txt
+	[ "$stderr" = "sl-tok: cut.txt: invalid UTF-8 at byte 3: truncated character" ]
+}
+
+@test "sl-tok fails on a missing model" {
+	run -1 --separate-stderr "$TOK" -m nosuch.json /dev/null
+	[ "$stderr" = "sl-tok: nosuch.json: No such file or directory" ]
+	[ "$output" = "" ]
+}
+
+@test "sl-tok fails on a model file that is not JSON or GGUF" {
+	printf 'hello\n' > notjson.json
+	run -1 --separate-stderr "$TOK" -m notjson.json /dev/null
+	[ "$stderr" = "sl-tok: notjson.json: not valid JSON" ]
+	[ "$output" = "" ]
+}
+
+@test "sl-tok fails on a directory without tokenizer.json" {
+	mkdir empty
+	run -1 --separate-stderr "$TOK" -m empty /dev/null
+	[ "$stderr" = "sl-tok: empty: no tokenizer.json in this directory" ]
+	[ "$output" = "" ]
+}
+
+@test "sl-tok fails on a tokenizer.json with a component it does not support" {
+	make_tokenizer wp.json 't["model"]["type"] = "WordPiece"'
+	run -1 --separate-stderr "$TOK" -m wp.json /dev/null
+	[ "$stderr" = "sl-tok: wp.json: unsupported model 'WordPiece'" ]
+	[ "$output" = "" ]
+	make_tokenizer nfkc.json 't["normalizer"] = {"type": "NFKC"}'
+	run -1 --separate-stderr "$TOK" -m nfkc.json /dev/null
+	[ "$stderr" = "sl-tok: nfkc.json: unsupported normalizer 'NFKC'" ]
+	make_tokenizer ws.json 't["pre_tokenizer"] = {"type": "Whitespace"}'
+	run -1 --separate-stderr "$TOK" -m ws.json /dev/null
+	[ "$stderr" = "sl-tok: ws.json: unsupported pre_tokenizer 'Whitespace'" ]
+	make_tokenizer wpd.json 't["decoder"] = {"type": "WordPiece", "prefix": "##", "cleanup": True}'
+	run -1 --separate-stderr "$TOK" -m wpd.json /dev/null
+	[ "$stderr" = "sl-tok: wpd.json: unsupported decoder 'WordPiece' (with the ByteLevel pre-tokenizer)" ]
+	make_tokenizer nomodel.json 'del t["model"]'
+	run -1 --separate-stderr "$TOK" -m nomodel.json /dev/null
+	[ "$stderr" = "sl-tok: nomodel.json: no \"model\" object (not a tokenizer.json?)" ]
+}
+
+@test "sl-tok --bos fails for a tokenizer without a BOS token" {
+	run -1 --separate-stderr "$TOK" -m "$SMOLLM" --bos /dev/null
+	[[ "$stderr" == "sl-tok: "*BOS* ]]
+	[ "$output" = "" ]
+}
+
+@test "sl-tok exits 2 with the usage on an unknown option" {
+	run -2 --separate-stderr "$TOK" --bogus
+	[ "$output" = "" ]
+	[ "${#stderr_lines[@]}" -eq 3 ]
+	[[ "${stderr_lines[0]}" == "sl-tok: "*"--bogus"* ]]
+	[ "${stderr_lines[1]}" = "usage: $(man_synopsis "$ROOT/man/sl-tok.1")" ]
+	[ "${stderr_lines[2]}" = "Try 'sl-tok --help' for more information." ]
+}
+
+@test "sl-tok exits 2 when -m has no argument" {
+	run -2 --separate-stderr "$TOK" -m
+	[ "$output" = "" ]
+	[[ "${stderr_lines[0]}" == "sl-tok: "* ]]
+	[ "${stderr_lines[2]}" = "Try 'sl-tok --help' for more information." ]
+}
+
+# ==== help, version, manual ====
+
+@test "sl-tok --version prints its name and version" {
+	run -0 --separate-stderr "$TOK" --version
+	[ "$output" = "sl-tok 0.1.0" ]
+	run -0 "$TOK" -V
+	[ "$output" = "sl-tok 0.1.0" ]
+}
+
+@test "sl-tok --help prints the man page's SYNOPSIS as usage, on stdout" {
+	run -0 --separate-stderr "$TOK" --help
+	[ "${lines[0]}" = "usage: $(man_synopsis "$ROOT/man/sl-tok.1")" ]
+	[ "$stderr" = "" ]
+	run -0 "$TOK" -h
+	[ "${lines[0]}" = "usage: $(man_synopsis "$ROOT/man/sl-tok.1")" ]
+}
+
+@test "sl-tok --help lists every option of the man page" {
+	run -0 "$TOK" --help
+	for opt in -m --model --no-special --bos --no-bos --show -q --quiet -v --verbose --help --version; do
+		[[ "$output" == *"$opt"* ]] || { echo "missing $opt"; false; }
+	done
+}
+
+@test "the sl-tok man page renders without warnings" {
+	run -0 --separate-stderr groff -ww -man -Tutf8 -z "$ROOT/man/sl-tok.1"
+	[ "$stderr" = "" ]
+	run -0 --separate-stderr groff -ww -man -Tutf8 -z "$ROOT/man/sl-tokens.5"
+	[ "$stderr" = "" ]
+}
+
+@test "the sl-tok man page EXAMPLES give the output they show" {
+	ln -s "$SMOLLM_DIR" smollm
+	man_examples "$ROOT/man/sl-tok.1" > examples.sh
+	run bash examples.sh
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
