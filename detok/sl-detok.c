@@ -56,6 +56,7 @@ int main(int argc, char **argv)
 	int skip = 0, verbose = 0, c;
 
 	sl_cli_init("sl-detok");
+	opterr = 0; /* our own message, with the program name sl_cli uses */
 	while ((c = getopt_long(argc, argv, "m:qvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
@@ -64,7 +65,10 @@ int main(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case 'h': help(); break;
 		case 'V': sl_version(); break;
-		default: sl_usage_error(usage, "unknown option");
+		default:
+			if (optopt == 'm')
+				sl_usage_error(usage, "option requires an argument -- 'm'");
+			sl_usage_error(usage, "unrecognized option '%s'", argv[optind - 1]);
 		}
 	}
 	if (!model)

@@ -78,6 +78,7 @@ int main(int argc, char **argv)
 	out_ctx o = { NULL, 0 };
 
 	sl_cli_init("sl-tok");
+	opterr = 0; /* our own message, with the program name sl_cli uses */
 	while ((c = getopt_long(argc, argv, "m:qvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
@@ -89,7 +90,10 @@ int main(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case 'h': help(); break;
 		case 'V': sl_version(); break;
-		default: sl_usage_error(usage, "unknown option"); /* getopt printed which */
+		default:
+			if (optopt == 'm')
+				sl_usage_error(usage, "option requires an argument -- 'm'");
+			sl_usage_error(usage, "unrecognized option '%s'", argv[optind - 1]);
 		}
 	}
 	if (!model)
