@@ -20,10 +20,11 @@ numpy, Q/K rows un-permuted back to HF order) and go through the same forward pa
 Usage:
   llama_ref.py MODEL [--ids FILE] [--logits OUT]      logits of every position of FILE's ids
   llama_ref.py MODEL [--ids FILE] --greedy N            N greedy ids after FILE's ids
-  llama_ref.py MODEL [--ids FILE] --compare LOGITS [--tol T]
+  llama_ref.py MODEL [--ids FILE] --compare LOGITS [--tol T] [--greedy-after N]
         compare sl-infer --logits output (rows for the first positions of FILE's ids) with
         the reference: prints max |err|, max |logit| and their ratio; exit 1 if ratio > T
-        or any arg max differs where the reference's top-2 margin exceeds 10x the error.
+        or any arg max differs where the reference's top-2 margin exceeds 10x the error,
+        or (--greedy-after N) an id after the first N is not the reference's arg max.
 
 MODEL is an HF directory or a GGUF file.  --ids defaults to stdin (whitespace-separated ids).
 Logit files are raw little-endian float32, vocab values per row.
@@ -170,6 +171,10 @@ def main():
     ap.add_argument("--compare", help="sl-infer --logits file to compare with")
     ap.add_argument("--tol", type=float, default=1e-4,
                     help="max |err| / max |logit| allowed by --compare (1e-4)")
+    ap.add_argument("--greedy-after", type=int, metavar="N",
+                    help="with --compare: ids after the first N are greedy; check that each is "
+                         "the reference's arg max (then the reference's own greedy run from the "
+                         "first N ids gives the same ids)")
     a = ap.parse_args()
 
     text = open(a.ids).read() if a.ids else sys.stdin.read()
@@ -204,7 +209,13 @@ def main():
               % (len(r), err, scale, err / scale, len(flips)))
         for f in bad_flips:
             print("row %d: argmax %d, reference %d (margin %.3g)" % f)
-        if err / scale > a.tol or bad_flips or not np.isfinite(got).all():
+        bad_greedy = []
+        if a.greedy_after is not None:
+            for i in range(max(a.greedy_after, 1), len(ids)):
+                if int(np.argmax(ref[i - 1])) != ids[i]:
+                    bad_greedy.append(i)
+                    print("position %d: id %d, reference arg max %d" % (i, ids[i], np.argmax(ref[i - 1])))
+        if err / scale > a.tol or bad_flips or bad_greedy or not np.isfinite(got).all():
             sys.exit(1)
 
 
