@@ -210,6 +210,7 @@ def main():
     ap.add_argument('-c', dest='corpus', default=os.path.join(HERE, 'corpus.jsonl.xz'))
     ap.add_argument('--bin', default=os.path.join(ROOT, 'bin'))
     ap.add_argument('--report', help='append the summary and the first mismatches to this file')
+    ap.add_argument('--hf', help='the tokenizer.json for the special ids (default: -m), for a GGUF -m')
     a = ap.parse_args()
     tok, detok = os.path.join(a.bin, 'sl-tok'), os.path.join(a.bin, 'sl-detok')
     if a.check == 'nospecial':
@@ -231,7 +232,7 @@ def main():
         idtext = ('\n'.join(map(str, ids)) + '\n').encode()
         if hashlib.sha256(idtext).hexdigest() != head['stream_ids_sha256']:
             die('the joined ids differ from HF\'s stream')
-        specials = special_ids(a.model)
+        specials = special_ids(a.hf or a.model)
         if a.check == 'decode':
             got = run([detok, '-m', a.model], inp=idtext)
             return check_text(a, 'decode', name, head, cases, expected_stream(head, exp, specials, False), got)
