@@ -335,3 +335,20 @@ EOF
 	[ "${stderr_lines[0]}" = "sl-infer: too many arguments" ]
 	[ "${stderr_lines[-1]}" = "Try 'sl-infer --help' for more information." ]
 }
+
+# ==== the manual ====
+
+@test "the sl-infer man page renders without warnings" {
+	run -0 --separate-stderr groff -ww -man -Tutf8 -z "$SL_ROOT/man/sl-infer.1"
+	[ "$stderr" = "" ]
+}
+
+@test "sl-infer --help's usage is the man page's SYNOPSIS" {
+	[ "$(usage_line)" = "$(man_synopsis_line "$SL_ROOT/man/sl-infer.1")" ]
+}
+
+@test "the sl-infer man page EXAMPLES give the output they show" {
+	run run_man_examples "$SL_ROOT/man/sl-infer.1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
