@@ -7,6 +7,7 @@
  * Prints one line per thread count:   bw <threads> <GB/s>   (GB = 10^9 bytes)
  * Usage: bw [MiB]
  */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>

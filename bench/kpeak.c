@@ -6,7 +6,7 @@
  *   - by one token (matrix × vector, the generation path): weights/s and weight bytes/s;
  *   - by 64 tokens (matrix × matrix, the prompt path): multiply-adds/s, reported as
  *     "weights/s" per token so it compares with the generation figure.
- * One line per measurement on stdout:
+ * "kernels <name>" first, then one line per measurement on stdout:
  *   kpeak <type> <threads> <tg|pp> <Gweights/s> <GB/s of weights>
  * Usage: kpeak [threads]   (default: 1 and the number of online cores)
  */
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 		nth[0] = atoi(argv[1]);
 		n = 1;
 	}
-	fprintf(stderr, "kpeak: kernels %s\n", sl_kernels_name());
+	printf("kernels %s\n", sl_kernels_name());
 	for (int i = 0; i < n; i++) {
 		sl_pool *pool = sl_pool_new(nth[i]);
 		if (!pool)
