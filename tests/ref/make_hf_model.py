@@ -65,7 +65,8 @@ def to_bytes(a, dtype):
     if dtype == "f32":
         return a.astype("<f4").tobytes()
     if dtype == "f16":
-        return a.astype("<f2").tobytes()
+        # through f32, as a real f16 checkpoint saved from f32 weights would be
+        return a.astype("<f4").astype("<f2").tobytes()
     u = a.astype("<f4").view("<u4").astype(np.uint64)
     u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
     return u.astype("<u2").tobytes()
