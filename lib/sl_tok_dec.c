@@ -9,8 +9,9 @@
  *     ids, a held incomplete character is one U+FFFD.
  *   * SentencePiece (Replace "▁" -> " ", ByteFallback, Fuse, Strip " " start n): a run of
  *     consecutive <0xNN> tokens becomes its bytes if they are valid UTF-8 as a whole, else one
- *     U+FFFD per byte (HF's rule), so a run is held until a non-byte token or the end decides
- *     it; up to n leading spaces of the whole output are dropped.
+ *     U+FFFD per byte (HF's rule); characters are emitted as soon as they are whole (see
+ *     run_commit for the one difference this makes); up to n leading spaces of the whole
+ *     output are dropped.
  *
  * Special tokens are filtered out before the decoder when skip_special is set, as HF does (so
  * they do not interrupt a byte run).
@@ -120,7 +121,33 @@ static int bytes_lossy(sl_tok_dec *d, const char *s, size_t n, int at_end)
 	return emit(d, s + start, i - start);
 }
 
-/* SentencePiece: the byte run is decided (a non-byte token came, or the end). */
+/*
+ * SentencePiece byte runs.  HF decides a whole run at once: its bytes if they are valid UTF-8,
+ * else one U+FFFD per byte.  To stream, complete valid characters at the start of the
+ * undecided part are emitted as soon as they are whole (d->run keeps only the rest); once the
+ * rest starts with a byte that cannot begin a valid character, nothing more is emitted until
+ * the run ends.  This equals HF except for a run holding valid characters followed by invalid
+ * bytes, where HF also replaces the valid characters' bytes by U+FFFD.
+ */
+static int run_commit(sl_tok_dec *d)
+{
+	size_t i = 0;
+
+	while (i < d->nrun) {
+		uint32_t cp;
+		int l = sl_utf8_decode((const uint8_t *)d->run + i, d->nrun - i, &cp);
+		if (l <= 0)
+			break;
+		i += (size_t)l;
+	}
+	if (i && emit(d, d->run, i) < 0)
+		return -1;
+	memmove(d->run, d->run + i, d->nrun - i);
+	d->nrun -= i;
+	return 0;
+}
+
+/* The run is decided (a non-byte token came, or the end). */
 static int run_flush(sl_tok_dec *d)
 {
 	size_t i = 0;
@@ -177,11 +204,11 @@ static int spm_token(sl_tok_dec *d, int32_t id)
 
 	if (t->dec_bytefallback && (t->flags[id] & TOKF_BYTE)) {
 		if (d->nrun >= SL_TOK_MAX_WORD && run_flush(d) < 0)
-			return -1; /* bounded memory: decide a very long run early (documented) */
+			return -1; /* bounded memory: decide a very long invalid run early */
 		if (reserve(&d->run, &d->run_cap, d->nrun + 1) < 0)
 			return -1;
 		d->run[d->nrun++] = (char)t->byteval[id];
-		return 0;
+		return run_commit(d);
 	}
 	if (run_flush(d) < 0)
 		return -1;
