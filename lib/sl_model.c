@@ -520,9 +520,35 @@ static void rope(float *v, int n_heads, int head_dim, int pos, const float *inv_
 	}
 }
 
-static inline float kv_get(const void *cache, uint32_t type, size_t i)
+/* q · k for one cached key of n values (f32 or f16 cache). */
+static float kv_dot(const float *q, const void *cache, uint32_t type, size_t off, int n)
 {
-	return type == SL_F32 ? ((const float *)cache)[i] : f16_table[((const sl_f16 *)cache)[i]];
+	float dot = 0;
+
+	if (type == SL_F32) {
+		const float *k = (const float *)cache + off;
+		for (int i = 0; i < n; i++)
+			dot += q[i] * k[i];
+	} else {
+		const sl_f16 *k = (const sl_f16 *)cache + off;
+		for (int i = 0; i < n; i++)
+			dot += q[i] * f16_table[k[i]];
+	}
+	return dot;
+}
+
+/* out += a · v for one cached value of n values. */
+static void kv_axpy(float *out, float a, const void *cache, uint32_t type, size_t off, int n)
+{
+	if (type == SL_F32) {
+		const float *v = (const float *)cache + off;
+		for (int i = 0; i < n; i++)
+			out[i] += a * v[i];
+	} else {
+		const sl_f16 *v = (const sl_f16 *)cache + off;
+		for (int i = 0; i < n; i++)
+			out[i] += a * f16_table[v[i]];
+	}
 }
 
 typedef struct {
@@ -556,11 +582,7 @@ static void attn_head(void *arg, int h, int n_tasks)
 		double sum = 0;
 
 		for (int p = 0; p < n_pos; p++) {
-			size_t k0 = base + (size_t)p * kv_dim;
-			float dot = 0;
-			for (int i = 0; i < hd; i++)
-				dot += q[i] * kv_get(s->k_cache, s->kv_type, k0 + i);
-			att[p] = dot * scale;
+			att[p] = kv_dot(q, s->k_cache, s->kv_type, base + (size_t)p * kv_dim, hd) * scale;
 			if (att[p] > max)
 				max = att[p];
 		}
@@ -571,12 +593,8 @@ static void attn_head(void *arg, int h, int n_tasks)
 		float inv = (float)(1.0 / sum);
 		for (int i = 0; i < hd; i++)
 			out[i] = 0;
-		for (int p = 0; p < n_pos; p++) {
-			size_t v0 = base + (size_t)p * kv_dim;
-			float a = att[p] * inv;
-			for (int i = 0; i < hd; i++)
-				out[i] += a * kv_get(s->v_cache, s->kv_type, v0 + i);
-		}
+		for (int p = 0; p < n_pos; p++)
+			kv_axpy(out, att[p] * inv, s->v_cache, s->kv_type, base + (size_t)p * kv_dim, hd);
 	}
 }
 

@@ -70,6 +70,7 @@ struct sl_sampler {
 	sl_rng rng;
 	int vocab;
 	cand *c;           /* [vocab] */
+	cand *top;         /* [vocab] scratch for the nucleus search */
 	uint8_t *seen;     /* [vocab] repetition penalty: each id once */
 };
 
@@ -121,6 +122,21 @@ static int select_top(cand *c, int n, int k)
 	return k;
 }
 
+/* The k best of src[0..n) into dst[0..k), sorted best first; src is left alone. */
+static void select_top_into(cand *dst, const cand *src, int n, int k)
+{
+	memcpy(dst, src, (size_t)k * sizeof *dst);
+	for (int i = k / 2 - 1; i >= 0; i--)
+		sift_down(dst, k, i);
+	for (int i = k; i < n; i++) {
+		if (better(&src[i], &dst[0])) {
+			dst[0] = src[i];
+			sift_down(dst, k, 0);
+		}
+	}
+	qsort(dst, k, sizeof *dst, cmp_cand);
+}
+
 /* ==== sampler ==== */
 
 sl_sample_params sl_sample_defaults(void)
@@ -145,8 +161,9 @@ sl_sampler *sl_sampler_new(int vocab, const sl_sample_params *p, uint64_t seed)
 	s->p = *p;
 	s->vocab = vocab;
 	s->c = malloc((size_t)vocab * sizeof *s->c);
+	s->top = malloc((size_t)vocab * sizeof *s->top);
 	s->seen = calloc((size_t)vocab, 1);
-	if (!s->c || !s->seen) {
+	if (!s->c || !s->top || !s->seen) {
 		sl_sampler_free(s);
 		return sl_seterr("out of memory"), NULL;
 	}
@@ -159,6 +176,7 @@ void sl_sampler_free(sl_sampler *s)
 	if (!s)
 		return;
 	free(s->c);
+	free(s->top);
 	free(s->seen);
 	free(s);
 }
@@ -231,7 +249,23 @@ static int prepare(sl_sampler *s, float *logits, const int32_t *hist, int n_hist
 				if (c[i].p >= cut)
 					c[k++] = c[i];
 			n = k;
-			qsort(c, n, sizeof *c, cmp_cand);
+			/* The nucleus is a prefix of the sorted order: if the best m already
+			 * reach P, sorting the rest is wasted.  Try small m first. */
+			for (int m = 64; !sorted; m *= 8) {
+				if (m >= n) {
+					qsort(c, n, sizeof *c, cmp_cand);
+					break;
+				}
+				double mass = 0;
+				select_top_into(s->top, c, n, m);
+				for (int i = 0; i < m; i++)
+					mass += s->top[i].p;
+				if (mass >= (double)p->top_p * total) {
+					memcpy(c, s->top, (size_t)m * sizeof *c);
+					n = m;
+					break;
+				}
+			}
 			sorted = 1;
 		} else {
 			total = 0;
