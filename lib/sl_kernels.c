@@ -195,21 +195,38 @@ const sl_kset sl_kset_ref = {"ref", ref_xq_size, ref_xq, ref_mm};
 
 /* ==== dispatch ==== */
 
+const sl_kset *const *sl_kset_all(void)
+{
+	static const sl_kset *all[4];
+	static int done;
+	if (!done) {
+		int n = 0;
+#if defined(__x86_64__)
+		__builtin_cpu_init();
+		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+		    __builtin_cpu_supports("f16c")) {
+			if (__builtin_cpu_supports("avxvnni"))
+				all[n++] = &sl_kset_avx2_vnni;
+			all[n++] = &sl_kset_avx2;
+		}
+#endif
+		all[n] = &sl_kset_ref;
+		done = 1; /* a benign race: every thread computes the same table */
+	}
+	return all;
+}
+
 const sl_kset *sl_kset_get(void)
 {
 	static const sl_kset *ks;
 	if (!ks) {
+		const sl_kset *const *all = sl_kset_all();
 		const char *e = getenv("SL_KERNELS");
-		const sl_kset *k = &sl_kset_ref;
-#if defined(__x86_64__)
-		__builtin_cpu_init();
-		if (!(e && strcmp(e, "ref") == 0) && __builtin_cpu_supports("avx2") &&
-		    __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-			k = &sl_kset_avx2;
-#else
-		(void)e;
-#endif
-		ks = k; /* a benign race: every thread computes the same value */
+		const sl_kset *k = all[0];
+		for (int i = 0; e && all[i]; i++)
+			if (strcmp(e, all[i]->name) == 0)
+				k = all[i];
+		ks = k;
 	}
 	return ks;
 }

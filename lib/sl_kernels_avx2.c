@@ -12,12 +12,13 @@
  *   Q4_0 weights: blocks are taken in pairs (b, b+1).  Pair p holds 64 int8: values 0-15 of
  *     b, 0-15 of b+1, then 16-31 of b, 16-31 of b+1 — the order in which one 32-byte load
  *     of two weight blocks' nibbles unpacks; then 8 floats [d_b ×4, d_b+1 ×4]; then 8 int32
- *     holding 8·(sums of 4 values) for the −8 offset of Q4_0.  An odd last block is paired
+ *     holding −8·(sums of 4 values) for the −8 offset of Q4_0.  An odd last block is paired
  *     with zeros.
  *   Q8_0 weights: int8 qs[cols], float d[cols/32].
  *   Q4_K/Q6_K weights (Q8_K): int8 qs[cols]; int16 sums of each 16 values (cols/16);
  *     int16 sums of each 32 values (cols/32); float d[cols/256].
  */
+#ifndef SL_KERNELS_AVX2_TEMPLATE
 #if defined(__x86_64__)
 
 #include <immintrin.h>
@@ -117,7 +118,8 @@ static void xq_q4_0(const float *x, int cols, char *out)
 		_mm256_store_ps((float *)(out + 64 * np + 32 * p),
 				_mm256_set_m128(_mm_set1_ps(db), _mm_set1_ps(da)));
 		__m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(eight, lo), _mm256_maddubs_epi16(eight, hi));
-		_mm256_store_si256((__m256i *)(out + 96 * np + 32 * p), _mm256_madd_epi16(s, ones));
+		_mm256_store_si256((__m256i *)(out + 96 * np + 32 * p),
+				   _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_madd_epi16(s, ones)));
 	}
 }
 
@@ -162,89 +164,6 @@ static void avx2_xq(uint32_t type, const float *x, int cols, void *out)
 	case SL_Q8_0: xq_q8_0(x, cols, out); break;
 	default: xq_q8_K(x, cols, out); break;
 	}
-}
-
-/* ==== Q4_0 × Q8_0 ==== */
-
-/*
- * Two weight blocks at a time: their 16+16 bytes of nibbles in one register; the low
- * nibbles are values 0-15 of each block, the high ones 16-31, matching the activation pair
- * layout.  The nibbles stay unsigned (0..15) so maddubs takes them directly, and the −8 is
- * one subtraction of the precomputed 8·Σx.
- */
-INLINE void q4_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
-		      const char *xq, size_t xs, float *Y, size_t ldy)
-{
-	const int nb = cols / 32, np = (nb + 1) / 2, full = nb / 2;
-	const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
-	const __m256i dup = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-	__m256 acc[R][T];
-
-	for (int r = 0; r < R; r++)
-		for (int t = 0; t < T; t++)
-			acc[r][t] = _mm256_setzero_ps();
-	for (int p = 0; p < np; p++) {
-		for (int r = 0; r < R; r++) {
-			const sl_block_q4_0 *blk = (const sl_block_q4_0 *)(W + (size_t)r * ws) + 2 * p;
-			__m128i q0 = _mm_loadu_si128((const __m128i *)blk[0].qs), q1 = _mm_setzero_si128();
-			uint32_t dd = blk[0].d;
-			if (p < full) {
-				q1 = _mm_loadu_si128((const __m128i *)blk[1].qs);
-				dd |= (uint32_t)blk[1].d << 16;
-			}
-			__m256i v = _mm256_set_m128i(q1, q0);
-			__m256i lo = _mm256_and_si256(v, m4);
-			__m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-			__m256 dw = _mm256_permutevar8x32_ps(
-				_mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dd))), dup);
-			for (int t = 0; t < T; t++) {
-				const char *x = xq + (size_t)t * xs;
-				__m256i s = _mm256_add_epi16(
-					_mm256_maddubs_epi16(lo, _mm256_load_si256((const __m256i *)(x + 64 * p))),
-					_mm256_maddubs_epi16(hi, _mm256_load_si256((const __m256i *)(x + 64 * p + 32))));
-				__m256i i = _mm256_sub_epi32(_mm256_madd_epi16(s, ones),
-							     _mm256_load_si256((const __m256i *)(x + 96 * np + 32 * p)));
-				__m256 d = _mm256_mul_ps(dw, _mm256_load_ps((const float *)(x + 64 * np + 32 * p)));
-				acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), d, acc[r][t]);
-			}
-		}
-	}
-	for (int r = 0; r < R; r++)
-		for (int t = 0; t < T; t++)
-			Y[(size_t)t * ldy + r] = hsum(acc[r][t]);
-}
-
-/* ==== Q8_0 × Q8_0 ==== */
-
-/* Signed × signed through maddubs (unsigned × signed): |w| · (x with w's sign). */
-INLINE void q8_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
-		      const char *xq, size_t xs, float *Y, size_t ldy)
-{
-	const int nb = cols / 32;
-	const __m256i ones = _mm256_set1_epi16(1);
-	__m256 acc[R][T];
-
-	for (int r = 0; r < R; r++)
-		for (int t = 0; t < T; t++)
-			acc[r][t] = _mm256_setzero_ps();
-	for (int b = 0; b < nb; b++) {
-		for (int r = 0; r < R; r++) {
-			const sl_block_q8_0 *blk = (const sl_block_q8_0 *)(W + (size_t)r * ws) + b;
-			__m256i w = _mm256_loadu_si256((const __m256i *)blk->qs);
-			__m256i aw = _mm256_sign_epi8(w, w);
-			__m256 dw = _mm256_set1_ps(_cvtsh_ss(blk->d));
-			for (int t = 0; t < T; t++) {
-				const char *x = xq + (size_t)t * xs;
-				__m256i y = _mm256_load_si256((const __m256i *)(x + 32 * b));
-				__m256i i = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(y, w)), ones);
-				__m256 d = _mm256_mul_ps(dw, _mm256_broadcast_ss((const float *)(x + cols) + b));
-				acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), d, acc[r][t]);
-			}
-		}
-	}
-	for (int r = 0; r < R; r++)
-		for (int t = 0; t < T; t++)
-			Y[(size_t)t * ldy + r] = hsum(acc[r][t]);
 }
 
 /* ==== Q4_K × Q8_K ==== */
@@ -502,25 +421,147 @@ INLINE void bf16_tile(const int R, const int T, const char *W, size_t ws, int co
 		}                                                                             \
 	}
 
-/* rows × tokens of the Q4_0 prompt tile: 2×6 measured best of 1-4 × 2-8 on Zen 5 */
-#ifndef Q4_0_TILE
-#define Q4_0_TILE 2, 6
-#endif
-#define MM_DRIVER_(...) MM_DRIVER(__VA_ARGS__)
-MM_DRIVER_(q4_0, Q4_0_TILE)
-MM_DRIVER(q8_0, 2, 4)
 MM_DRIVER(q4_K, 1, 4)
 MM_DRIVER(q6_K, 1, 4)
 MM_DRIVER(f32, 2, 4)
 MM_DRIVER(f16, 2, 4)
 MM_DRIVER(bf16, 2, 4)
 
-static void avx2_mm(uint32_t type, const void *W, size_t ws, int nr, int cols,
-		    const void *xq, size_t xs, int nt, float *Y, size_t ldy)
+/* ==== Q4_0 and Q8_0: plain AVX2, then again with AVX-VNNI ==== */
+
+/*
+ * The two differ only in the integer dot products of 8-bit blocks: AVX2 multiplies u8×s8
+ * pairs into int16 (maddubs) and sums those into int32 (madd); AVX-VNNI's dpbusd does both
+ * in one instruction.  No sum here can overflow int16, so both give the same integers and
+ * the same Y bit for bit.  The second half of this file is compiled twice (it includes
+ * itself), with V() naming the variant.
+ */
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define TILE(n) CAT(V(n), _tile)
+#define MM_DRIVER_(...) MM_DRIVER(__VA_ARGS__)
+#define SL_KERNELS_AVX2_TEMPLATE
+
+#define V(n) CAT(n, _avx2)
+/* acc + Σ a·x (+ Σ b·y) over groups of 4 u8×s8 products, as int32 ×8 */
+#define DOT1(acc, a, x) _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, x), _mm256_set1_epi16(1)))
+#define DOT2(acc, a, x, b, y) _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_add_epi16( \
+	_mm256_maddubs_epi16(a, x), _mm256_maddubs_epi16(b, y)), _mm256_set1_epi16(1)))
+#include "sl_kernels_avx2.c"
+#undef V
+#undef DOT1
+#undef DOT2
+
+#pragma GCC push_options
+#pragma GCC target("avxvnni")
+#define V(n) CAT(n, _vnni)
+#define DOT1(acc, a, x) _mm256_dpbusd_avx_epi32(acc, a, x)
+#define DOT2(acc, a, x, b, y) _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(acc, a, x), b, y)
+#include "sl_kernels_avx2.c"
+#pragma GCC pop_options
+
+const sl_kset sl_kset_avx2 = {"avx2", avx2_xq_size, avx2_xq, mm_avx2};
+const sl_kset sl_kset_avx2_vnni = {"avx2-vnni", avx2_xq_size, avx2_xq, mm_vnni};
+
+#endif /* __x86_64__ */
+
+#else /* SL_KERNELS_AVX2_TEMPLATE: the variant part, compiled once per V() */
+
+/* ==== Q4_0 × Q8_0 ==== */
+
+/*
+ * Two weight blocks at a time: their 16+16 bytes of nibbles in one register; the low
+ * nibbles are values 0-15 of each block, the high ones 16-31, matching the activation pair
+ * layout.  The nibbles stay unsigned (0..15) so the u8×s8 products take them directly, and
+ * the −8 comes in as the starting value −8·Σx, precomputed with the activations.
+ */
+INLINE void TILE(q4_0)(const int R, const int T, const char *W, size_t ws, int cols,
+		      const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	const int nb = cols / 32, np = (nb + 1) / 2, full = nb / 2;
+	const __m256i m4 = _mm256_set1_epi8(15);
+	const __m256i dup = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+	__m256 acc[R][T];
+
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			acc[r][t] = _mm256_setzero_ps();
+	for (int p = 0; p < np; p++) {
+		for (int r = 0; r < R; r++) {
+			const sl_block_q4_0 *blk = (const sl_block_q4_0 *)(W + (size_t)r * ws) + 2 * p;
+			__m128i q0 = _mm_loadu_si128((const __m128i *)blk[0].qs), q1 = _mm_setzero_si128();
+			uint32_t dd = blk[0].d;
+			if (p < full) {
+				q1 = _mm_loadu_si128((const __m128i *)blk[1].qs);
+				dd |= (uint32_t)blk[1].d << 16;
+			}
+			__m256i v = _mm256_set_m128i(q1, q0);
+			__m256i lo = _mm256_and_si256(v, m4);
+			__m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+			__m256 dw = _mm256_permutevar8x32_ps(
+				_mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dd))), dup);
+			for (int t = 0; t < T; t++) {
+				const char *x = xq + (size_t)t * xs;
+				__m256i i = DOT2(_mm256_load_si256((const __m256i *)(x + 96 * np + 32 * p)),
+						 lo, _mm256_load_si256((const __m256i *)(x + 64 * p)),
+						 hi, _mm256_load_si256((const __m256i *)(x + 64 * p + 32)));
+				__m256 d = _mm256_mul_ps(dw, _mm256_load_ps((const float *)(x + 64 * np + 32 * p)));
+				acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), d, acc[r][t]);
+			}
+		}
+	}
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			Y[(size_t)t * ldy + r] = hsum(acc[r][t]);
+}
+
+/* ==== Q8_0 × Q8_0 ==== */
+
+/* Signed × signed through u8×s8 products: |w| · (x with w's sign). */
+INLINE void TILE(q8_0)(const int R, const int T, const char *W, size_t ws, int cols,
+		      const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	const int nb = cols / 32;
+	__m256 acc[R][T];
+
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			acc[r][t] = _mm256_setzero_ps();
+	for (int b = 0; b < nb; b++) {
+		for (int r = 0; r < R; r++) {
+			const sl_block_q8_0 *blk = (const sl_block_q8_0 *)(W + (size_t)r * ws) + b;
+			__m256i w = _mm256_loadu_si256((const __m256i *)blk->qs);
+			__m256i aw = _mm256_sign_epi8(w, w);
+			__m256 dw = _mm256_set1_ps(_cvtsh_ss(blk->d));
+			for (int t = 0; t < T; t++) {
+				const char *x = xq + (size_t)t * xs;
+				__m256i y = _mm256_load_si256((const __m256i *)(x + 32 * b));
+				__m256i i = DOT1(_mm256_setzero_si256(), aw, _mm256_sign_epi8(y, w));
+				__m256 d = _mm256_mul_ps(dw, _mm256_broadcast_ss((const float *)(x + cols) + b));
+				acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), d, acc[r][t]);
+			}
+		}
+	}
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			Y[(size_t)t * ldy + r] = hsum(acc[r][t]);
+}
+
+/* ==== tiling of the variant ==== */
+
+/* rows × tokens of the Q4_0 prompt tile: 2×6 measured best of 1-4 × 2-8 on Zen 5 */
+#ifndef Q4_0_TILE
+#define Q4_0_TILE 2, 6
+#endif
+MM_DRIVER_(V(q4_0), Q4_0_TILE)
+MM_DRIVER_(V(q8_0), 2, 4)
+
+static void V(mm)(uint32_t type, const void *W, size_t ws, int nr, int cols,
+		  const void *xq, size_t xs, int nt, float *Y, size_t ldy)
 {
 	switch (type) {
-	case SL_Q4_0: q4_0_mm(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
-	case SL_Q8_0: q8_0_mm(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
+	case SL_Q4_0: CAT(V(q4_0), _mm)(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
+	case SL_Q8_0: CAT(V(q8_0), _mm)(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
 	case SL_Q4_K: q4_K_mm(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
 	case SL_Q6_K: q6_K_mm(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
 	case SL_F32: f32_mm(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
@@ -528,7 +569,5 @@ static void avx2_mm(uint32_t type, const void *W, size_t ws, int nr, int cols,
 	case SL_BF16: bf16_mm(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
 	}
 }
-
-const sl_kset sl_kset_avx2 = {"avx2", avx2_xq_size, avx2_xq, avx2_mm};
 
 #endif

@@ -42,10 +42,15 @@ typedef struct {
 
 extern const sl_kset sl_kset_ref;
 #if defined(__x86_64__)
-extern const sl_kset sl_kset_avx2;
+extern const sl_kset sl_kset_avx2;      /* AVX2 + FMA + F16C */
+extern const sl_kset sl_kset_avx2_vnni; /* the same, with AVX-VNNI dot products */
 #endif
 
-/* The set sl_matmul uses: avx2 when the CPU has AVX2+FMA+F16C, unless SL_KERNELS=ref. */
+/*
+ * The sets this CPU can run, best first, ending with &sl_kset_ref and NULL; SL_KERNELS
+ * names the one to use ("ref", "avx2", "avx2-vnni"), default the best.
+ */
+const sl_kset *const *sl_kset_all(void);
 const sl_kset *sl_kset_get(void);
 
 /* sl_matmul with a given kernel set (for tests and benchmarks). */

@@ -221,6 +221,29 @@ static void test_invariance(const sl_kset *ks)
 		sl_pool_free(pools[i]);
 }
 
+/* Two SIMD sets that differ only in how they form integer sums give identical Y. */
+static void test_sets_agree(const sl_kset *a, const sl_kset *b)
+{
+	const int rows = 37, nt = 13;
+	for (int ti = 0; ti < NTYPES; ti++) {
+		uint32_t type = types[ti];
+		int cols = act_blck(type) == 256 ? 768 : act_blck(type) ? 416 : 300;
+		size_t rb = sl_type_row_bytes(type, (uint64_t)cols);
+		uint8_t *W = malloc(rb * rows);
+		float *X = malloc(sizeof(float) * cols * nt);
+		float *Ya = malloc(sizeof(float) * rows * nt), *Yb = malloc(sizeof(float) * rows * nt);
+		for (int r = 0; r < rows; r++)
+			random_row(type, cols, W + r * rb);
+		for (int t = 0; t < nt; t++)
+			random_x(X + (size_t)t * cols, cols);
+		sl_matmul_kset(a, NULL, type, W, rows, cols, X, nt, Ya);
+		sl_matmul_kset(b, NULL, type, W, rows, cols, X, nt, Yb);
+		CHECK_MSG(memcmp(Ya, Yb, sizeof(float) * rows * nt) == 0, "%s vs %s on %s: not identical",
+			  a->name, b->name, sl_type_get(type)->name);
+		free(W), free(X), free(Ya), free(Yb);
+	}
+}
+
 /* Hand-computed: Q8_0 row of one block, all quants 1, d = 0.5; x = 0..31. */
 static void test_golden(void)
 {
@@ -250,19 +273,23 @@ static void test_unsupported(void)
 
 int main(void)
 {
-	const sl_kset *simd = sl_kset_get() != &sl_kset_ref ? sl_kset_get() : NULL;
+	const sl_kset *const *all = sl_kset_all();
 	const char *e = getenv("SL_KERNELS");
 
-	CHECK(strcmp(sl_kernels_name(), simd ? simd->name : "ref") == 0);
-	if (e && strcmp(e, "ref") == 0)
-		CHECK(simd == NULL);
-	if (!simd)
-		fprintf(stderr, "test_kernels: no SIMD kernel set on this CPU (or SL_KERNELS=ref); ref only\n");
+	CHECK(strcmp(sl_kernels_name(), e ? e : all[0]->name) == 0);
 	test_golden();
 	test_unsupported();
-	test_against_reference(simd);
 	test_invariance(&sl_kset_ref);
-	if (simd)
-		test_invariance(simd);
+	for (int i = 0; all[i] != &sl_kset_ref; i++) {
+		fprintf(stderr, "test_kernels: %s vs ref\n", all[i]->name);
+		test_against_reference(all[i]);
+		test_invariance(all[i]);
+	}
+	if (all[0] != &sl_kset_ref && all[1] != &sl_kset_ref)
+		test_sets_agree(all[0], all[1]);
+	if (all[0] == &sl_kset_ref) {
+		fprintf(stderr, "test_kernels: no SIMD kernel set on this CPU; ref only\n");
+		test_against_reference(NULL);
+	}
 	return CHECK_DONE();
 }
