@@ -233,9 +233,10 @@ static int cmp_desc(const void *x, const void *y)
 	return a < b ? 1 : a > b ? -1 : 0;
 }
 
-/* A larger vocabulary exercises the top-p pre-filter and the top-k heap: compare with a
- * brute-force sort of the whole distribution. */
-static void test_large_vocab(void)
+/* A larger vocabulary exercises the top-p pre-filter, the growing nucleus search and the
+ * top-k heap: compare with a brute-force sort of the whole distribution.  spread: logits
+ * are U(0, spread), so a small spread makes the nucleus hold most of the vocabulary. */
+static void test_large_vocab(double spread, float top_p)
 {
 	enum { V = 3000 };
 	static float l[V], probs[V];
@@ -245,7 +246,7 @@ static void test_large_vocab(void)
 
 	sl_rng_seed(&r, 11);
 	for (int i = 0; i < V; i++) {
-		l[i] = (float)(sl_rng_uniform(&r) * 8);
+		l[i] = (float)(sl_rng_uniform(&r) * spread);
 		z += exp(l[i]);
 	}
 	for (int i = 0; i < V; i++)
@@ -254,14 +255,14 @@ static void test_large_vocab(void)
 	qsort(sorted, V, sizeof *sorted, cmp_desc);
 
 	for (int mode = 0; mode < 2; mode++) {
-		sl_sample_params sp = { .temp = 1, .top_k = mode ? 100 : 0, .top_p = 0.5f, .min_p = 0,
+		sl_sample_params sp = { .temp = 1, .top_k = mode ? 100 : 0, .top_p = top_p, .min_p = 0,
 					.repeat_penalty = 1 };
-		/* Brute force: top-k prefix, renormalize, nucleus of 0.5. */
+		/* Brute force: top-k prefix, renormalize, nucleus of top_p. */
 		int k = mode ? 100 : V, keep = 0;
 		double tot = 0, before = 0;
 		for (int i = 0; i < k; i++)
 			tot += sorted[i];
-		while (keep < k && (keep == 0 || before < 0.5 * tot))
+		while (keep < k && (keep == 0 || before < (double)top_p * tot))
 			before += sorted[keep++];
 		double thresh = sorted[keep - 1];
 		sl_sampler *s = sl_sampler_new(V, &sp, 5);
@@ -276,8 +277,8 @@ static void test_large_vocab(void)
 					wrong++;
 			}
 		}
-		CHECK_MSG(kept == keep && wrong == 0, "mode %d: kept %d want %d, %d wrong", mode, kept,
-			  keep, wrong);
+		CHECK_MSG(kept == keep && wrong == 0, "spread %g top-p %g mode %d: kept %d want %d, %d wrong",
+			  spread, (double)top_p, mode, kept, keep, wrong);
 		/* top-n (raw softmax) lists the most likely first. */
 		int32_t ids[5];
 		float pr[5];
@@ -295,6 +296,8 @@ int main(void)
 	test_semantics();
 	test_greedy_and_penalty();
 	test_reproducible();
-	test_large_vocab();
+	test_large_vocab(40, 0.5f);   /* a nucleus of ~50 ids: found among the best 64 */
+	test_large_vocab(8, 0.5f);    /* ~260 ids: among the best 512 */
+	test_large_vocab(0.1, 0.9f);  /* nearly flat, ~2700 ids: the full sort */
 	return CHECK_DONE();
 }
