@@ -667,7 +667,8 @@ static int flush_to(sl_tok_enc *e, size_t cut, const emitter *em)
 {
 	if (encode_text(e, e->buf, cut, em) < 0)
 		return -1;
-	memmove(e->buf, e->buf + cut, e->len - cut);
+	if (e->len > cut)
+		memmove(e->buf, e->buf + cut, e->len - cut);
 	e->len -= cut;
 	e->valid -= cut;
 	e->scan = e->scan > cut ? e->scan - cut : 0;
