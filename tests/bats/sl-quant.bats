@@ -385,3 +385,25 @@ output.weight" ]
 	[[ "$stderr" == "sl-quant: $T/x.gguf: "* ]]
 	no_output "$T/o.gguf"
 }
+
+# ==== the manual ====
+
+@test "the sl-quant and sl-model man pages render without warnings" {
+	for p in sl-quant.1 sl-model.5; do
+		run -0 --separate-stderr groff -ww -man -Tutf8 -z "$ROOT/man/$p"
+		[ "$stderr" = "" ]
+	done
+}
+
+@test "sl-quant --help's usage is the man page's SYNOPSIS" {
+	usage=$("$QUANT" --help | sed '/^$/,$d' | sed 's/^usage: //' | tr -s ' \n' '  ' | sed 's/^ //; s/ $//')
+	[ "$usage" = "$(man_synopsis "$ROOT/man/sl-quant.1")" ]
+}
+
+@test "the sl-quant man page EXAMPLES give the output they show" {
+	cd "$T"
+	ln -s "$STORIES_HF" stories260K-hf
+	run man_examples "$ROOT/man/sl-quant.1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
