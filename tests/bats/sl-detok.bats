@@ -295,6 +295,20 @@ corpus() { # corpus CHECK NAME MODEL [ARGS...]
 	[[ "${stderr_lines[0]}" == "sl-detok: "* ]]
 }
 
+@test "sl-detok fails when it cannot write its output" {
+	run -1 --separate-stderr bash -c "echo 1 346 | '$DETOK' > /dev/full"
+	[ "$stderr" = "sl-detok: stdout: No space left on device" ]
+}
+
+@test "sl-detok -v describes the tokenizer on stderr, -q says nothing, neither changes the text" {
+	run -0 --separate-stderr bash -c "echo 19556 905 | '$DETOK' -v -m '$SMOLLM'"
+	[ "$output" = "Hello world" ]
+	[[ "$stderr" == "sl-detok: $SMOLLM: gpt2 tokenizer, 49152 ids"* ]]
+	run -0 --separate-stderr bash -c "echo 346 | '$DETOK' -q"
+	[ "$output" = "He" ]
+	[ "$stderr" = "" ]
+}
+
 # ==== help, version, manual ====
 
 @test "sl-detok --version prints its name and version" {

@@ -300,6 +300,22 @@ print("\n0\n".join("\n".join(map(str, c["ids"])) for c in cases))' "$SMOLLM_DIR/
 	[ "${stderr_lines[2]}" = "Try 'sl-tok --help' for more information." ]
 }
 
+@test "sl-tok fails when it cannot write its output" {
+	run -1 --separate-stderr bash -c "echo hi | '$TOK' > /dev/full"
+	[ "$stderr" = "sl-tok: stdout: No space left on device" ]
+	run -1 --separate-stderr bash -c "'$TOK' --version > /dev/full"
+	[ "$stderr" = "sl-tok: stdout: No space left on device" ]
+}
+
+@test "sl-tok -v describes the tokenizer on stderr, -q says nothing, neither changes the ids" {
+	run -0 --separate-stderr bash -c "printf 'Hello world' | '$TOK' -v -m '$SMOLLM'"
+	[ "$output" = "$(ids 19556 905)" ]
+	[[ "$stderr" == "sl-tok: $SMOLLM: gpt2 tokenizer, 49152 ids"* ]]
+	run -0 --separate-stderr bash -c "printf 'Hello world' | '$TOK' -q"
+	[ "$output" = "$(ids 1 346 306 414 263 304 341)" ]
+	[ "$stderr" = "" ]
+}
+
 # ==== help, version, manual ====
 
 @test "sl-tok --version prints its name and version" {
