@@ -421,8 +421,16 @@ INLINE void bf16_tile(const int R, const int T, const char *W, size_t ws, int co
 		}                                                                             \
 	}
 
-MM_DRIVER(q4_K, 1, 4)
-MM_DRIVER(q6_K, 1, 4)
+#define MM_DRIVER_(...) MM_DRIVER(__VA_ARGS__)
+/* prompt tiles (rows, tokens), measured with bench/kpeak on Zen 5; -D overrides for tuning */
+#ifndef Q4_K_TILE
+#define Q4_K_TILE 1, 6
+#endif
+#ifndef Q6_K_TILE
+#define Q6_K_TILE 1, 8
+#endif
+MM_DRIVER_(q4_K, Q4_K_TILE)
+MM_DRIVER_(q6_K, Q6_K_TILE)
 MM_DRIVER(f32, 2, 4)
 MM_DRIVER(f16, 2, 4)
 MM_DRIVER(bf16, 2, 4)
@@ -439,7 +447,6 @@ MM_DRIVER(bf16, 2, 4)
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define TILE(n) CAT(V(n), _tile)
-#define MM_DRIVER_(...) MM_DRIVER(__VA_ARGS__)
 #define SL_KERNELS_AVX2_TEMPLATE
 
 #define V(n) CAT(n, _avx2)
@@ -554,7 +561,10 @@ INLINE void TILE(q8_0)(const int R, const int T, const char *W, size_t ws, int c
 #define Q4_0_TILE 2, 6
 #endif
 MM_DRIVER_(V(q4_0), Q4_0_TILE)
-MM_DRIVER_(V(q8_0), 2, 4)
+#ifndef Q8_0_TILE
+#define Q8_0_TILE 1, 6
+#endif
+MM_DRIVER_(V(q8_0), Q8_0_TILE)
 
 static void V(mm)(uint32_t type, const void *W, size_t ws, int nr, int cols,
 		  const void *xq, size_t xs, int nt, float *Y, size_t ldy)
