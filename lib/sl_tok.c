@@ -151,6 +151,7 @@ void sl_tok_free(sl_tok *t)
 	free(t->mm.result);
 	free(t->added);
 	free(t->pre_name);
+	free(t->nocut);
 	free(t);
 }
 
@@ -303,6 +304,113 @@ static int right_starts_with(const sl_tok *t, const char *s, size_t n)
 	return 0;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Add the non-ASCII code points of s (all of them, or only the first) to t->nocut. */
+static int nocut_add(sl_tok *t, const char *s, size_t n, int first_only, size_t *cap)
+{
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		int l = sl_utf8_decode((const uint8_t *)s + i, n - i, &cp);
+		if (l <= 0)
+			return 0;
+		if (cp >= 0x80) {
+			if ((size_t)t->n_nocut == *cap) {
+				size_t nc = *cap ? *cap * 2 : 64;
+				uint32_t *p = realloc(t->nocut, nc * sizeof *p);
+				if (!p)
+					return sl_seterr("out of memory");
+				t->nocut = p;
+				*cap = nc;
+			}
+			t->nocut[t->n_nocut++] = cp;
+		}
+		if (first_only)
+			return 0;
+		i += (size_t)l;
+	}
+	return 0;
+}
+
+/*
+ * Where streaming may cut the text (sl_tok_bpe.c explains why each rule is exact).  A cut
+ * before character c needs: c occurs in no added token (so no match spans the cut) and in no
+ * multi-character Replace pattern; and, where no pre-tokenizer split is guaranteed (SentencePiece,
+ * or byte-level without the regex), no merge's right operand starts with c as the model sees
+ * it (its normalized form; a <0xNN> right operand blocks every character starting with byte
+ * NN), so BPE can never join symbols across the cut.  ASCII goes in cut_ok[]; non-ASCII code
+ * points that are blocked go in the sorted nocut[] and lead bytes in nocut_lead[].
+ */
+static int cut_tables(sl_tok *t)
+{
+	int merges_matter = !(t->bytelevel && t->use_regex);
+	size_t cap = 0;
+
+	for (int i = 0; i < t->n_added; i++)
+		if (nocut_add(t, t->piece[t->added[i]], t->piece_len[t->added[i]], 0, &cap) < 0)
+			return -1;
+	for (int i = 0; i < t->n_norm; i++)
+		if (t->norm[i].op == NORM_REPLACE && nocut_add(t, t->norm[i].a, t->norm[i].alen, 0, &cap) < 0)
+			return -1;
+	if (merges_matter)
+		for (int i = 0; i < t->n_merges; i++) {
+			int32_t r = t->merge[i][1];
+			if (t->flags[r] & TOKF_BYTE)
+				t->nocut_lead[t->byteval[r]] = 1;
+			if (t->text_len[r] == 0)
+				continue;
+			if (t->bytelevel)
+				t->nocut_lead[(uint8_t)t->text[r][0]] = 1;
+			else if (nocut_add(t, t->text[r], t->text_len[r], 1, &cap) < 0)
+				return -1;
+		}
+	if (t->n_nocut)
+		qsort(t->nocut, (size_t)t->n_nocut, sizeof *t->nocut, cmp_u32);
+	for (int c = 1; c < 128; c++) {
+		int ok = !t->nocut_lead[c];
+		for (int i = 0; i < t->n_added && ok; i++)
+			if (memchr(t->piece[t->added[i]], c, t->piece_len[t->added[i]]))
+				ok = 0;
+		for (int i = 0; i < t->n_norm && ok; i++)
+			if (t->norm[i].op == NORM_REPLACE && t->norm[i].alen > 1 && memchr(t->norm[i].a, c, t->norm[i].alen))
+				ok = 0;
+		if (ok && merges_matter) {
+			char s[8];
+			size_t n = t->bytelevel ? (s[0] = (char)c, 1) : norm_char(t, (char)c, s);
+			if (!t->bytelevel && sl_tok_strmap_get(&t->by_text, t->text, t->text_len, s, n) < 0 &&
+			    t->byte_id[(uint8_t)s[0]] < 0)
+				ok = 0; /* unk: fuse_unk would join it to a preceding unk */
+			if (ok && right_starts_with(t, s, n))
+				ok = 0;
+			if (ok && n > 1 && t->nocut_lead[(uint8_t)s[0]])
+				ok = 0;
+		}
+		t->cut_ok[c] = (uint8_t)ok;
+	}
+	return 0;
+}
+
+int sl_tok_cut_before(const sl_tok *t, uint32_t cp)
+{
+	size_t lo = 0, hi = (size_t)t->n_nocut;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (t->nocut[mid] == cp)
+			return 0;
+		if (t->nocut[mid] < cp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 1;
+}
+
 /*
  * Everything derived from the vocabulary, merges and pipeline, once they are known: text
  * forms, flags, maps, byte and character tables, merge table, scores and the streaming cut
@@ -419,30 +527,7 @@ static int finish(sl_tok *t, const char *name, int scores_given)
 			t->added_first[(uint8_t)t->piece[id][0]] |= (t->flags[id] & TOKF_SPECIAL) ? 2 : 1;
 		}
 
-	/* Streaming cuts: before an ASCII white-space character that no added token contains and,
-	 * unless the ByteLevel regex always splits there, that no merge can join to what precedes. */
-	for (int c = 1; c < 128; c++) {
-		if (!(c == ' ' || c == '\n' || c == '\t' || c == '\r'))
-			continue;
-		int ok = 1;
-		for (int i = 0; i < t->n_added && ok; i++)
-			if (memchr(t->piece[t->added[i]], c, t->piece_len[t->added[i]]))
-				ok = 0;
-		for (int i = 0; i < t->n_norm && ok; i++)
-			if (t->norm[i].op == NORM_REPLACE && t->norm[i].alen > 1 && memchr(t->norm[i].a, c, t->norm[i].alen))
-				ok = 0;
-		if (ok && !(t->bytelevel && t->use_regex)) {
-			char s[8];
-			size_t n = t->bytelevel ? (s[0] = (char)c, 1) : norm_char(t, (char)c, s);
-			if (!t->bytelevel && sl_tok_strmap_get(&t->by_text, t->text, t->text_len, s, n) < 0 &&
-			    t->byte_id[(uint8_t)s[0]] < 0)
-				ok = 0; /* unk: fuse_unk would join it to a preceding unk */
-			if (ok && right_starts_with(t, s, n))
-				ok = 0;
-		}
-		t->cut_ok[c] = (uint8_t)ok;
-	}
-	return 0;
+	return cut_tables(t);
 }
 
 /* ==== tokenizer.json ==== */

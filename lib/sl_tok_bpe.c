@@ -12,19 +12,28 @@
  *      then repeatedly merge the adjacent pair with the lowest merge rank, leftmost first.
  *
  * Streaming.  Text is held until a cut point that provably gives the same ids as the whole
- * text, then everything before the cut is encoded and emitted:
- *   * byte-level: before an ASCII white-space character that follows a non-white-space
- *     character.  The regex always ends a match there (only \s+ matches contain white space
- *     after their first character, and they start with white space), matching never looks
- *     behind, and its one look-ahead (?!\S) never looks past such a point; Digits only
- *     isolates single characters.  So the words on both sides are the same.
- *   * SentencePiece: before " " or "\n" when no merge's right operand starts with what that
- *     character becomes ("▁", <0x0A>): BPE can then never join a symbol across the cut, and
- *     merges on the two sides do not interact.  The loader checks this on the merge table
- *     (true for Llama-style vocabularies, where ▁ only starts pieces).
- *   In both cases the character must not occur in any added token, so no match spans the cut.
- * Text with no such point for SL_TOK_MAX_WORD bytes is cut there anyway: the one place where
- * the ids can differ from HF's, documented in sl-tok(1).
+ * text, then everything before the cut is encoded and emitted.  In every case the character
+ * after the cut occurs in no added token, so no added-token match spans the cut (and the
+ * leftmost-longest scan restarts at the same place); a segment continued after a cut gets no
+ * second Prepend.  Then:
+ *   * byte-level with the regex, cut before character c at position p, where b is the
+ *     character before it, if
+ *       - c is white space and b is not: only \s+ matches contain white space after their
+ *         first character, and they start with white space, so a match ends at p; matching
+ *         never looks behind, and the one look-ahead (?!\S) only follows white space;
+ *       - or neither is white space, their classes (letter, number, other) differ and b is
+ *         not an apostrophe: every match but the contractions ('s 't 're 've 'm 'll 'd) is a
+ *         run of one class, with at most a leading space;
+ *       - or Digits(individual_digits) is on and b or c is a number: Digits makes each
+ *         number its own piece, and the regex runs on each piece separately.
+ *   * SentencePiece (one BPE word per segment), and byte-level without the regex: before c if
+ *     no merge's right operand starts with what c becomes (its normalized form, e.g. "▁" for
+ *     " "; a <0xNN> right operand blocks every character that starts with byte NN) and c is
+ *     not unknown: BPE can then never join two symbols across the cut, and merges on the two
+ *     sides do not interact (each merge only changes its own pair's neighbours).  For Llama
+ *     vocabularies, where ▁ only starts pieces, every space is such a point.
+ * Text with no such point for SL_TOK_MAX_WORD bytes (one 1 MiB word) is cut there anyway: the
+ * one place where the ids can differ from HF's.
  *
  * Speed: words of byte-level text repeat, so a direct-mapped cache maps short words to their
  * ids; BPE itself keeps the rank of each adjacent pair in an array and scans for the minimum
@@ -75,7 +84,8 @@ struct sl_tok_enc {
 	size_t len, cap;
 	size_t valid;                  /* buf[0..valid) is complete, valid UTF-8 */
 	size_t scan;                   /* cut search resumes here */
-	int scan_prev_space;           /* the character before buf[scan] is white space */
+	unsigned scan_prev_cls;        /* class (C_*) of the character before buf[scan]; 0 none */
+	int scan_prev_apos;            /* ... and whether it is an apostrophe */
 	size_t cut;                    /* best cut found so far (0: none) */
 	uint64_t base;                 /* bytes dropped from the front of buf since the mark */
 
@@ -373,10 +383,24 @@ static int bpe_word(sl_tok_enc *e, const char *w, size_t len, const emitter *em)
 
 enum { C_L = 1, C_N = 2, C_S = 4, C_O = 8 };
 
+/* ASCII classes: \t \n \v \f \r and space are white space, 0-9 numbers, A-Z a-z letters. */
 static const uint8_t ascii_cls[128] = {
-	[0 ... 127] = C_O,
-	['\t'] = C_S, ['\n'] = C_S, ['\v'] = C_S, ['\f'] = C_S, ['\r'] = C_S, [' '] = C_S,
-	['0' ... '9'] = C_N, ['A' ... 'Z'] = C_L, ['a' ... 'z'] = C_L,
+	C_O, C_O, C_O, C_O, C_O, C_O, C_O, C_O,
+	C_O, C_S, C_S, C_S, C_S, C_S, C_O, C_O,
+	C_O, C_O, C_O, C_O, C_O, C_O, C_O, C_O,
+	C_O, C_O, C_O, C_O, C_O, C_O, C_O, C_O,
+	C_S, C_O, C_O, C_O, C_O, C_O, C_O, C_O,
+	C_O, C_O, C_O, C_O, C_O, C_O, C_O, C_O,
+	C_N, C_N, C_N, C_N, C_N, C_N, C_N, C_N,
+	C_N, C_N, C_O, C_O, C_O, C_O, C_O, C_O,
+	C_O, C_L, C_L, C_L, C_L, C_L, C_L, C_L,
+	C_L, C_L, C_L, C_L, C_L, C_L, C_L, C_L,
+	C_L, C_L, C_L, C_L, C_L, C_L, C_L, C_L,
+	C_L, C_L, C_L, C_O, C_O, C_O, C_O, C_O,
+	C_O, C_L, C_L, C_L, C_L, C_L, C_L, C_L,
+	C_L, C_L, C_L, C_L, C_L, C_L, C_L, C_L,
+	C_L, C_L, C_L, C_L, C_L, C_L, C_L, C_L,
+	C_L, C_L, C_L, C_O, C_O, C_O, C_O, C_O,
 };
 
 /* Class of the character at s[i] (valid UTF-8), and its length. */
@@ -635,32 +659,52 @@ void sl_tok_enc_free(sl_tok_enc *e)
 	free(e);
 }
 
-/* Find the last cut point in buf[scan..valid). */
+/* Find the last cut point in buf[scan..valid) (the rules are at the top of the file). */
 static void find_cut(sl_tok_enc *e)
 {
 	const sl_tok *t = e->t;
 	const char *s = e->buf;
 	size_t i = e->scan, cl;
-	int prev_space = e->scan_prev_space;
+	unsigned prev = e->scan_prev_cls;
+	int prev_apos = e->scan_prev_apos;
+	int regex = t->bytelevel && t->use_regex, classes = regex || t->digits == 1;
 
 	while (i < e->valid) {
 		uint8_t c = (uint8_t)s[i];
+		unsigned cur;
+		int ok;
 		if (c < 0x80) {
-			if (i > 0 && t->cut_ok[c] && (!t->bytelevel || !t->use_regex || !prev_space))
-				e->cut = i;
-			prev_space = ascii_cls[c] == C_S;
-			i++;
-			continue;
-		}
-		if (t->bytelevel && t->use_regex) {
-			prev_space = cls_at(s, i, &cl) == C_S;
-			i += cl;
+			cur = ascii_cls[c];
+			cl = 1;
+			ok = t->cut_ok[c];
 		} else {
-			i++;
+			uint32_t cp;
+			int l = sl_utf8_decode((const uint8_t *)s + i, e->valid - i, &cp);
+			cl = l > 0 ? (size_t)l : 1;
+			cur = classes ? cls_at(s, i, &cl) : C_O;
+			ok = !t->nocut_lead[c] && sl_tok_cut_before(t, cp);
+			if (ok && !t->bytelevel &&
+			    sl_tok_strmap_get(&t->by_text, t->text, t->text_len, s + i, cl) < 0)
+				for (size_t k = 0; k < cl; k++)
+					if (t->byte_id[(uint8_t)s[i + k]] < 0)
+						ok = 0; /* unk: fuse_unk could join it to a preceding unk */
 		}
+		if (ok && i > 0 && prev) {
+			int cut = !regex; /* SentencePiece and byte-level without regex: ok says it all */
+			if (regex && prev != C_S && (cur == C_S || (cur != prev && !prev_apos)))
+				cut = 1;
+			if (t->digits == 1 && (cur == C_N || prev == C_N))
+				cut = 1;
+			if (cut)
+				e->cut = i;
+		}
+		prev = cur;
+		prev_apos = c == '\'';
+		i += cl;
 	}
 	e->scan = i;
-	e->scan_prev_space = prev_space;
+	e->scan_prev_cls = prev;
+	e->scan_prev_apos = prev_apos;
 }
 
 static int flush_to(sl_tok_enc *e, size_t cut, const emitter *em)

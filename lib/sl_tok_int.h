@@ -62,7 +62,7 @@ struct sl_tok {
 	int byte_fallback, fuse_unk, ignore_merges;
 	int unk, bos, eos, pad, add_bos;
 	int32_t byte_id[256]; /* byte-level: id of the one-byte token; byte fallback: id of <0xNN>; -1 */
-	int32_t ascii_id[128];/* SentencePiece: id of each ASCII char after normalization, -1 none */
+	int32_t ascii_id[128];/* SentencePiece: id of each ASCII char of normalized text, -1 none */
 
 	/* pipeline */
 	int digits;           /* 0 none, 1 Digits(individual_digits), 2 Digits(grouped) */
@@ -79,13 +79,18 @@ struct sl_tok {
 	int n_added;
 	int32_t *added;       /* [n_added] ids */
 	uint8_t added_first[256]; /* bit 1: some added token starts with this byte; bit 2: a special one */
-	uint8_t cut_ok[128];  /* streaming: an ASCII char that no added token / merge crosses */
+	uint8_t cut_ok[128];  /* streaming: a cut before this ASCII char is allowed (see cut_tables) */
+	uint8_t nocut_lead[256]; /* no cut before a non-ASCII char with this lead byte */
+	uint32_t *nocut;      /* sorted non-ASCII code points before which no cut is allowed */
+	int n_nocut;
 
 	char *pre_name;       /* gguf pre */
 };
 
 uint64_t sl_tok_hash(const void *s, size_t n);
 int sl_tok_strmap_get(const sl_tok_strmap *m, char *const *keys, const uint32_t *lens, const char *s, size_t n);
+/* 1 if the rules of cut_tables allow a cut before non-ASCII cp (lead byte not checked). */
+int sl_tok_cut_before(const sl_tok *t, uint32_t cp);
 int sl_tok_merge_get(const sl_tok_mergemap *m, int32_t l, int32_t r, uint32_t *rank, int32_t *result);
 
 #endif
