@@ -162,6 +162,71 @@ static void dec_steps(const sl_tok *t, const int32_t *ids, int n, size_t *after,
 	sl_tok_dec_free(d);
 }
 
+/* Write t into a tokenizer-only GGUF the way sl-quant does (sl_hf.c), and read it back. */
+static sl_tok *via_gguf(const sl_tok *t, const char *name)
+{
+	char path[256];
+	int n = sl_tok_n_vocab(t), nm = sl_tok_n_merges(t);
+	const char **toks = malloc((size_t)n * sizeof *toks), **merges = malloc(((size_t)nm + 1) * sizeof *merges);
+	uint64_t *lens = malloc((size_t)n * sizeof *lens);
+	int32_t *types = malloc((size_t)n * sizeof *types);
+	float *scores = malloc((size_t)n * sizeof *scores);
+	sl_gguf_writer *w = sl_gguf_writer_new();
+	snprintf(path, sizeof path, "/tmp/%s.%d.gguf", name, (int)getpid());
+	FILE *f = fopen(path, "wb");
+	int rc = 0;
+
+	for (int i = 0; i < n; i++) {
+		size_t len;
+		toks[i] = sl_tok_piece(t, i, &len);
+		lens[i] = len;
+		types[i] = sl_tok_token_type(t, i);
+		scores[i] = sl_tok_score(t, i);
+	}
+	for (int i = 0; i < nm; i++)
+		merges[i] = sl_tok_merge(t, i);
+	rc |= sl_gguf_add_str(w, "general.architecture", "llama");
+	rc |= sl_gguf_add_str(w, "tokenizer.ggml.model", sl_tok_gguf_model(t));
+	if (sl_tok_gguf_pre(t))
+		rc |= sl_gguf_add_str(w, "tokenizer.ggml.pre", sl_tok_gguf_pre(t));
+	rc |= sl_gguf_add_arr_str(w, "tokenizer.ggml.tokens", (uint64_t)n, toks, lens);
+	rc |= sl_gguf_add_arr(w, "tokenizer.ggml.token_type", SL_GGUF_I32, (uint64_t)n, types);
+	rc |= sl_gguf_add_arr(w, "tokenizer.ggml.scores", SL_GGUF_F32, (uint64_t)n, scores);
+	if (!strcmp(sl_tok_gguf_model(t), "gpt2")) /* llama files carry scores only */
+		rc |= sl_gguf_add_arr_str(w, "tokenizer.ggml.merges", (uint64_t)nm, merges, NULL);
+	if (sl_tok_bos(t) >= 0)
+		rc |= sl_gguf_add_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)sl_tok_bos(t));
+	rc |= sl_gguf_add_bool(w, "tokenizer.ggml.add_bos_token", sl_tok_add_bos(t));
+	rc |= sl_gguf_write_header(w, f) | sl_gguf_write_finish(w, f);
+	fclose(f);
+	sl_gguf_writer_free(w);
+	free(toks);
+	free(merges);
+	free(lens);
+	free(types);
+	free(scores);
+	CHECK_MSG(rc == 0, "%s", sl_error());
+	sl_tok *g = sl_tok_load(path);
+	CHECK_MSG(g != NULL, "%s", sl_error());
+	unlink(path);
+	return g;
+}
+
+/* Same ids from both tokenizers on the golden cases and a text. */
+static void check_same(const sl_tok *a, const sl_tok *b, const golden *g, int n, const char *text, size_t tn, const char *what)
+{
+	int32_t *x, *y;
+	size_t nx, ny;
+
+	check_golden(b, g, n, what);
+	CHECK(sl_tok_encode(a, text, tn, 0, &x, &nx) == 0 && sl_tok_encode(b, text, tn, 0, &y, &ny) == 0);
+	CHECK_MSG(nx == ny && !memcmp(x, y, nx * sizeof *x), "%s: %zu vs %zu ids", what, nx, ny);
+	free(x);
+	free(y);
+	CHECK(!strcmp(sl_tok_gguf_model(a), sl_tok_gguf_model(b)) && sl_tok_add_bos(a) == sl_tok_add_bos(b));
+	CHECK(sl_tok_n_vocab(a) == sl_tok_n_vocab(b) && sl_tok_n_merges(a) == sl_tok_n_merges(b));
+}
+
 static void test_smollm(void)
 {
 	sl_tok *t = sl_tok_load(SMOLLM);
@@ -252,6 +317,13 @@ static void test_smollm(void)
 		CHECK(back && len == tn && !memcmp(back, text, tn));
 		free(back);
 		free(all_ids);
+		/* the same tokenizer through GGUF (what sl-quant writes) */
+		sl_tok *g = via_gguf(t, "test_tok_smollm");
+		if (g) {
+			check_same(t, g, smollm_cases, (int)(sizeof smollm_cases / sizeof *smollm_cases), text, tn, "smollm gguf");
+			CHECK(!strcmp(sl_tok_gguf_pre(g), "smollm") && sl_tok_token_type(g, 0) == 3);
+			sl_tok_free(g);
+		}
 	}
 	/* a long word with no cut point and a long digit run */
 	char *w = malloc(300001);
@@ -334,6 +406,11 @@ static void test_stories(void)
 		char *back = sl_tok_decode(t, a, na, 1, &len);
 		CHECK(back && len == tn && !memcmp(back, text, tn));
 		free(back);
+		sl_tok *w = via_gguf(t, "test_tok_stories"); /* merges rebuilt from our scores */
+		if (w) {
+			check_same(t, w, stories_cases, (int)(sizeof stories_cases / sizeof *stories_cases), text, tn, "stories gguf");
+			sl_tok_free(w);
+		}
 		free(a);
 		free(b);
 		free(text);
