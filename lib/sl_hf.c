@@ -3,11 +3,9 @@
  * (sl_hf.h).
  *
  * Everything read from JSON is checked before use; messages name the file and the key.
- * The tokenizer part turns tokenizer.json into GGUF's tokenizer.ggml.* arrays the way llama.cpp's
- * converter does: ids without a piece (holes, or vocab_size larger than the vocabulary) become
- * "[PADn]" with type 5 (unused); for the SentencePiece family the score of a piece is minus the
- * rank of the first merge that forms it, so llama.cpp's highest-score-first merging applies
- * merges in HF's order.
+ * The tokenizer part turns sl_tok's view of tokenizer.json (sl_tok.h) into GGUF's
+ * tokenizer.ggml.* arrays the way llama.cpp's converter does; ids past the vocabulary, up to
+ * vocab_size, become "[PADn]" with type 5 (unused).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +18,7 @@
 #include "sl_err.h"
 #include "sl_hf.h"
 #include "sl_map.h"
+#include "sl_tok.h"
 
 /* ==== small helpers ==== */
 
@@ -105,320 +104,78 @@ static int get_float(const cJSON *o, const char *file, const char *key, float *o
 	return 0;
 }
 
-/* ==== vocabulary hash (piece → id) ==== */
-
-typedef struct {
-	char **keys;
-	int32_t *vals;
-	uint32_t cap;
-} strmap;
-
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;  /* FNV-1a */
-
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 16777619u;
-	return h;
-}
-
-static int strmap_init(strmap *m, uint32_t n)
-{
-	m->cap = 16;
-	while (m->cap < 2 * n + 16)
-		m->cap *= 2;
-	m->keys = calloc(m->cap, sizeof *m->keys);
-	m->vals = calloc(m->cap, sizeof *m->vals);
-	if (!m->keys || !m->vals)
-		return sl_seterr("out of memory");
-	return 0;
-}
-
-static void strmap_put(strmap *m, char *key, int32_t v)
-{
-	uint32_t i = hash_str(key) & (m->cap - 1);
-
-	while (m->keys[i] && strcmp(m->keys[i], key) != 0)
-		i = (i + 1) & (m->cap - 1);
-	if (!m->keys[i]) {
-		m->keys[i] = key;
-		m->vals[i] = v;
-	}
-}
-
-static int32_t strmap_get(const strmap *m, const char *key)
-{
-	uint32_t i = hash_str(key) & (m->cap - 1);
-
-	while (m->keys[i]) {
-		if (strcmp(m->keys[i], key) == 0)
-			return m->vals[i];
-		i = (i + 1) & (m->cap - 1);
-	}
-	return -1;
-}
-
-static void strmap_free(strmap *m)
-{
-	free(m->keys);
-	free(m->vals);
-}
-
 /* ==== tokenizer ==== */
 
-/* A token named in tokenizer_config.json: a string, or an AddedToken object {"content": ...}. */
-static const char *token_content(const cJSON *cfg, const char *key)
-{
-	const cJSON *j = cfg ? cJSON_GetObjectItemCaseSensitive(cfg, key) : NULL;
-
-	if (cJSON_IsString(j))
-		return j->valuestring;
-	if (cJSON_IsObject(j)) {
-		j = cJSON_GetObjectItemCaseSensitive(j, "content");
-		if (cJSON_IsString(j))
-			return j->valuestring;
-	}
-	return NULL;
-}
-
-static int has_type(const cJSON *j, const char *type)
-{
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
-	const cJSON *it;
-
-	if (!cJSON_IsObject(j))
-		return 0;
-	if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0)
-		return 1;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "pretokenizers"))
-		if (has_type(it, type))
-			return 1;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "normalizers"))
-		if (has_type(it, type))
-			return 1;
-	return 0;
-}
-
-static int is_byte_piece(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	return strlen(s) == 6 && s[0] == '<' && s[1] == '0' && s[2] == 'x' && strchr(hex, s[3]) &&
-	       strchr(hex, s[4]) && s[5] == '>';
-}
-
-static int load_tokenizer(sl_hf *m, const cJSON *config)
+/*
+ * The vocabulary comes from sl_tok (the tokenizer sl-tok uses), so the GGUF holds exactly what
+ * sl_tok_load_gguf() will rebuild; tokenizer_config.json adds what only the converter needs
+ * (add_bos_token / add_eos_token as llama.cpp's converter reads them, the chat template).
+ */
+static int load_tokenizer(sl_hf *m)
 {
 	sl_hf_tok *t = &m->tok;
-	cJSON *tj = NULL, *tc = NULL;
-	const cJSON *model, *vocab, *added, *merges, *it;
-	char *file = path_join(m->dir, "tokenizer.json");
-	strmap map = {0};
-	int32_t max_id = -1;
-	uint8_t *special = NULL, *is_added = NULL;
-	int byte_fallback, rc = -1;
-	long long v;
-	const char *s;
+	sl_tok *tok = NULL;
+	cJSON *tc = NULL;
+	const cJSON *it;
+	int n, rc = -1;
 
-	if (!file)
-		return sl_seterr("out of memory");
-	if (load_json(m->dir, "tokenizer.json", 0, &tj) != 0 ||
-	    load_json(m->dir, "tokenizer_config.json", 1, &tc) != 0)
+	if (load_json(m->dir, "tokenizer_config.json", 1, &tc) != 0)
+		return -1;
+	tok = sl_tok_load(m->dir);
+	if (!tok)
 		goto out;
-	model = cJSON_GetObjectItemCaseSensitive(tj, "model");
-	it = cJSON_GetObjectItemCaseSensitive(model, "type");
-	if (!cJSON_IsString(it) || strcmp(it->valuestring, "BPE") != 0) {
-		sl_seterr("%s: unsupported tokenizer model %s (only BPE)", file,
-			  cJSON_IsString(it) ? it->valuestring : "(none)");
+	n = sl_tok_n_vocab(tok);
+	if (n <= 0 || (uint32_t)n > m->n_vocab) {
+		sl_seterr("%s/tokenizer.json: %d tokens but config.json vocab_size is %u", m->dir, n, m->n_vocab);
 		goto out;
 	}
-	vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
-	added = cJSON_GetObjectItemCaseSensitive(tj, "added_tokens");
-	merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
-	if (!cJSON_IsObject(vocab) || (added && !cJSON_IsArray(added)) || (merges && !cJSON_IsArray(merges))) {
-		sl_seterr("%s: model.vocab, model.merges or added_tokens malformed", file);
-		goto out;
-	}
-	/* The id range first: the vocabulary and the added tokens, padded up to vocab_size. */
-	cJSON_ArrayForEach(it, vocab) {
-		if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= (1 << 24) ||
-		    it->valuedouble != (int32_t)it->valuedouble) {
-			sl_seterr("%s: vocab[%s] is not a valid id", file, it->string);
-			goto out;
-		}
-		if (it->valueint > max_id)
-			max_id = it->valueint;
-	}
-	cJSON_ArrayForEach(it, added) {
-		if (get_int(it, file, "id", 0, (1 << 24) - 1, &v) != 1 ||
-		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "content"))) {
-			sl_seterr("%s: added_tokens entry without id or content", file);
-			goto out;
-		}
-		if (v > max_id)
-			max_id = (int32_t)v;
-	}
-	if ((uint32_t)(max_id + 1) > m->n_vocab) {
-		sl_seterr("%s: %d tokens but config.json vocab_size is %u", file, max_id + 1, m->n_vocab);
-		goto out;
-	}
+	t->model = strcmp(sl_tok_gguf_model(tok), "gpt2") == 0 ? "gpt2" : "llama";
+	t->pre = sl_tok_gguf_pre(tok) ? (strcmp(sl_tok_gguf_pre(tok), "smollm") == 0 ? "smollm" : "default") : NULL;
 	t->n_tokens = m->n_vocab;
 	t->tokens = calloc(t->n_tokens, sizeof *t->tokens);
+	t->token_len = calloc(t->n_tokens, sizeof *t->token_len);
 	t->token_type = calloc(t->n_tokens, sizeof *t->token_type);
-	special = calloc(t->n_tokens, 1);
-	is_added = calloc(t->n_tokens, 1);
-	if (!t->tokens || !t->token_type || !special || !is_added || strmap_init(&map, t->n_tokens) != 0) {
-		sl_seterr("out of memory");
-		goto out;
-	}
-	cJSON_ArrayForEach(it, vocab) {
-		int id = it->valueint;
-		if (t->tokens[id]) {
-			sl_seterr("%s: id %d is used by two pieces", file, id);
-			goto out;
-		}
-		if (!(t->tokens[id] = strdup(it->string))) {
-			sl_seterr("out of memory");
-			goto out;
-		}
-	}
-	cJSON_ArrayForEach(it, added) {
-		int id = cJSON_GetObjectItemCaseSensitive(it, "id")->valueint;
-		const char *c = cJSON_GetObjectItemCaseSensitive(it, "content")->valuestring;
-		if (t->tokens[id] && strcmp(t->tokens[id], c) != 0) {
-			sl_seterr("%s: added token %d \"%s\" clashes with vocab piece \"%s\"", file, id, c, t->tokens[id]);
-			goto out;
-		}
-		if (!t->tokens[id] && !(t->tokens[id] = strdup(c))) {
-			sl_seterr("out of memory");
-			goto out;
-		}
-		is_added[id] = 1;
-		special[id] = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "special"));
-	}
-	for (uint32_t i = 0; i < t->n_tokens; i++) {
-		if (!t->tokens[i]) {
-			char buf[32];
-			snprintf(buf, sizeof buf, "[PAD%u]", i);
-			if (!(t->tokens[i] = strdup(buf))) {
-				sl_seterr("out of memory");
-				goto out;
-			}
-			t->token_type[i] = 5;
-			continue;
-		}
-		strmap_put(&map, t->tokens[i], (int32_t)i);
-	}
-
-	/* The family: SentencePiece-style (byte fallback, ▁ normalizer) or GPT-2 byte-level. */
-	byte_fallback = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "byte_fallback"));
-	if (byte_fallback || has_type(cJSON_GetObjectItemCaseSensitive(tj, "normalizer"), "Prepend")) {
-		t->model = "llama";
-		t->pre = NULL;
-	} else {
-		const cJSON *pre = cJSON_GetObjectItemCaseSensitive(tj, "pre_tokenizer");
-		t->model = "gpt2";
-		t->pre = has_type(pre, "Digits") ? "smollm" : "default";
-	}
-	it = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
-	t->unk = cJSON_IsString(it) ? strmap_get(&map, it->valuestring) : -1;
-	for (uint32_t i = 0; i < t->n_tokens; i++) {
-		if (t->token_type[i] == 5)
-			continue;
-		if (is_added[i])
-			t->token_type[i] = special[i] ? 3 : 4;
-		else if (byte_fallback && is_byte_piece(t->tokens[i]))
-			t->token_type[i] = 6;
-		else
-			t->token_type[i] = 1;
-		if ((int32_t)i == t->unk && !strcmp(t->model, "llama"))
-			t->token_type[i] = 2;
-	}
-
-	/* Merges: strings "a b" (or [a, b] pairs in newer files). */
-	t->n_merges = merges ? (uint32_t)cJSON_GetArraySize(merges) : 0;
+	t->scores = strcmp(t->model, "llama") == 0 ? calloc(t->n_tokens, sizeof *t->scores) : NULL;
+	t->n_merges = t->model[0] == 'g' ? (uint32_t)sl_tok_n_merges(tok) : 0;
 	t->merges = calloc(t->n_merges + 1, sizeof *t->merges);
-	if (!t->merges) {
+	if (!t->tokens || !t->token_len || !t->token_type || (t->model[0] == 'l' && !t->scores) || !t->merges) {
 		sl_seterr("out of memory");
 		goto out;
 	}
-	{
-		uint32_t i = 0;
-		cJSON_ArrayForEach(it, merges) {
-			if (cJSON_IsString(it)) {
-				t->merges[i] = strdup(it->valuestring);
-			} else if (cJSON_IsArray(it) && cJSON_GetArraySize(it) == 2 && cJSON_IsString(it->child) &&
-				   cJSON_IsString(it->child->next)) {
-				size_t a = strlen(it->child->valuestring), b = strlen(it->child->next->valuestring);
-				t->merges[i] = malloc(a + b + 2);
-				if (t->merges[i]) {
-					memcpy(t->merges[i], it->child->valuestring, a);
-					t->merges[i][a] = ' ';
-					memcpy(t->merges[i] + a + 1, it->child->next->valuestring, b + 1);
-				}
-			} else {
-				sl_seterr("%s: merge %u is neither \"a b\" nor [a, b]", file, i);
-				goto out;
-			}
-			if (!t->merges[i++]) {
-				sl_seterr("out of memory");
-				goto out;
-			}
+	for (uint32_t i = 0; i < t->n_tokens; i++) {
+		size_t len = 0;
+		const char *p = (int)i < n ? sl_tok_piece(tok, (int)i, &len) : NULL;
+		char buf[32];
+		if (!p) {
+			/* ids past the vocabulary, up to vocab_size: llama.cpp's converter pads them so */
+			len = (size_t)snprintf(buf, sizeof buf, "[PAD%u]", i);
+			p = buf;
+			t->token_type[i] = 5;
+		} else {
+			t->token_type[i] = sl_tok_token_type(tok, (int)i);
+			if (t->scores)
+				t->scores[i] = sl_tok_score(tok, (int)i);
 		}
-	}
-	if (!strcmp(t->model, "llama")) {
-		/* score = -(rank of the first merge forming the piece); 0 for pieces no merge forms */
-		t->scores = calloc(t->n_tokens, sizeof *t->scores);
-		uint8_t *seen = calloc(t->n_tokens, 1);
-		if (!t->scores || !seen) {
-			free(seen);
+		t->tokens[i] = malloc(len + 1);
+		if (!t->tokens[i]) {
 			sl_seterr("out of memory");
 			goto out;
 		}
-		for (uint32_t i = 0; i < t->n_merges; i++) {
-			char *sp = strchr(t->merges[i], ' ');
-			char buf[1024];
-			size_t a, b;
-			int32_t id;
-			if (!sp || (a = (size_t)(sp - t->merges[i])) + (b = strlen(sp + 1)) >= sizeof buf)
-				continue;
-			memcpy(buf, t->merges[i], a);
-			memcpy(buf + a, sp + 1, b + 1);
-			id = strmap_get(&map, buf);
-			if (id >= 0 && !seen[id]) {
-				seen[id] = 1;
-				t->scores[id] = -(float)i;
-			}
-		}
-		free(seen);
+		memcpy(t->tokens[i], p, len);
+		t->tokens[i][len] = 0;
+		t->token_len[i] = len;
 	}
-
-	/* Special ids: tokenizer_config.json names them; config.json gives fallbacks. */
-	{
-		const char *keys[4] = {"bos_token", "eos_token", "unk_token", "pad_token"};
-		const char *ckeys[4] = {"bos_token_id", "eos_token_id", NULL, "pad_token_id"};
-		int32_t *dst[4] = {&t->bos, &t->eos, &t->unk, &t->pad};
-		for (int k = 0; k < 4; k++) {
-			int32_t id = -1;
-			s = token_content(tc, keys[k]);
-			if (s)
-				id = strmap_get(&map, s);
-			if (id < 0 && ckeys[k] && get_int(config, "config.json", ckeys[k], 0, t->n_tokens - 1, &v) == 1)
-				id = (int32_t)v;
-			if (id >= 0 || k != 2)
-				*dst[k] = id;
+	for (uint32_t i = 0; i < t->n_merges; i++)
+		if (!(t->merges[i] = strdup(sl_tok_merge(tok, (int)i)))) {
+			sl_seterr("out of memory");
+			goto out;
 		}
-	}
+	t->bos = sl_tok_bos(tok);
+	t->eos = sl_tok_eos(tok);
+	t->unk = sl_tok_unk(tok);
+	t->pad = sl_tok_pad(tok);
 	it = tc ? cJSON_GetObjectItemCaseSensitive(tc, "add_bos_token") : NULL;
-	if (cJSON_IsBool(it)) {
-		t->add_bos = cJSON_IsTrue(it);
-	} else {
-		/* No explicit flag: a post-processor template that starts with a special token adds it. */
-		const cJSON *pp = cJSON_GetObjectItemCaseSensitive(tj, "post_processor");
-		const cJSON *single = cJSON_GetObjectItemCaseSensitive(pp, "single");
-		t->add_bos = cJSON_IsArray(single) && single->child &&
-			     cJSON_GetObjectItemCaseSensitive(single->child, "SpecialToken") != NULL;
-	}
+	t->add_bos = cJSON_IsBool(it) ? cJSON_IsTrue(it) : sl_tok_add_bos(tok);
 	it = tc ? cJSON_GetObjectItemCaseSensitive(tc, "add_eos_token") : NULL;
 	t->add_eos = cJSON_IsBool(it) ? cJSON_IsTrue(it) : -1;
 	it = tc ? cJSON_GetObjectItemCaseSensitive(tc, "chat_template") : NULL;
@@ -427,8 +184,8 @@ static int load_tokenizer(sl_hf *m, const cJSON *config)
 		const cJSON *e;
 		const cJSON *found = NULL;
 		cJSON_ArrayForEach(e, it) {
-			const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
-			if (cJSON_IsString(n) && !strcmp(n->valuestring, "default"))
+			const cJSON *nm = cJSON_GetObjectItemCaseSensitive(e, "name");
+			if (cJSON_IsString(nm) && !strcmp(nm->valuestring, "default"))
 				found = cJSON_GetObjectItemCaseSensitive(e, "template");
 		}
 		it = found;
@@ -439,12 +196,8 @@ static int load_tokenizer(sl_hf *m, const cJSON *config)
 	}
 	rc = 0;
 out:
-	strmap_free(&map);
-	free(special);
-	free(is_added);
-	cJSON_Delete(tj);
+	sl_tok_free(tok);
 	cJSON_Delete(tc);
-	free(file);
 	return rc;
 }
 
@@ -593,7 +346,7 @@ int sl_hf_open(sl_hf *m, const char *dir)
 	}
 	m->tied = cJSON_IsTrue(j);
 
-	if (load_tokenizer(m, cfg) != 0)
+	if (load_tokenizer(m) != 0)
 		goto out;
 
 	/* End of generation: generation_config.json, else config.json, else the tokenizer's eos. */
@@ -632,6 +385,7 @@ void sl_hf_close(sl_hf *m)
 		for (uint32_t i = 0; i < t->n_merges; i++)
 			free(t->merges[i]);
 	free(t->tokens);
+	free(t->token_len);
 	free(t->token_type);
 	free(t->scores);
 	free(t->merges);
@@ -661,7 +415,7 @@ int sl_hf_add_meta(const sl_hf *m, sl_gguf_writer *w)
 		return -1;
 	if (sl_gguf_add_str(w, "tokenizer.ggml.model", t->model) ||
 	    (t->pre && sl_gguf_add_str(w, "tokenizer.ggml.pre", t->pre)) ||
-	    sl_gguf_add_arr_str(w, "tokenizer.ggml.tokens", t->n_tokens, (const char *const *)t->tokens, NULL) ||
+	    sl_gguf_add_arr_str(w, "tokenizer.ggml.tokens", t->n_tokens, (const char *const *)t->tokens, t->token_len) ||
 	    (t->scores && sl_gguf_add_arr(w, "tokenizer.ggml.scores", SL_GGUF_F32, t->n_tokens, t->scores)) ||
 	    sl_gguf_add_arr(w, "tokenizer.ggml.token_type", SL_GGUF_I32, t->n_tokens, t->token_type) ||
 	    (!strcmp(t->model, "gpt2") &&

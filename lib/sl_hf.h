@@ -3,7 +3,8 @@
  *
  * sl-quant's input side: config.json gives the hyper-parameters (read with cJSON, every key
  * checked), generation_config.json the ids that end generation, tokenizer_config.json the chat
- * template and add_bos_token, tokenizer.json the vocabulary, and the safetensors files
+ * template and add_bos_token, tokenizer.json the vocabulary (through sl_tok.h, the tokenizer
+ * sl-tok uses, so the GGUF holds exactly what it will read back), and the safetensors files
  * (sl_safetensors.h) the weights.  This module also owns the two conventions that make the
  * output a llama.cpp file: HF tensor names → GGUF names (model.layers.N.self_attn.q_proj.weight
  * → blk.N.attn_q.weight), and the row permutation of q_proj / k_proj.
@@ -30,6 +31,7 @@ typedef struct {
 	const char *pre;          /* "smollm", "default"; NULL for llama */
 	uint32_t n_tokens;
 	char **tokens;            /* [n_tokens], NUL-terminated */
+	uint64_t *token_len;      /* [n_tokens] byte lengths */
 	int32_t *token_type;      /* [n_tokens] 1 normal, 2 unknown, 3 control, 4 user-defined, 6 byte */
 	float *scores;            /* [n_tokens] for llama, else NULL */
 	uint32_t n_merges;

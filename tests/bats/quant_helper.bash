@@ -83,12 +83,16 @@ print("type=%d" % types[k])
 ' "$1" "$2"
 }
 
-# gguf_kvs FILE: every key as "key type value" (long arrays cut to 8 elements), one per line
+# gguf_kvs FILE: every key as "key type value", one per line; arrays longer than 8 show their
+# first 8 elements, then the length and a hash of the whole array (-0.0 counted as 0.0)
 gguf_kvs() {
 	"$PY" -c "$GGUF_PY"'
 kv, types, ts, size, start = gguf(sys.argv[1])
 for k, v in kv.items():
-    print(k, types[k], v[:8] if isinstance(v, list) and len(v) > 8 else v)
+    if isinstance(v, list) and len(v) > 8:
+        print(k, types[k], v[:8], "(%d, %s)" % (len(v), hashlib.sha256(repr([x + 0.0 if isinstance(x, float) else x for x in v]).encode()).hexdigest()[:16]))
+    else:
+        print(k, types[k], v)
 ' "$1"
 }
 

@@ -79,7 +79,7 @@ print(hashlib.sha256(d[8 + n + b:8 + n + e]).hexdigest()[:16])' "$STORIES_HF/mod
 	for k in llama.context_length llama.embedding_length llama.block_count llama.feed_forward_length \
 		llama.rope.dimension_count llama.rope.freq_base llama.attention.head_count \
 		llama.attention.head_count_kv llama.attention.layer_norm_rms_epsilon llama.vocab_size \
-		tokenizer.ggml.model tokenizer.ggml.tokens tokenizer.ggml.token_type tokenizer.ggml.bos_token_id \
+		tokenizer.ggml.model tokenizer.ggml.tokens tokenizer.ggml.token_type tokenizer.ggml.scores tokenizer.ggml.bos_token_id \
 		tokenizer.ggml.eos_token_id tokenizer.ggml.unknown_token_id tokenizer.ggml.add_bos_token; do
 		[ "$(grep "^$k " "$T/ours")" = "$(grep "^$k " "$T/ref")" ]
 	done
@@ -205,8 +205,8 @@ output.weight" ]
 	grep -qx "tokenizer.ggml.model 8 gpt2" "$T/kv"
 	grep -qx "tokenizer.ggml.pre 8 smollm" "$T/kv"
 	want=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["model"]["merges"][:8])' "$T/m/tokenizer.json")
-	[ "$(grep '^tokenizer.ggml.merges ' "$T/kv")" = "tokenizer.ggml.merges 9 $want" ]
-	grep -qx "tokenizer.ggml.token_type 9 \[3, 3, 3, 3, 3, 3, 3, 3\]" "$T/kv"
+	[[ "$(grep '^tokenizer.ggml.merges ' "$T/kv")" == "tokenizer.ggml.merges 9 $want (48900, "* ]]
+	grep -q "^tokenizer.ggml.token_type 9 \\[3, 3, 3, 3, 3, 3, 3, 3\\] (49152, " "$T/kv"
 	grep -qx "sl.eog_token_ids 9 \[0, 2\]" "$T/kv"
 	grep -qx "tokenizer.ggml.add_bos_token 7 False" "$T/kv"
 	grep -q "^tokenizer.chat_template 8 {% for message in messages %}" "$T/kv"
