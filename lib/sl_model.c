@@ -25,6 +25,8 @@
 #define MAX_CTX (1 << 24)
 #define MAX_VOCAB (1 << 24)
 
+#define ATT_CHUNK 64     /* cache positions attention converts at a time (see kv_load) */
+
 /* ==== hyper-parameters ==== */
 
 static const char *gname(const sl_model *m)
@@ -446,17 +448,18 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 	s->att_out = malloc((size_t)n_batch * q_dim * sizeof(float));
 	s->hb = malloc((size_t)n_batch * c->hidden_dim * sizeof(float));
 	s->hb2 = malloc((size_t)n_batch * c->hidden_dim * sizeof(float));
-	s->att = malloc((size_t)c->n_heads * n_ctx * sizeof(float));
+	s->att = malloc((size_t)c->n_heads * n_batch * n_ctx * sizeof(float));
+	s->att_kv = malloc((size_t)c->n_heads * ATT_CHUNK * c->head_dim * sizeof(float));
 	s->logits = malloc((size_t)n_batch * c->n_vocab * sizeof(float));
 	s->rope_inv_freq = malloc((size_t)c->head_dim / 2 * sizeof(float));
 	if (!s->k_cache || !s->v_cache || !s->x || !s->xb || !s->q || !s->k || !s->v || !s->att_out ||
-	    !s->hb || !s->hb2 || !s->att || !s->logits || !s->rope_inv_freq) {
+	    !s->hb || !s->hb2 || !s->att || !s->att_kv || !s->logits || !s->rope_inv_freq) {
 		sl_state_free(s);
 		return sl_seterr("out of memory (KV cache and activations for %d positions)", n_ctx), NULL;
 	}
 	s->bytes = 2 * kv_n * kv_elem + sizeof(float) *
 		   ((size_t)n_batch * (2 * c->dim + 2 * q_dim + 2 * kv_dim + 2 * c->hidden_dim + c->n_vocab) +
-		    (size_t)c->n_heads * n_ctx + c->head_dim / 2);
+		    (size_t)c->n_heads * ((size_t)n_batch * n_ctx + ATT_CHUNK * c->head_dim) + c->head_dim / 2);
 	/* HF LlamaRotaryEmbedding: inv_freq = 1 / base^(arange(0, head_dim, 2) / head_dim) */
 	for (int i = 0; i < c->head_dim / 2; i++)
 		s->rope_inv_freq[i] = (float)pow(c->rope_base, -2.0 * i / c->head_dim);
@@ -478,6 +481,7 @@ void sl_state_free(sl_state *s)
 	free(s->hb);
 	free(s->hb2);
 	free(s->att);
+	free(s->att_kv);
 	free(s->logits);
 	free(s->rope_inv_freq);
 	free(s);
@@ -520,35 +524,41 @@ static void rope(float *v, int n_heads, int head_dim, int pos, const float *inv_
 	}
 }
 
-/* q · k for one cached key of n values (f32 or f16 cache). */
-static float kv_dot(const float *q, const void *cache, uint32_t type, size_t off, int n)
+/*
+ * Attention reads the cache in blocks of ATT_CHUNK positions, converted once to f32 for the
+ * whole batch: keys transposed ([head_dim][ATT_CHUNK], so a score is a sum of rows scaled by
+ * q[i], over a fixed-length loop the compiler can vectorize), values as they are.
+ */
+static void kv_load(float *dst, const sl_state *s, const void *cache, size_t first,
+		    size_t stride, int pc, int hd, int transpose)
 {
-	float dot = 0;
-
-	if (type == SL_F32) {
-		const float *k = (const float *)cache + off;
-		for (int i = 0; i < n; i++)
-			dot += q[i] * k[i];
-	} else {
-		const sl_f16 *k = (const sl_f16 *)cache + off;
-		for (int i = 0; i < n; i++)
-			dot += q[i] * f16_table[k[i]];
+	for (int j = 0; j < pc; j++) {
+		size_t off = first + (size_t)j * stride;
+		for (int i = 0; i < hd; i++) {
+			float v = s->kv_type == SL_F32 ? ((const float *)cache)[off + i] :
+				  f16_table[((const sl_f16 *)cache)[off + i]];
+			if (transpose)
+				dst[(size_t)i * ATT_CHUNK + j] = v;
+			else
+				dst[(size_t)j * hd + i] = v;
+		}
 	}
-	return dot;
+	if (transpose)
+		for (int i = 0; i < hd; i++)
+			for (int j = pc; j < ATT_CHUNK; j++)
+				dst[(size_t)i * ATT_CHUNK + j] = 0;
 }
 
-/* out += a · v for one cached value of n values. */
-static void kv_axpy(float *out, float a, const void *cache, uint32_t type, size_t off, int n)
+/* out += a · v over n values; blocks of fixed length so that the compiler vectorizes them. */
+static void axpy(float *restrict out, float a, const float *restrict v, int n)
 {
-	if (type == SL_F32) {
-		const float *v = (const float *)cache + off;
-		for (int i = 0; i < n; i++)
-			out[i] += a * v[i];
-	} else {
-		const sl_f16 *v = (const sl_f16 *)cache + off;
-		for (int i = 0; i < n; i++)
-			out[i] += a * f16_table[v[i]];
-	}
+	int i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		for (int u = 0; u < 16; u++)
+			out[i + u] += a * v[i + u];
+	for (; i < n; i++)
+		out[i] += a * v[i];
 }
 
 typedef struct {
@@ -569,32 +579,70 @@ static void attn_head(void *arg, int h, int n_tasks)
 	const sl_config *c = j->c;
 	sl_state *s = j->s;
 	int hd = c->head_dim, kv_dim = c->n_kv_heads * hd, q_dim = c->n_heads * hd;
-	int kvh = h / (c->n_heads / c->n_kv_heads);
+	int kvh = h / (c->n_heads / c->n_kv_heads), n_pos = j->pos + j->n;
 	size_t base = (size_t)j->layer * s->n_ctx * kv_dim + (size_t)kvh * hd;
-	float *att = s->att + (size_t)h * s->n_ctx, scale = 1.0f / sqrtf((float)hd);
+	float *A = s->att + (size_t)h * s->n_batch * s->n_ctx;     /* [n][n_ctx] */
+	float *kc = s->att_kv + (size_t)h * ATT_CHUNK * hd;
+	float scale = 1.0f / sqrtf((float)hd);
 
 	(void)n_tasks;
-	for (int t = 0; t < j->n; t++) {
-		const float *q = s->q + (size_t)t * q_dim + (size_t)h * hd;
-		float *out = s->att_out + (size_t)t * q_dim + (size_t)h * hd;
-		int n_pos = j->pos + t + 1;
-		float max = -INFINITY;
-		double sum = 0;
-
-		for (int p = 0; p < n_pos; p++) {
-			att[p] = kv_dot(q, s->k_cache, s->kv_type, base + (size_t)p * kv_dim, hd) * scale;
-			if (att[p] > max)
-				max = att[p];
+	/* attn_weights = q · kᵀ / sqrt(head_dim), a block of positions at a time */
+	for (int p0 = 0; p0 < n_pos; p0 += ATT_CHUNK) {
+		int pc = n_pos - p0 < ATT_CHUNK ? n_pos - p0 : ATT_CHUNK;
+		kv_load(kc, s, s->k_cache, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 1);
+		for (int t = 0; t < j->n; t++) {
+			int seen = j->pos + t + 1 - p0;     /* causal mask */
+			if (seen <= 0)
+				continue;
+			if (seen > pc)
+				seen = pc;
+			const float *q = s->q + (size_t)t * q_dim + (size_t)h * hd;
+			float acc[ATT_CHUNK] = {0};
+			for (int i = 0; i < hd; i++) {
+				const float *kr = kc + (size_t)i * ATT_CHUNK;
+				float qi = q[i];
+				for (int k = 0; k < ATT_CHUNK; k++)
+					acc[k] += qi * kr[k];
+			}
+			float *row = A + (size_t)t * s->n_ctx + p0;
+			for (int k = 0; k < seen; k++)
+				row[k] = acc[k] * scale;
 		}
-		for (int p = 0; p < n_pos; p++) {
-			att[p] = expf(att[p] - max);
-			sum += att[p];
+	}
+	/* attn_weights = softmax(attn_weights, dim=-1) */
+	for (int t = 0; t < j->n; t++) {
+		float *row = A + (size_t)t * s->n_ctx, max = -INFINITY;
+		int np = j->pos + t + 1;
+		double sum = 0;
+		for (int p = 0; p < np; p++)
+			if (row[p] > max)
+				max = row[p];
+		for (int p = 0; p < np; p++) {
+			row[p] = expf(row[p] - max);
+			sum += row[p];
 		}
 		float inv = (float)(1.0 / sum);
+		for (int p = 0; p < np; p++)
+			row[p] *= inv;
+		float *out = s->att_out + (size_t)t * q_dim + (size_t)h * hd;
 		for (int i = 0; i < hd; i++)
 			out[i] = 0;
-		for (int p = 0; p < n_pos; p++)
-			kv_axpy(out, att[p] * inv, s->v_cache, s->kv_type, base + (size_t)p * kv_dim, hd);
+	}
+	/* attn_output = attn_weights · v */
+	for (int p0 = 0; p0 < n_pos; p0 += ATT_CHUNK) {
+		int pc = n_pos - p0 < ATT_CHUNK ? n_pos - p0 : ATT_CHUNK;
+		kv_load(kc, s, s->v_cache, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 0);
+		for (int t = 0; t < j->n; t++) {
+			int seen = j->pos + t + 1 - p0;
+			if (seen <= 0)
+				continue;
+			if (seen > pc)
+				seen = pc;
+			const float *row = A + (size_t)t * s->n_ctx + p0;
+			float *out = s->att_out + (size_t)t * q_dim + (size_t)h * hd;
+			for (int k = 0; k < seen; k++)
+				axpy(out, row[k], kc + (size_t)k * hd, hd);
+		}
 	}
 }
 
