@@ -24,11 +24,12 @@
 #include "sl_cli.h"
 #include "sl_gguf.h"
 #include "sl_hf.h"
+#include "sl_pool.h"
 #include "sl_quant.h"
 #include "sl_types.h"
 
 static const char usage[] =
-	"usage: sl-quant [-qv] [--stats] [-t type] [-o out] model\n"
+	"usage: sl-quant [-qv] [--stats] [-j threads] [-t type] [-o out] model\n"
 	"       sl-quant --info model";
 
 /* ==== recipes ==== */
@@ -90,6 +91,7 @@ typedef struct {
 
 static struct {
 	int quiet, verbose, stats;
+	int threads;                  /* -j: 0 for every core */
 	const char *in, *out;
 	const recipe *rc;
 	/* input: exactly one of these is open */
@@ -378,15 +380,53 @@ static char *default_out(void)
 	return p;
 }
 
+/*
+ * Rows are independent, so a batch of rows is quantized by the pool's threads into one output
+ * buffer, then written in order: the bytes never depend on the thread count.
+ */
+#define BATCH_BYTES (4u << 20)      /* output bytes per batch */
+
+typedef struct {
+	const job *j;
+	uint64_t r0, n;               /* rows of this batch */
+	size_t rb;                    /* output bytes per row */
+	uint8_t *out;                 /* [n][rb] */
+	float *scratch;               /* per task: [2][ne0] */
+	sl_qstats *st;                /* per task */
+	int *failed;                  /* per task: 0, or 1 with msg */
+	char (*msg)[256];
+} batch;
+
+static void batch_task(void *arg, int task, int n_tasks)
+{
+	batch *b = arg;
+	const job *j = b->j;
+	uint64_t lo = b->n * (uint64_t)task / (uint64_t)n_tasks, hi = b->n * (uint64_t)(task + 1) / (uint64_t)n_tasks;
+	float *row = b->scratch + (size_t)task * 2 * j->ne[0], *deq = row + j->ne[0];
+
+	for (uint64_t k = lo; k < hi && !b->failed[task]; k++) {
+		uint8_t *q = b->out + k * b->rb;
+		if (read_row(j, b->r0 + k, row) || !sl_quant_row(j->type, row, q, j->ne[0]) ||
+		    (S.stats && sl_dequant_row(j->type, q, deq, j->ne[0]))) {
+			b->failed[task] = 1;
+			snprintf(b->msg[task], sizeof b->msg[task], "%s", sl_error());
+			break;
+		}
+		if (S.stats)
+			sl_qstats_add(&b->st[task], row, deq, j->ne[0]);
+	}
+}
+
 static void quantize(void)
 {
 	sl_gguf_writer *w = sl_gguf_writer_new();
-	uint64_t max_ne0 = 0, total_bytes = 0, total_params = 0, total_work = 0, done_work = 0;
-	float *row, *deq = NULL;
-	uint8_t *qbuf;
+	uint64_t max_ne0 = 0, total_bytes = 0, total_params = 0, total_work = 0, done_work = 0, max_rb = 0;
 	int progress = !S.quiet && isatty(2);
 	double last = 0;
 	sl_qstats all = {0};
+	sl_pool *pool = NULL;
+	int nt;
+	batch b;
 	FILE *f;
 
 	if (!w)
@@ -396,6 +436,8 @@ static void quantize(void)
 		j->type = choose_type(j);
 		if (j->ne[0] > max_ne0)
 			max_ne0 = j->ne[0];
+		if (sl_type_row_bytes(j->type, j->ne[0]) > max_rb)
+			max_rb = sl_type_row_bytes(j->type, j->ne[0]);
 		total_work += j->ne[0] * j->rows;
 	}
 	if (add_meta(w))
@@ -405,11 +447,19 @@ static void quantize(void)
 		if (sl_gguf_add_tensor(w, j->name, j->n_dims, j->ne, j->type) < 0)
 			sl_die("%s: %s", S.out, sl_error());
 	}
-	row = malloc(max_ne0 * sizeof *row);
-	qbuf = malloc(max_ne0 * sizeof(float) + 64);
-	if (S.stats)
-		deq = malloc(max_ne0 * sizeof *deq);
-	if (!row || !qbuf || (S.stats && !deq))
+	if (S.threads != 1) {
+		pool = sl_pool_new(S.threads);
+		if (!pool)
+			sl_die_lib();
+	}
+	nt = sl_pool_threads(pool);
+	memset(&b, 0, sizeof b);
+	b.out = malloc(max_rb > BATCH_BYTES ? max_rb : BATCH_BYTES);
+	b.scratch = malloc((size_t)nt * 2 * max_ne0 * sizeof *b.scratch);
+	b.st = calloc((size_t)nt, sizeof *b.st);
+	b.failed = calloc((size_t)nt, sizeof *b.failed);
+	b.msg = calloc((size_t)nt, sizeof *b.msg);
+	if (!b.out || !b.scratch || !b.st || !b.failed || !b.msg)
 		sl_die("out of memory");
 
 	f = sl_out_open(S.out);
@@ -420,28 +470,35 @@ static void quantize(void)
 	for (int i = 0; i < S.n_jobs; i++) {
 		const job *j = &S.jobs[i];
 		sl_qstats st = {0};
-		uint64_t nb = 0;
-		for (uint64_t r = 0; r < j->rows; r++) {
-			size_t n;
-			if (read_row(j, r, row))
-				sl_die("%s: %s", S.in, sl_error());
-			n = sl_quant_row(j->type, row, qbuf, j->ne[0]);
-			if (!n)
-				sl_die("%s: %s", j->name, sl_error());
-			if (sl_gguf_write_data(w, f, qbuf, n))
+		uint64_t nb = 0, per;
+
+		b.j = j;
+		b.rb = sl_type_row_bytes(j->type, j->ne[0]);
+		per = BATCH_BYTES / b.rb ? BATCH_BYTES / b.rb : 1;
+		memset(b.st, 0, (size_t)nt * sizeof *b.st);
+		for (b.r0 = 0; b.r0 < j->rows; b.r0 += b.n) {
+			b.n = j->rows - b.r0 < per ? j->rows - b.r0 : per;
+			/* as many tasks as threads, but never an empty one */
+			sl_pool_run(pool, b.n < (uint64_t)nt ? (int)b.n : nt, batch_task, &b);
+			for (int k = 0; k < nt; k++)
+				if (b.failed[k])
+					sl_die("%s: %s", j->hf ? S.in : j->name, b.msg[k]);
+			if (sl_gguf_write_data(w, f, b.out, b.n * b.rb))
 				sl_die("%s: %s", S.out, sl_error());
-			nb += n;
-			if (S.stats) {
-				if (sl_dequant_row(j->type, qbuf, deq, j->ne[0]))
-					sl_die("%s: %s", j->name, sl_error());
-				sl_qstats_add(&st, row, deq, j->ne[0]);
-			}
-			done_work += j->ne[0];
-			if (progress && (r & 63) == 0 && now() - last > 0.2) {
+			nb += b.n * b.rb;
+			done_work += j->ne[0] * b.n;
+			if (progress && now() - last > 0.2) {
 				last = now();
 				fprintf(stderr, "\rsl-quant: %3d%%  %d/%d  %-28s", (int)(100.0 * done_work / total_work),
 					i + 1, S.n_jobs, j->name);
 			}
+		}
+		for (int k = 0; k < nt; k++) {
+			st.n += b.st[k].n;
+			st.sum_sq_err += b.st[k].sum_sq_err;
+			st.sum_sq_ref += b.st[k].sum_sq_ref;
+			if (b.st[k].max_abs_err > st.max_abs_err)
+				st.max_abs_err = b.st[k].max_abs_err;
 		}
 		release(j);
 		total_bytes += nb;
@@ -479,9 +536,12 @@ static void quantize(void)
 		fprintf(stderr, "sl-quant: %s: %s, %d tensors, %llu parameters, %.1f MiB of weights, %.2f bits per weight\n",
 			S.out, S.rc->name, S.n_jobs, (unsigned long long)total_params, total_bytes / 1048576.0,
 			total_params ? 8.0 * total_bytes / total_params : 0.0);
-	free(row);
-	free(qbuf);
-	free(deq);
+	sl_pool_free(pool);
+	free(b.out);
+	free(b.scratch);
+	free(b.st);
+	free(b.failed);
+	free(b.msg);
 	sl_gguf_writer_free(w);
 }
 
@@ -636,6 +696,7 @@ static void usage_help(void)
 	       "                    beside a GGUF input)\n"
 	       "      --info        describe MODEL (GGUF or HF directory) on stdout and exit\n"
 	       "      --stats       print each tensor's quantization error on stderr\n"
+	       "  -j, --threads N   quantize with N threads (default: every core; same output)\n"
 	       "  -q, --quiet       no messages but errors\n"
 	       "  -v, --verbose     one line per tensor written\n"
 	       "  -h, --help        this help\n"
@@ -650,6 +711,7 @@ int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{"type", required_argument, NULL, 't'}, {"output", required_argument, NULL, 'o'},
+		{"threads", required_argument, NULL, 'j'},
 		{"info", no_argument, NULL, 'I'}, {"stats", no_argument, NULL, 'S'},
 		{"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
@@ -659,10 +721,11 @@ int main(int argc, char **argv)
 	struct stat sb;
 
 	sl_cli_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "t:o:qvhV", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:o:j:qvhV", lopts, NULL)) != -1) {
 		switch (c) {
 		case 't': tname = optarg; break;
 		case 'o': S.out = optarg; break;
+		case 'j': S.threads = (int)sl_opt_int(usage, "-j", optarg, 0, 1024); break;
 		case 'I': info = 1; break;
 		case 'S': S.stats = 1; break;
 		case 'q': S.quiet = 1; S.verbose = 0; break;

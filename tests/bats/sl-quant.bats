@@ -13,7 +13,7 @@ setup() {
 @test "--help prints the usage on stdout and exits 0" {
 	run --separate-stderr "$QUANT" --help
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "usage: sl-quant [-qv] [--stats] [-t type] [-o out] model" ]
+	[ "${lines[0]}" = "usage: sl-quant [-qv] [--stats] [-j threads] [-t type] [-o out] model" ]
 	[ "${lines[1]}" = "       sl-quant --info model" ]
 	[[ "$output" == *"q4_k_m"* ]]
 	[ -z "$stderr" ]
@@ -29,7 +29,7 @@ setup() {
 	run --separate-stderr "$QUANT" -t q3_k "$STORIES_HF"
 	[ "$status" -eq 2 ]
 	[ "${stderr_lines[0]}" = "sl-quant: unknown type 'q3_k' (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m)" ]
-	[ "${stderr_lines[1]}" = "usage: sl-quant [-qv] [--stats] [-t type] [-o out] model" ]
+	[ "${stderr_lines[1]}" = "usage: sl-quant [-qv] [--stats] [-j threads] [-t type] [-o out] model" ]
 	[ "${stderr_lines[3]}" = "Try 'sl-quant --help' for more information." ]
 }
 
@@ -183,11 +183,19 @@ output.weight" ]
 	cmp "$T/a.gguf" "$T/b.gguf"
 }
 
-@test "same input, same bytes out" {
+@test "same input, same bytes out, whatever the number of threads" {
 	make_model "$T/m" --hidden 256 --heads 4 --kv-heads 2 --ffn 256
-	"$QUANT" -q -t q4_k_m -o "$T/1.gguf" "$T/m"
-	"$QUANT" -q -t q4_k_m -o "$T/2.gguf" "$T/m"
+	"$QUANT" -q -j 1 -t q4_k_m -o "$T/1.gguf" "$T/m"
+	"$QUANT" -q -j 3 -t q4_k_m -o "$T/2.gguf" "$T/m"
+	"$QUANT" -q -t q4_k_m -o "$T/3.gguf" "$T/m"
 	cmp "$T/1.gguf" "$T/2.gguf"
+	cmp "$T/1.gguf" "$T/3.gguf"
+}
+
+@test "a bad thread count is a usage error" {
+	run --separate-stderr "$QUANT" -j -1 "$STORIES_HF"
+	[ "$status" -eq 2 ]
+	[ "${stderr_lines[0]}" = "sl-quant: -j: -1 is out of range [0, 1024]" ]
 }
 
 @test "re-quantizing our f32 GGUF gives the same file as quantizing the HF directory" {
