@@ -17,13 +17,18 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sl_err.h"
 #include "sl_pool.h"
 
-/* Spin iterations before a worker goes to sleep (a few hundred microseconds). */
-#define SPIN_WORKER 200000
+/*
+ * How long a worker spins after a job before it sleeps.  Long enough to bridge the gaps
+ * between the products of a forward pass (norms, attention: microseconds), short enough
+ * not to burn a core that other processes want while sl-infer samples or waits for input.
+ */
+#define SPIN_NS 100000
 /* Upper bound on threads: more than any machine sl runs on needs. */
 #define MAX_THREADS 256
 
@@ -79,6 +84,13 @@ static void drain(sl_pool *p, unsigned gen)
 	}
 }
 
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static void *worker(void *v)
 {
 	sl_pool *p = v;
@@ -86,13 +98,18 @@ static void *worker(void *v)
 
 	for (;;) {
 		unsigned g;
-		int spins = 0;
+		unsigned spins = 0;
+		long long t_sleep = 0;
 		while ((g = GEN(atomic_load_explicit(&p->work, memory_order_acquire))) == seen &&
 		       !atomic_load_explicit(&p->quit, memory_order_acquire)) {
-			if (++spins < SPIN_WORKER) {
+			if (++spins % 64) {
 				cpu_relax();
 				continue;
 			}
+			if (!t_sleep)
+				t_sleep = now_ns() + SPIN_NS;
+			if (now_ns() < t_sleep)
+				continue;
 			/*
 			 * Sleep.  sleepers is raised before the generation is checked again, and the
 			 * caller publishes a job before it reads sleepers, so one of the two always
@@ -105,6 +122,7 @@ static void *worker(void *v)
 			atomic_fetch_sub(&p->sleepers, 1);
 			pthread_mutex_unlock(&p->mu);
 			spins = 0;
+			t_sleep = 0;
 		}
 		if (atomic_load_explicit(&p->quit, memory_order_acquire))
 			return NULL;
