@@ -173,6 +173,71 @@ static int collect_hf(void)
 	return 0;
 }
 
+static void print_shape(char *buf, size_t n, uint32_t nd, const uint64_t *ne);
+
+/* One tensor a GGUF llama model needs: present, 1-D [a] or 2-D {a, b} (ggml order). */
+static int need_tensor(const char *name, uint64_t a, uint64_t b)
+{
+	const sl_gguf_tensor *t = sl_gguf_tensor_find(&S.g, name);
+
+	if (!t)
+		return sl_seterr("%s: missing tensor %s", S.in, name);
+	if (b ? (t->n_dims != 2 || t->ne[0] != a || t->ne[1] != b) : (t->n_dims != 1 || t->ne[0] != a)) {
+		char got[96], want[64];
+		print_shape(got, sizeof got, t->n_dims, t->ne);
+		if (b)
+			snprintf(want, sizeof want, "%llu x %llu", (unsigned long long)a, (unsigned long long)b);
+		else
+			snprintf(want, sizeof want, "%llu", (unsigned long long)a);
+		return sl_seterr("%s: tensor %s has shape %s, expected %s", S.in, name, got, want);
+	}
+	return 0;
+}
+
+/* The same checks as for an HF directory (sl_hf_tensors), from the llama.* keys. */
+static int check_gguf_tensors(void)
+{
+	static const char *const keys[] = {
+		"llama.embedding_length", "llama.feed_forward_length", "llama.attention.head_count",
+	};
+	uint32_t v[3], kv_heads, nv;
+	const sl_gguf_tensor *emb = sl_gguf_tensor_find(&S.g, "token_embd.weight");
+	char n[64];
+
+	for (int i = 0; i < 3; i++)
+		if (sl_gguf_get_u32(&S.g, keys[i], &v[i]) != 1 || v[i] == 0)
+			return sl_seterr("%s: missing %s", S.in, keys[i]);
+	if (sl_gguf_get_u32(&S.g, "llama.attention.head_count_kv", &kv_heads) != 1)
+		kv_heads = v[2];
+	if (v[0] % v[2] || kv_heads == 0 || v[2] % kv_heads)
+		return sl_seterr("%s: %u heads and %u key/value heads do not divide embedding_length %u",
+				 S.in, v[2], kv_heads, v[0]);
+	if (!emb)
+		return sl_seterr("%s: missing tensor token_embd.weight", S.in);
+	nv = (uint32_t)emb->ne[1];
+	uint64_t E = v[0], F = v[1], KV = (uint64_t)kv_heads * (v[0] / v[2]);
+	if (need_tensor("token_embd.weight", E, nv) || need_tensor("output_norm.weight", E, 0) ||
+	    (!S.tied && need_tensor("output.weight", E, nv)))
+		return -1;
+	for (int l = 0; l < S.n_layer; l++) {
+		static const struct {
+			const char *name;
+			int a, b;               /* 1 E, 2 KV, 3 F; b 0 for 1-D */
+		} L[] = {
+			{"attn_norm", 1, 0}, {"attn_q", 1, 1}, {"attn_k", 1, 2}, {"attn_v", 1, 2},
+			{"attn_output", 1, 1}, {"ffn_norm", 1, 0}, {"ffn_gate", 1, 3}, {"ffn_up", 1, 3},
+			{"ffn_down", 3, 1},
+		};
+		const uint64_t dim[4] = {0, E, KV, F};
+		for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
+			snprintf(n, sizeof n, "blk.%d.%s.weight", l, L[i].name);
+			if (need_tensor(n, dim[L[i].a], dim[L[i].b]))
+				return -1;
+		}
+	}
+	return 0;
+}
+
 static int collect_gguf(void)
 {
 	char *arch = NULL;
@@ -193,6 +258,8 @@ static int collect_gguf(void)
 		return sl_seterr("%s: split GGUF input is not supported (merge the shards first)", S.in);
 	S.n_layer = (int)nl;
 	S.tied = !sl_gguf_tensor_find(&S.g, "output.weight");
+	if (check_gguf_tensors())
+		return -1;
 	S.jobs = calloc(S.g.n_tensors ? S.g.n_tensors : 1, sizeof *S.jobs);
 	if (!S.jobs)
 		return sl_seterr("out of memory");

@@ -415,3 +415,31 @@ output.weight" ]
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "a GGUF input missing a tensor is refused" {
+	"$QUANT" -q -t f32 -o "$T/s.gguf" "$STORIES_HF"
+	"$PY" -c '
+import sys
+d = open(sys.argv[1], "rb").read()
+open(sys.argv[1], "wb").write(d.replace(b"blk.1.ffn_up.weight", b"blk.1.ffn_up.weighx", 1))' "$T/s.gguf"
+	run --separate-stderr "$QUANT" -o "$T/o.gguf" "$T/s.gguf"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sl-quant: $T/s.gguf: missing tensor blk.1.ffn_up.weight" ]
+	no_output "$T/o.gguf"
+}
+
+@test "a GGUF input with a misshapen tensor is refused" {
+	"$QUANT" -q -t f32 -o "$T/s.gguf" "$STORIES_HF"
+	# llama.feed_forward_length 172 -> 171: ffn_gate (64 x 172) no longer fits
+	"$PY" -c '
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+k = b"llama.feed_forward_length"
+i = d.index(k) + len(k) + 4
+assert struct.unpack_from("<I", d, i)[0] == 172
+struct.pack_into("<I", d, i, 171)
+open(sys.argv[1], "wb").write(d)' "$T/s.gguf"
+	run --separate-stderr "$QUANT" -o "$T/o.gguf" "$T/s.gguf"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sl-quant: $T/s.gguf: tensor blk.0.ffn_gate.weight has shape 64 x 172, expected 64 x 171" ]
+}
