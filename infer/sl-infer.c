@@ -196,198 +196,261 @@ static void emit(int32_t id)
 		sl_die_lib();
 }
 
-/* ==== main ==== */
+/* ==== the run ==== */
 
-int main(int argc, char **argv)
-{
+typedef struct {
 	options o;
 	sl_model *m;
 	sl_state *s;
 	sl_pool *pool;
 	sl_sampler *smp;
-	sl_tokin in;
-	FILE *in_fp = stdin, *probs_fp = NULL, *logits_fp = NULL;
-	const char *in_name = "<stdin>";
-	int32_t *ids = NULL, *top_ids = NULL;
-	float *top_p = NULL, *scratch;
-	size_t n_prompt = 0, cap;
-	const float *logits = NULL;
-	double t_start, t_loaded, t_read0, t_read1, t_prompt0, t_first = 0, t_prompt_end, t_end;
-	long long n_gen = 0;
-	int n_ctx, vocab, stop_full = 0;
+	FILE *probs_fp, *logits_fp;
+	const char *in_name;
+	int32_t *ids;            /* the context: prompt, then generated ids (also the penalty history) */
+	size_t n_prompt, n_total;
+	int n_ctx, vocab;
+	float *scratch;          /* [vocab] logits the sampler may modify */
+	int32_t *top_ids;        /* [top] */
+	float *top_p;            /* [top] */
 	uint64_t seed;
+	long long n_gen;
+	double t_load, t_prompt0, t_first, t_prompt_end, t_end;
+} run;
 
-	sl_cli_init(argv[0]);
-	parse_options(&o, argc, argv);
-	if (!o.model_path)
-		o.model_path = sl_default_model();
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
 
-	/* Load: map and validate the model, then read the whole prompt. */
-	t_start = sl_time_now();
-	m = sl_model_open(o.model_path);
-	if (!m)
+	if (!p)
+		sl_die("out of memory");
+	return p;
+}
+
+/* Read all prompt ids; an empty prompt becomes BOS.  Returns the seconds spent waiting. */
+static double read_prompt(run *r)
+{
+	FILE *fp = stdin;
+	sl_tokin in;
+	size_t cap;
+	double t0 = sl_time_now();
+
+	r->in_name = "<stdin>";
+	if (r->o.in_path) {
+		fp = fopen(r->o.in_path, "r");
+		if (!fp)
+			sl_die("%s: %s", r->o.in_path, strerror(errno));
+		r->in_name = r->o.in_path;
+	}
+	sl_tokin_init(&in, fp, r->in_name);
+	if (sl_tokin_read_all(&in, r->vocab, &r->ids, &r->n_prompt))
 		sl_die_lib();
-	vocab = m->cfg.n_vocab;
-	if (o.ctx > m->cfg.n_ctx_train)
-		sl_die("%s: context %lld is larger than the model's context length %d", o.model_path,
-		       o.ctx, m->cfg.n_ctx_train);
-	n_ctx = o.ctx ? (int)o.ctx : m->cfg.n_ctx_train;
-	if (o.in_path) {
-		in_fp = fopen(o.in_path, "r");
-		if (!in_fp)
-			sl_die("%s: %s", o.in_path, strerror(errno));
-		in_name = o.in_path;
+	if (fp != stdin)
+		fclose(fp);
+	if (r->n_prompt > (size_t)r->n_ctx)
+		sl_die("%s: the prompt has %zu ids, more than the context (%d)", r->in_name, r->n_prompt,
+		       r->n_ctx);
+	/* Room for the whole sequence. */
+	cap = r->n_prompt + 1 + (size_t)(r->o.n_predict < r->n_ctx ? r->o.n_predict : r->n_ctx);
+	r->ids = realloc(r->ids, cap * sizeof *r->ids);
+	if (!r->ids)
+		sl_die("out of memory");
+	if (r->n_prompt == 0) {
+		if (r->m->cfg.bos < 0)
+			sl_die("%s: empty prompt, and the model has no BOS id to start from", r->in_name);
+		r->ids[r->n_prompt++] = r->m->cfg.bos;
 	}
-	/* Waiting for the prompt (an upstream sl-tok, a terminal) is not load time. */
-	t_read0 = sl_time_now();
-	sl_tokin_init(&in, in_fp, in_name);
-	if (sl_tokin_read_all(&in, vocab, &ids, &n_prompt))
+	return sl_time_now() - t0;
+}
+
+/* Map and check the model, read the prompt, size the cache, make the pool and sampler. */
+static void load(run *r)
+{
+	const options *o = &r->o;
+	double t0 = sl_time_now(), waited;
+	long long want;
+
+	r->m = sl_model_open(o->model_path);
+	if (!r->m)
 		sl_die_lib();
-	t_read1 = sl_time_now();
-	if (in_fp != stdin)
-		fclose(in_fp);
-	if (n_prompt > (size_t)n_ctx)
-		sl_die("%s: the prompt has %zu ids, more than the context (%d)", in_name, n_prompt, n_ctx);
-	/* Room for the whole sequence: the ids are also the repetition-penalty history. */
-	cap = n_prompt + 1 + (size_t)(o.n_predict < n_ctx ? o.n_predict : n_ctx);
-	{
-		int32_t *grown = realloc(ids, cap * sizeof *ids);
-		scratch = malloc((size_t)vocab * sizeof *scratch);
-		if (!grown || !scratch)
-			sl_die("out of memory");
-		ids = grown;
-	}
-	if (n_prompt == 0) {
-		if (m->cfg.bos < 0)
-			sl_die("%s: empty prompt, and the model has no BOS id to start from", in_name);
-		ids[n_prompt++] = m->cfg.bos;
-	}
+	r->vocab = r->m->cfg.n_vocab;
+	if (o->ctx > r->m->cfg.n_ctx_train)
+		sl_die("%s: context %lld is larger than the model's context length %d", o->model_path,
+		       o->ctx, r->m->cfg.n_ctx_train);
+	r->n_ctx = o->ctx ? (int)o->ctx : r->m->cfg.n_ctx_train;
+	waited = read_prompt(r);
 
 	/* The cache holds what this run can use: prompt + N, at most the context. */
-	{
-		long long want = (long long)n_prompt + o.n_predict;
-		int used = want < n_ctx ? (int)want : n_ctx;
-		s = sl_state_new(m, used, (int)o.batch, o.kv_type);
-		if (!s)
-			sl_die_lib();
-		s->exact = o.exact;
-	}
-	pool = sl_pool_new((int)o.threads);
-	if (!pool)
+	want = (long long)r->n_prompt + o->n_predict;
+	r->s = sl_state_new(r->m, want < r->n_ctx ? (int)want : r->n_ctx, (int)o->batch, o->kv_type);
+	if (!r->s)
 		sl_die_lib();
-	seed = o.have_seed ? (uint64_t)o.seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	smp = sl_sampler_new(vocab, &o.sp, seed);
-	if (!smp)
+	r->s->exact = o->exact;
+	r->pool = sl_pool_new((int)o->threads);
+	if (!r->pool)
 		sl_die_lib();
-	if (o.top > 0) {
-		if (o.top > vocab)
-			o.top = vocab;
-		top_ids = malloc((size_t)o.top * sizeof *top_ids);
-		top_p = malloc((size_t)o.top * sizeof *top_p);
-		if (!top_ids || !top_p)
-			sl_die("out of memory");
+	r->seed = o->have_seed ? (uint64_t)o->seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	r->smp = sl_sampler_new(r->vocab, &o->sp, r->seed);
+	if (!r->smp)
+		sl_die_lib();
+	r->scratch = xmalloc((size_t)r->vocab * sizeof *r->scratch);
+	if (o->top > 0) {
+		if (r->o.top > r->vocab)
+			r->o.top = r->vocab;
+		r->top_ids = xmalloc((size_t)r->o.top * sizeof *r->top_ids);
+		r->top_p = xmalloc((size_t)r->o.top * sizeof *r->top_p);
 	}
-	if (o.probs_path)
-		probs_fp = open_out(o.probs_path);
-	if (o.logits_path)
-		logits_fp = open_out(o.logits_path);
-	t_loaded = sl_time_now();
-	if (o.verbose) {
-		const sl_config *c = &m->cfg;
-		sl_warn("%s: vocab %d, dim %d, %d layers, %d heads (%d kv), head dim %d, ffn %d, "
-			"context %d, rope base %g, eps %g, %s head", o.model_path, c->n_vocab, c->dim,
-			c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->hidden_dim,
-			c->n_ctx_train, (double)c->rope_base, (double)c->eps, c->tied ? "tied" : "separate");
-		sl_warn("%zu prompt ids, context %d (cache for %d, %s), %d threads, kernels %s, seed %llu",
-			n_prompt, n_ctx, s->n_ctx, o.kv_type == SL_F32 ? "f32" : "f16",
-			sl_pool_threads(pool), sl_kernels_name(), (unsigned long long)seed);
-	}
+	if (o->probs_path)
+		r->probs_fp = open_out(o->probs_path);
+	if (o->logits_path)
+		r->logits_fp = open_out(o->logits_path);
+	r->t_load = sl_time_now() - t0 - waited;
+}
 
-	if (o.echo)
-		for (size_t i = 0; i < n_prompt; i++)
-			emit(ids[i]);
+static void describe(const run *r)
+{
+	const sl_config *c = &r->m->cfg;
 
-	/* The prompt, a batch at a time: matrix × matrix products. */
-	t_prompt0 = sl_time_now();
-	for (size_t i = 0; i < n_prompt; i += (size_t)s->n_batch) {
-		int nb = (int)(n_prompt - i < (size_t)s->n_batch ? n_prompt - i : (size_t)s->n_batch);
-		logits = sl_forward(m, s, pool, ids + i, nb, (int)i, logits_fp != NULL);
+	sl_warn("%s: vocab %d, dim %d, %d layers, %d heads (%d kv), head dim %d, ffn %d, "
+		"context %d, rope base %g, eps %g, %s head", r->o.model_path, c->n_vocab, c->dim,
+		c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->hidden_dim,
+		c->n_ctx_train, (double)c->rope_base, (double)c->eps, c->tied ? "tied" : "separate");
+	sl_warn("%zu prompt ids, context %d (cache for %d, %s), %d threads, kernels %s, seed %llu",
+		r->n_prompt, r->n_ctx, r->s->n_ctx, r->o.kv_type == SL_F32 ? "f32" : "f16",
+		sl_pool_threads(r->pool), r->o.exact ? "exact" : sl_kernels_name(),
+		(unsigned long long)r->seed);
+}
+
+/* The prompt, a batch at a time (matrix × matrix products).  Returns the last row of logits. */
+static const float *run_prompt(run *r)
+{
+	const float *logits = NULL;
+	size_t nb = (size_t)r->s->n_batch;
+
+	for (size_t i = 0; i < r->n_prompt; i += nb) {
+		int n = (int)(r->n_prompt - i < nb ? r->n_prompt - i : nb);
+		logits = sl_forward(r->m, r->s, r->pool, r->ids + i, n, (int)i, r->logits_fp != NULL);
 		if (!logits)
 			sl_die_lib();
-		if (logits_fp) {
-			write_logits(logits_fp, o.logits_path, logits, (size_t)nb, vocab);
-			logits += (size_t)(nb - 1) * vocab;
+		if (r->logits_fp) {
+			write_logits(r->logits_fp, r->o.logits_path, logits, (size_t)n, r->vocab);
+			logits += (size_t)(n - 1) * r->vocab;
 		}
 	}
-	t_prompt_end = sl_time_now();
+	r->n_total = r->n_prompt;
+	return logits;
+}
 
-	/* Generation: sample, write, feed back. */
-	size_t n_total = n_prompt;
-	while (n_gen < o.n_predict) {
+static void write_top(run *r, const float *logits)
+{
+	FILE *f = r->probs_fp ? r->probs_fp : stderr;
+
+	sl_sampler_top_n(r->smp, logits, (int)r->o.top, r->top_ids, r->top_p);
+	fprintf(f, "%zu\t", r->n_total);
+	for (int i = 0; i < r->o.top; i++)
+		fprintf(f, "%s%d:%.6f", i ? " " : "", r->top_ids[i], (double)r->top_p[i]);
+	fputc('\n', f);
+}
+
+static int is_eog(const sl_config *c, int32_t id)
+{
+	for (int i = 0; i < c->n_eog; i++)
+		if (id == c->eog[i])
+			return 1;
+	return 0;
+}
+
+/*
+ * Sample, write, feed back, until -n ids, an end-of-generation id or a full context.
+ * Returns 1 if the context cut generation short.
+ */
+static int generate(run *r, const float *logits)
+{
+	const options *o = &r->o;
+
+	while (r->n_gen < o->n_predict) {
 		int32_t id;
-		int eog = 0;
 
-		if (n_total >= (size_t)n_ctx) {
-			stop_full = 1;
-			break;
-		}
-		if (o.top > 0) {
-			FILE *f = probs_fp ? probs_fp : stderr;
-			sl_sampler_top_n(smp, logits, (int)o.top, top_ids, top_p);
-			fprintf(f, "%zu\t", n_total);
-			for (int i = 0; i < o.top; i++)
-				fprintf(f, "%s%d:%.6f", i ? " " : "", top_ids[i], (double)top_p[i]);
-			fputc('\n', f);
-		}
-		memcpy(scratch, logits, (size_t)vocab * sizeof *scratch);
-		id = sl_sample(smp, scratch, ids, (int)n_total);
-		if (n_gen == 0)
-			t_first = sl_time_now();
-		for (int i = 0; i < m->cfg.n_eog; i++)
-			if (id == m->cfg.eog[i])
-				eog = 1;
-		if (eog && !o.ignore_eos)
-			break;
+		if (r->n_total >= (size_t)r->n_ctx)
+			return 1;
+		if (o->top > 0)
+			write_top(r, logits);
+		memcpy(r->scratch, logits, (size_t)r->vocab * sizeof *r->scratch);
+		id = sl_sample(r->smp, r->scratch, r->ids, (int)r->n_total);
+		if (r->n_gen == 0)
+			r->t_first = sl_time_now();
+		if (is_eog(&r->m->cfg, id) && !o->ignore_eos)
+			return 0;
 		emit(id);
-		ids[n_total++] = id;
-		n_gen++;
-		if (n_gen == o.n_predict || n_total >= (size_t)n_ctx) {
-			if (n_gen < o.n_predict)
-				stop_full = 1;
-			break; /* the last id is never fed back: nothing will read its logits */
-		}
-		logits = sl_forward(m, s, pool, &id, 1, (int)n_total - 1, 0);
+		r->ids[r->n_total++] = id;
+		r->n_gen++;
+		if (r->n_gen == o->n_predict)
+			return 0; /* the last id is never fed back: nothing would read its logits */
+		if (r->n_total >= (size_t)r->n_ctx)
+			return 1;
+		logits = sl_forward(r->m, r->s, r->pool, &id, 1, (int)r->n_total - 1, 0);
 		if (!logits)
 			sl_die_lib();
-		if (logits_fp)
-			write_logits(logits_fp, o.logits_path, logits, 1, vocab);
+		if (r->logits_fp)
+			write_logits(r->logits_fp, o->logits_path, logits, 1, r->vocab);
 	}
-	t_end = sl_time_now();
-	if (stop_full && !o.quiet)
-		sl_warn("context full (%d ids): stopped after %lld of %lld ids", n_ctx, n_gen, o.n_predict);
+	return 0;
+}
 
-	close_out(logits_fp, o.logits_path);
-	close_out(probs_fp, o.probs_path);
+static void print_stats(const run *r)
+{
+	double tp = r->t_prompt_end - r->t_prompt0, tg = r->t_end - r->t_prompt_end;
+
+	sl_warn("load %.1f ms (model %.1f MiB mapped, state %.1f MiB)", r->t_load * 1e3,
+		r->m->gguf.map.size / 1048576.0, sl_state_bytes(r->s) / 1048576.0);
+	sl_warn("prompt %zu ids in %.1f ms (%.1f ids/s)", r->n_prompt, tp * 1e3,
+		tp > 0 ? r->n_prompt / tp : 0);
+	if (r->t_first > 0)
+		sl_warn("first id after %.1f ms", (r->t_first - r->t_prompt0) * 1e3);
+	sl_warn("generated %lld ids in %.1f ms (%.1f ids/s)", r->n_gen, tg * 1e3,
+		tg > 0 && r->n_gen > 0 ? r->n_gen / tg : 0);
+	sl_warn("peak RSS %.1f MiB", sl_peak_rss() / 1048576.0);
+}
+
+/* ==== main ==== */
+
+int main(int argc, char **argv)
+{
+	run r = {0};
+	const float *logits;
+	int full;
+
+	sl_cli_init(argv[0]);
+	parse_options(&r.o, argc, argv);
+	if (!r.o.model_path)
+		r.o.model_path = sl_default_model();
+	load(&r);
+	if (r.o.verbose)
+		describe(&r);
+	if (r.o.echo)
+		for (size_t i = 0; i < r.n_prompt; i++)
+			emit(r.ids[i]);
+
+	r.t_prompt0 = sl_time_now();
+	logits = run_prompt(&r);
+	r.t_prompt_end = sl_time_now();
+	full = generate(&r, logits);
+	r.t_end = sl_time_now();
+	if (full && !r.o.quiet)
+		sl_warn("context full (%d ids): stopped after %lld of %lld ids", r.n_ctx, r.n_gen,
+			r.o.n_predict);
+
+	close_out(r.logits_fp, r.o.logits_path);
+	close_out(r.probs_fp, r.o.probs_path);
 	sl_close_stdout();
-	if (o.stats) {
-		double tp = t_prompt_end - t_prompt0, tg = t_end - t_prompt_end;
-		sl_warn("load %.1f ms (model %.1f MiB mapped, state %.1f MiB)",
-			(t_loaded - t_start - (t_read1 - t_read0)) * 1e3,
-			m->gguf.map.size / 1048576.0, sl_state_bytes(s) / 1048576.0);
-		sl_warn("prompt %zu ids in %.1f ms (%.1f ids/s)", n_prompt, tp * 1e3, tp > 0 ? n_prompt / tp : 0);
-		if (n_gen > 0 || t_first > 0)
-			sl_warn("first id after %.1f ms", (t_first - t_prompt0) * 1e3);
-		sl_warn("generated %lld ids in %.1f ms (%.1f ids/s)", n_gen, tg * 1e3,
-			tg > 0 && n_gen > 0 ? n_gen / tg : 0);
-		sl_warn("peak RSS %.1f MiB", sl_peak_rss() / 1048576.0);
-	}
-	free(ids);
-	free(scratch);
-	free(top_ids);
-	free(top_p);
-	sl_sampler_free(smp);
-	sl_pool_free(pool);
-	sl_state_free(s);
-	sl_model_close(m);
+	if (r.o.stats)
+		print_stats(&r);
+	free(r.ids);
+	free(r.scratch);
+	free(r.top_ids);
+	free(r.top_p);
+	sl_sampler_free(r.smp);
+	sl_pool_free(r.pool);
+	sl_state_free(r.s);
+	sl_model_close(r.m);
 	return SL_EXIT_OK;
 }
