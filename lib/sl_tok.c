@@ -67,29 +67,6 @@ int sl_tok_strmap_get(const sl_tok_strmap *m, char *const *keys, const uint32_t 
 	}
 }
 
-static inline uint32_t mix64(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return (uint32_t)k;
-}
-
-int sl_tok_merge_get(const sl_tok_mergemap *m, int32_t l, int32_t r, uint32_t *rank, int32_t *result)
-{
-	uint64_t k = (uint64_t)(uint32_t)l << 32 | (uint32_t)r;
-
-	for (uint32_t h = mix64(k) & m->mask;; h = (h + 1) & m->mask) {
-		if (m->key[h] == k) {
-			*rank = m->rank[h];
-			*result = m->result[h];
-			return 1;
-		}
-		if (m->key[h] == UINT64_MAX)
-			return 0;
-	}
-}
-
 /* ==== the tokenizer object ==== */
 
 static sl_tok *tok_new(int n)
@@ -263,7 +240,7 @@ static int merges_build(sl_tok *t, const char *name)
 			return sl_seterr("%s: merge %d '%s %s': '%s%s' is not in the vocabulary", name, i,
 					 t->piece[l], t->piece[r], t->piece[l], t->piece[r]);
 		uint64_t k = (uint64_t)(uint32_t)l << 32 | (uint32_t)r;
-		uint32_t h = mix64(k) & m->mask;
+		uint32_t h = sl_tok_mix64(k) & m->mask;
 		while (m->key[h] != UINT64_MAX && m->key[h] != k)
 			h = (h + 1) & m->mask;
 		/* HF collects the merges into a HashMap: a repeated pair keeps its last rank. */

@@ -737,6 +737,10 @@ int sl_tok_enc_feed(sl_tok_enc *e, const void *data, size_t n, sl_tok_emit_fn fn
 		n -= take;
 		while (e->valid < e->len) {
 			uint32_t cp;
+			if ((uint8_t)e->buf[e->valid] < 0x80) {
+				e->valid++;
+				continue;
+			}
 			int l = sl_utf8_decode((const uint8_t *)e->buf + e->valid, e->len - e->valid, &cp);
 			if (l == 0)
 				break;

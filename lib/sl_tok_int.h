@@ -91,6 +91,30 @@ uint64_t sl_tok_hash(const void *s, size_t n);
 int sl_tok_strmap_get(const sl_tok_strmap *m, char *const *keys, const uint32_t *lens, const char *s, size_t n);
 /* 1 if the rules of cut_tables allow a cut before non-ASCII cp (lead byte not checked). */
 int sl_tok_cut_before(const sl_tok *t, uint32_t cp);
-int sl_tok_merge_get(const sl_tok_mergemap *m, int32_t l, int32_t r, uint32_t *rank, int32_t *result);
+
+static inline uint32_t sl_tok_mix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (uint32_t)k;
+}
+
+/* Look up the merge of the pair (l, r): 1 and its rank and result id, or 0.  Inline: it is
+ * the encoder's innermost call. */
+static inline int sl_tok_merge_get(const sl_tok_mergemap *m, int32_t l, int32_t r, uint32_t *rank, int32_t *result)
+{
+	uint64_t k = (uint64_t)(uint32_t)l << 32 | (uint32_t)r;
+
+	for (uint32_t h = sl_tok_mix64(k) & m->mask;; h = (h + 1) & m->mask) {
+		if (m->key[h] == k) {
+			*rank = m->rank[h];
+			*result = m->result[h];
+			return 1;
+		}
+		if (m->key[h] == UINT64_MAX)
+			return 0;
+	}
+}
 
 #endif
