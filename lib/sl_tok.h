@@ -22,7 +22,19 @@
  * final, i.e. when the text has reached a point that the pre-tokenizer or the merge table
  * proves no later text can change (see sl_tok_bpe.c).  Memory stays bounded: a "word" that
  * grows beyond SL_TOK_MAX_WORD bytes without such a point is cut there (the only case where
- * the ids may differ from HF's).  Decoding streams too, holding back incomplete UTF-8.
+ * the ids may differ from HF's).  Invalid UTF-8 is an error (HF's Rust strings cannot hold it).
+ *
+ * Decoding streams too, holding back incomplete UTF-8, with one documented difference from
+ * HF: in a run of <0xNN> byte-fallback tokens, HF turns every byte of the run into U+FFFD if
+ * any part of the run is invalid; sl_tok releases each character as soon as its bytes are
+ * complete, so a run of valid characters followed by invalid bytes keeps those characters.
+ * Valid runs (all that encoding produces) decode exactly as in HF.
+ *
+ * Known lossy cases (as in HF): byte-level vocabularies without some byte tokens (SmolLM has no
+ * token for bytes 04 06 13 14 16 1d c0 c1 f1 f2 f5-ff, so those control characters and code
+ * points U+40000-U+BFFFF vanish); SentencePiece text containing a special token's string
+ * (decoded back as the special token, so --skip-special drops it) or a literal "▁" (read as a
+ * space).
  */
 #ifndef SL_TOK_H
 #define SL_TOK_H
@@ -111,9 +123,9 @@ typedef struct sl_tok_dec sl_tok_dec;
 /* A streaming decoder; skip_special drops special added tokens (HF skip_special_tokens). */
 sl_tok_dec *sl_tok_dec_new(const sl_tok *t, int skip_special);
 /*
- * Decode one more id.  Sets *text and *len to the text that is now final (possibly empty): valid
- * UTF-8, never a partial character; it stays valid until the next call.  Returns 0, or -1
- * with sl_error "id N >= vocab V" for an id out of range (id < 0 included).
+ * Decode one more id.  Sets *text and *len to the text that is now final (possibly empty):
+ * valid UTF-8, never a partial character; it stays valid until the next call.  Returns 0,
+ * or -1 with sl_error "id N >= vocab V" for an id out of range (id < 0 included).
  */
 int sl_tok_dec_push(sl_tok_dec *d, int32_t id, const char **text, size_t *len);
 /* End of ids: the held-back rest, with incomplete UTF-8 replaced by U+FFFD as HF does. */
