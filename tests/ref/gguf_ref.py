@@ -150,17 +150,16 @@ def dequantize(t, raw, n):
         scales = b[:, 192:208].view(np.int8).astype(np.float64)
         d = f16(b, 208)
         out = np.zeros((len(b), 256))
-        for h in range(2):
-            L, H, S = ql[:, 64 * h:], qh[:, 32 * h:], scales[:, 8 * h:]
-            for l in range(32):
-                i = l // 16
-                base = 128 * h + l
-                for k, (q, si) in enumerate((
-                        ((L[:, l] & 15) | ((H[:, l] & 3) << 4), i),
-                        ((L[:, l + 32] & 15) | (((H[:, l] >> 2) & 3) << 4), i + 2),
-                        ((L[:, l] >> 4) | (((H[:, l] >> 4) & 3) << 4), i + 4),
-                        ((L[:, l + 32] >> 4) | (((H[:, l] >> 6) & 3) << 4), i + 6))):
-                    out[:, base + 32 * k] = d * S[:, si] * (q - 32)
+        for h in range(2):  # halves of 128 values: ql + 64h, qh + 32h, scales + 8h
+            L, H = ql[:, 64 * h:64 * h + 64], qh[:, 32 * h:32 * h + 32]
+            q = np.concatenate([(L[:, :32] & 15) | ((H & 3) << 4),          # values l
+                                (L[:, 32:] & 15) | (((H >> 2) & 3) << 4),   # l + 32
+                                (L[:, :32] >> 4) | (((H >> 4) & 3) << 4),   # l + 64
+                                (L[:, 32:] >> 4) | (((H >> 6) & 3) << 4)],  # l + 96
+                               axis=1)
+            # value 32k + l uses scale 2k + l // 16, i.e. scale c // 16 for column c
+            sc = np.repeat(scales[:, 8 * h:8 * h + 8], 16, axis=1)
+            out[:, 128 * h:128 * h + 128] = d[:, None] * sc * (q - 32)
         return out.reshape(-1)
     raise ValueError("type %d not supported" % t)
 
