@@ -448,7 +448,14 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 	s->att_out = malloc((size_t)n_batch * q_dim * sizeof(float));
 	s->hb = malloc((size_t)n_batch * c->hidden_dim * sizeof(float));
 	s->hb2 = malloc((size_t)n_batch * c->hidden_dim * sizeof(float));
-	s->att = malloc((size_t)c->n_heads * n_batch * n_ctx * sizeof(float));
+	/* Attention weights for up to att_rows tokens per head: the whole batch unless that
+	 * would pass 2^18 floats per head (long contexts). */
+	s->att_rows = (1 << 18) / n_ctx;
+	if (s->att_rows > n_batch)
+		s->att_rows = n_batch;
+	if (s->att_rows < 1)
+		s->att_rows = 1;
+	s->att = malloc((size_t)c->n_heads * s->att_rows * n_ctx * sizeof(float));
 	s->att_kv = malloc((size_t)c->n_heads * ATT_CHUNK * c->head_dim * sizeof(float));
 	s->logits = malloc((size_t)n_batch * c->n_vocab * sizeof(float));
 	s->rope_inv_freq = malloc((size_t)c->head_dim / 2 * sizeof(float));
@@ -459,7 +466,7 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 	}
 	s->bytes = 2 * kv_n * kv_elem + sizeof(float) *
 		   ((size_t)n_batch * (2 * c->dim + 2 * q_dim + 2 * kv_dim + 2 * c->hidden_dim + c->n_vocab) +
-		    (size_t)c->n_heads * ((size_t)n_batch * n_ctx + ATT_CHUNK * c->head_dim) + c->head_dim / 2);
+		    (size_t)c->n_heads * ((size_t)s->att_rows * n_ctx + ATT_CHUNK * c->head_dim) + c->head_dim / 2);
 	/* HF LlamaRotaryEmbedding: inv_freq = 1 / base^(arange(0, head_dim, 2) / head_dim) */
 	for (int i = 0; i < c->head_dim / 2; i++)
 		s->rope_inv_freq[i] = (float)pow(c->rope_base, -2.0 * i / c->head_dim);
@@ -573,24 +580,22 @@ typedef struct {
  * sees positions 0..pos+t):
  *   attn_weights = softmax(q · kᵀ / sqrt(head_dim));  attn_output = attn_weights · v
  */
-static void attn_head(void *arg, int h, int n_tasks)
+static void attn_rows(const attn_job *j, int h, int t0, int t1)
 {
-	const attn_job *j = arg;
 	const sl_config *c = j->c;
 	sl_state *s = j->s;
 	int hd = c->head_dim, kv_dim = c->n_kv_heads * hd, q_dim = c->n_heads * hd;
-	int kvh = h / (c->n_heads / c->n_kv_heads), n_pos = j->pos + j->n;
+	int kvh = h / (c->n_heads / c->n_kv_heads), n_pos = j->pos + t1;
 	size_t base = (size_t)j->layer * s->n_ctx * kv_dim + (size_t)kvh * hd;
-	float *A = s->att + (size_t)h * s->n_batch * s->n_ctx;     /* [n][n_ctx] */
+	float *A = s->att + (size_t)h * s->att_rows * s->n_ctx;    /* row t - t0 */
 	float *kc = s->att_kv + (size_t)h * ATT_CHUNK * hd;
 	float scale = 1.0f / sqrtf((float)hd);
 
-	(void)n_tasks;
 	/* attn_weights = q · kᵀ / sqrt(head_dim), a block of positions at a time */
 	for (int p0 = 0; p0 < n_pos; p0 += ATT_CHUNK) {
 		int pc = n_pos - p0 < ATT_CHUNK ? n_pos - p0 : ATT_CHUNK;
 		kv_load(kc, s, s->k_cache, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 1);
-		for (int t = 0; t < j->n; t++) {
+		for (int t = t0; t < t1; t++) {
 			int seen = j->pos + t + 1 - p0;     /* causal mask */
 			if (seen <= 0)
 				continue;
@@ -604,14 +609,14 @@ static void attn_head(void *arg, int h, int n_tasks)
 				for (int k = 0; k < ATT_CHUNK; k++)
 					acc[k] += qi * kr[k];
 			}
-			float *row = A + (size_t)t * s->n_ctx + p0;
+			float *row = A + (size_t)(t - t0) * s->n_ctx + p0;
 			for (int k = 0; k < seen; k++)
 				row[k] = acc[k] * scale;
 		}
 	}
 	/* attn_weights = softmax(attn_weights, dim=-1) */
-	for (int t = 0; t < j->n; t++) {
-		float *row = A + (size_t)t * s->n_ctx, max = -INFINITY;
+	for (int t = t0; t < t1; t++) {
+		float *row = A + (size_t)(t - t0) * s->n_ctx, max = -INFINITY;
 		int np = j->pos + t + 1;
 		double sum = 0;
 		for (int p = 0; p < np; p++)
@@ -632,18 +637,28 @@ static void attn_head(void *arg, int h, int n_tasks)
 	for (int p0 = 0; p0 < n_pos; p0 += ATT_CHUNK) {
 		int pc = n_pos - p0 < ATT_CHUNK ? n_pos - p0 : ATT_CHUNK;
 		kv_load(kc, s, s->v_cache, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 0);
-		for (int t = 0; t < j->n; t++) {
+		for (int t = t0; t < t1; t++) {
 			int seen = j->pos + t + 1 - p0;
 			if (seen <= 0)
 				continue;
 			if (seen > pc)
 				seen = pc;
-			const float *row = A + (size_t)t * s->n_ctx + p0;
+			const float *row = A + (size_t)(t - t0) * s->n_ctx + p0;
 			float *out = s->att_out + (size_t)t * q_dim + (size_t)h * hd;
 			for (int k = 0; k < seen; k++)
 				axpy(out, row[k], kc + (size_t)k * hd, hd);
 		}
 	}
+}
+
+/* The batch in groups of att_rows tokens (the weights of a group must fit s->att). */
+static void attn_head(void *arg, int h, int n_tasks)
+{
+	const attn_job *j = arg;
+
+	(void)n_tasks;
+	for (int t0 = 0; t0 < j->n; t0 += j->s->att_rows)
+		attn_rows(j, h, t0, t0 + j->s->att_rows < j->n ? t0 + j->s->att_rows : j->n);
 }
 
 /* Append k, v of the batch to the cache of `layer` at positions pos..pos+n-1. */

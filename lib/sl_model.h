@@ -98,7 +98,8 @@ typedef struct {
 	float *k, *v;            /* [n_batch][n_kv_heads*head_dim] */
 	float *att_out;          /* [n_batch][n_heads*head_dim] */
 	float *hb, *hb2;         /* [n_batch][hidden_dim] */
-	float *att;              /* [n_heads][n_batch][n_ctx] attention weights */
+	int att_rows;            /* tokens whose attention weights att holds at once */
+	float *att;              /* [n_heads][att_rows][n_ctx] attention weights */
 	float *att_kv;           /* [n_heads][64 * head_dim] a block of the cache as f32 */
 	float *logits;           /* [n_batch][n_vocab] */
 	float *rope_inv_freq;    /* [head_dim/2] freq_base^(-2i/head_dim) */
