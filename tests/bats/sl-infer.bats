@@ -197,6 +197,23 @@ EOF
 	[ "$rows" -lt 400 ]
 }
 
+@test "the whole pipeline streams: text arrives while ids are still being generated" {
+	m=$(gguf "$(model_kq)" f32)
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	bash -c "echo 'Once upon a time' | '$SL_ROOT/bin/sl-tok' -m '$m' |
+		'$INFER' -m '$m' -n 4000 --ignore-eos --seed 1 --logits '$BATS_TEST_TMPDIR/l' 2>/dev/null |
+		'$SL_ROOT/bin/sl-detok' -m '$m'" > "$BATS_TEST_TMPDIR/fifo" &
+	pid=$!
+	exec {fd}< "$BATS_TEST_TMPDIR/fifo"
+	read -r -N 1 first <&"$fd"
+	exec {fd}<&-
+	wait "$pid" || true
+	rows=$(( $(stat -c %s "$BATS_TEST_TMPDIR/l") / 2048 ))
+	echo "first byte '$first', sl-infer stopped after $rows positions"
+	[ -n "$first" ]
+	[ "$rows" -lt 400 ]
+}
+
 @test "--echo writes the prompt ids first" {
 	run bash -c "printf '1 403\n407' | '$INFER' --echo --temp 0 -n 3"
 	[ "$status" -eq 0 ]
