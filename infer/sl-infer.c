@@ -314,6 +314,7 @@ static void describe(const run *r)
 		"context %d, rope base %g, eps %g, %s head", r->o.model_path, c->n_vocab, c->dim,
 		c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->hidden_dim,
 		c->n_ctx_train, (double)c->rope_base, (double)c->eps, c->tied ? "tied" : "separate");
+	sl_warn("%.1f MiB of weights read per generated id", sl_model_weight_bytes(r->m) / 1048576.0);
 	sl_warn("%zu prompt ids, context %d (cache for %d, %s), %d threads, kernels %s, seed %llu",
 		r->n_prompt, r->n_ctx, r->s->n_ctx, r->o.kv_type == SL_F32 ? "f32" : "f16",
 		sl_pool_threads(r->pool), r->o.exact ? "exact" : sl_kernels_name(),
