@@ -2,12 +2,14 @@
  * sl-detok — token ids to text (the last tool of the pipeline: ids -> sl-detok -> text).
  *
  * Reads ids (sl-tokens(5)) from FILEs (concatenated) or stdin and writes the text HF's
- * tokenizer.decode gives, flushed piece by piece as ids arrive; an incomplete UTF-8
+ * tokenizer.decode gives, flushed piece by piece as ids arrive (whenever no further id is
+ * waiting in the input, so fast input is not written one id at a time); an incomplete UTF-8
  * character is held back until its bytes arrive (or replaced by U+FFFD at the end, as HF
  * does), so the output never ends in the middle of a character.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +37,37 @@ static void help(void)
 	exit(0);
 }
 
-static void put(const char *s, size_t n)
+/* Does in still hold unread bytes in its stdio buffer?  (glibc only; elsewhere we ask poll.) */
+static int buffered(FILE *in)
 {
-	if (n && (fwrite(s, 1, n, stdout) != n || fflush(stdout) != 0))
+#ifdef __GLIBC__
+	return in->_IO_read_ptr < in->_IO_read_end;
+#else
+	(void)in;
+	return 0;
+#endif
+}
+
+/*
+ * Write a piece; flush it if the input has nothing more for us right now, i.e. before we could
+ * block waiting for the next id.  So a pipeline shows text as soon as ids arrive, while a fast
+ * producer or a file costs neither a write nor a poll per id.  (sl-tokens writers end each id
+ * with one newline, which the reader consumes with the id; extra white space left alone in the
+ * buffer could delay a flush until more input or the end.)
+ */
+static void put(const char *s, size_t n, FILE *in)
+{
+	static int unflushed;
+	struct pollfd p = { fileno(in), POLLIN, 0 };
+
+	if (n && fwrite(s, 1, n, stdout) != n)
 		sl_die("stdout: %s", strerror(errno));
+	unflushed |= n > 0;
+	if (unflushed && !buffered(in) && poll(&p, 1, 0) == 0) {
+		if (fflush(stdout) != 0)
+			sl_die("stdout: %s", strerror(errno));
+		unflushed = 0;
+	}
 }
 
 int main(int argc, char **argv)
@@ -105,7 +134,7 @@ int main(int argc, char **argv)
 			if (sl_tok_dec_push(d, id, &s, &n) < 0)
 				sl_die("%s:%llu:%llu: %s", name, (unsigned long long)r.tok_line,
 				       (unsigned long long)r.tok_col, sl_error());
-			put(s, n);
+			put(s, n, fp);
 		}
 		if (rc < 0)
 			sl_die_lib();
@@ -116,7 +145,8 @@ int main(int argc, char **argv)
 	size_t n;
 	if (sl_tok_dec_finish(d, &s, &n) < 0)
 		sl_die_lib();
-	put(s, n);
+	if (n && fwrite(s, 1, n, stdout) != n)
+		sl_die("stdout: %s", strerror(errno));
 	sl_tok_dec_free(d);
 	sl_tok_free(t);
 	sl_close_stdout();
