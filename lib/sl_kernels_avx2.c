@@ -28,6 +28,9 @@
 #include "sl_types.h"
 
 #define INLINE static inline __attribute__((always_inline))
+/* Largest tile: R rows × T tokens (the tile functions are inlined with constant R, T) */
+#define MAX_R 4
+#define MAX_T 8
 
 /* ==== helpers ==== */
 
@@ -200,7 +203,7 @@ INLINE void q4_K_tile(const int R, const int T, const char *W, size_t ws, int co
 {
 	const int ns = cols / 256;
 	const __m256i m4 = _mm256_set1_epi8(15);
-	__m256 acc[R][T];
+	__m256 acc[MAX_R][MAX_T];
 	const size_t o16 = (size_t)cols, o32 = o16 + (size_t)cols / 8, od = o32 + (size_t)cols / 16;
 
 	for (int r = 0; r < R; r++)
@@ -213,7 +216,7 @@ INLINE void q4_K_tile(const int R, const int T, const char *W, size_t ws, int co
 			__m256i sc = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(sm, sm)); /* scales, twice */
 			__m128i mins = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm));
 			float d = _cvtsh_ss(blk->d), dmin = _cvtsh_ss(blk->dmin);
-			__m256i sumi[T];
+			__m256i sumi[MAX_T];
 			for (int t = 0; t < T; t++)
 				sumi[t] = _mm256_setzero_si256();
 			for (int g = 0; g < 4; g++) {
@@ -264,7 +267,7 @@ INLINE void q6_K_tile(const int R, const int T, const char *W, size_t ws, int co
 {
 	const int ns = cols / 256;
 	const __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), m30 = _mm256_set1_epi8(0x30);
-	__m256 acc[R][T];
+	__m256 acc[MAX_R][MAX_T];
 	const size_t o16 = (size_t)cols, od = o16 + (size_t)cols / 8 + (size_t)cols / 16;
 
 	for (int r = 0; r < R; r++)
@@ -274,7 +277,7 @@ INLINE void q6_K_tile(const int R, const int T, const char *W, size_t ws, int co
 		for (int r = 0; r < R; r++) {
 			const sl_block_q6_K *blk = (const sl_block_q6_K *)(W + (size_t)r * ws) + s;
 			__m256i sc_all = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales));
-			__m256i sumi[T];
+			__m256i sumi[MAX_T];
 			for (int t = 0; t < T; t++) {
 				const __m256i *b16 = (const __m256i *)(xq + (size_t)t * xs + o16) + s;
 				sumi[t] = _mm256_slli_epi32(_mm256_madd_epi16(sc_all, _mm256_loadu_si256(b16)), 5);
@@ -340,7 +343,7 @@ INLINE void fl_tile(const int R, const int T, const uint32_t type, const char *W
 		    int cols, const char *X, size_t xs, float *Y, size_t ldy)
 {
 	const int c8 = cols & ~7;
-	__m256 acc[R][T];
+	__m256 acc[MAX_R][MAX_T];
 
 	for (int r = 0; r < R; r++)
 		for (int t = 0; t < T; t++)
@@ -393,6 +396,7 @@ INLINE void bf16_tile(const int R, const int T, const char *W, size_t ws, int co
 	static void name##_mm(const char *W, size_t ws, int nr, int cols, const char *xq,     \
 			      size_t xs, int nt, float *Y, size_t ldy)                        \
 	{                                                                                     \
+		_Static_assert(RP <= MAX_R && TP <= MAX_T && TP >= 4, "tile out of range");  \
 		int t = 0, r;                                                                 \
 		for (; t + TP <= nt; t += TP) {                                               \
 			for (r = 0; r + RP <= nr; r += RP)                                    \
@@ -488,7 +492,7 @@ INLINE void TILE(q4_0)(const int R, const int T, const char *W, size_t ws, int c
 	const int nb = cols / 32, np = (nb + 1) / 2, full = nb / 2;
 	const __m256i m4 = _mm256_set1_epi8(15);
 	const __m256i dup = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-	__m256 acc[R][T];
+	__m256 acc[MAX_R][MAX_T];
 
 	for (int r = 0; r < R; r++)
 		for (int t = 0; t < T; t++)
@@ -529,7 +533,7 @@ INLINE void TILE(q8_0)(const int R, const int T, const char *W, size_t ws, int c
 		      const char *xq, size_t xs, float *Y, size_t ldy)
 {
 	const int nb = cols / 32;
-	__m256 acc[R][T];
+	__m256 acc[MAX_R][MAX_T];
 
 	for (int r = 0; r < R; r++)
 		for (int t = 0; t < T; t++)
