@@ -7,9 +7,10 @@
  * job (the next matrix product usually follows within microseconds) and only then sleep on
  * a condition variable.  The caller takes part in the work.
  *
- * Tasks are handed out through one atomic counter, so a fast thread takes more of them;
- * which thread runs a task never changes what the task computes, so results do not depend
- * on the number of threads.
+ * Threads claim tasks one at a time from a shared atomic word, so a fast thread takes more
+ * of them and the caller never waits for a worker that has not started (on a busy machine
+ * a worker may be descheduled for milliseconds); which thread runs a task never changes
+ * what the task computes, so results do not depend on the number of threads.
  */
 #include <pthread.h>
 #include <sched.h>
