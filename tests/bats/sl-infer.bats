@@ -352,6 +352,37 @@ EOF
 	[ "$stderr" = "sl-infer: $BATS_TEST_TMPDIR/m.gguf: missing tensor blk.3.ffn_up.weight" ]
 }
 
+@test "a tensor of a type sl cannot multiply is an error naming it" {
+	# Set blk.2.ffn_gate.weight's type field (after its name, n_dims and dims) to 3, q4_1.
+	"$PY" - "$EMBEDDED" "$BATS_TEST_TMPDIR/q41.gguf" <<'EOF'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+p = d.index(b"blk.2.ffn_gate.weight") + len(b"blk.2.ffn_gate.weight")
+n_dims = struct.unpack_from("<I", d, p)[0]
+struct.pack_into("<I", d, p + 4 + 8 * n_dims, 3)
+open(sys.argv[2], "wb").write(d)
+EOF
+	run --separate-stderr "$INFER" -m "$BATS_TEST_TMPDIR/q41.gguf" < /dev/null
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sl-infer: $BATS_TEST_TMPDIR/q41.gguf: tensor blk.2.ffn_gate.weight has type q4_1, which sl does not support (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)" ]
+}
+
+@test "inconsistent hyper-parameters are an error" {
+	# llama.attention.head_count_kv 4 -> 3: 8 heads are not a multiple of it.
+	"$PY" - "$EMBEDDED" "$BATS_TEST_TMPDIR/kv3.gguf" <<'EOF'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+key = b"llama.attention.head_count_kv"
+p = d.index(key) + len(key)
+assert struct.unpack_from("<II", d, p) == (4, 4)
+struct.pack_into("<I", d, p + 4, 3)
+open(sys.argv[2], "wb").write(d)
+EOF
+	run --separate-stderr "$INFER" -m "$BATS_TEST_TMPDIR/kv3.gguf" < /dev/null
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sl-infer: $BATS_TEST_TMPDIR/kv3.gguf: head_count 8 is not a multiple of head_count_kv 3" ]
+}
+
 @test "bad options are usage errors" {
 	run --separate-stderr "$INFER" --temp -1
 	[ "$status" -eq 2 ]
