@@ -368,6 +368,10 @@ static int cut_tables(sl_tok *t)
 				ok = 0;
 		}
 		t->cut_ok[c] = (uint8_t)ok;
+		/* the same rule for c as it stands in normalized text (SentencePiece word splits) */
+		char one[1] = { (char)c };
+		t->split_ok[c] = !t->bytelevel && !t->nocut_lead[c] && !right_starts_with(t, one, 1) &&
+				 (t->ascii_id[c] >= 0 || t->byte_id[c] >= 0);
 	}
 	return 0;
 }

@@ -546,12 +546,37 @@ static int spm_segment(sl_tok_enc *e, const char *s, size_t n, const emitter *em
 		o = w;
 		which ^= 1;
 	}
-	int32_t ns;
-	if (o == 0)
-		return 0;
-	if (word_syms(e, src, o, &ns) < 0 || merge_all(e, ns) < 0)
-		return -1;
-	return ns ? bpe_emit(e, em) : 0;
+	/* One BPE word in principle; but BPE never joins symbols across the points where a
+	 * streaming cut is allowed (see the top of the file), so it is run on the pieces between
+	 * them: the same ids, and short words instead of one long one. */
+	size_t start = 0, cl;
+	for (size_t i = 0; i <= o; i += cl) {
+		cl = 1;
+		if (i < o) {
+			uint8_t c = (uint8_t)src[i];
+			int ok;
+			if (c < 0x80) {
+				ok = t->split_ok[c];
+			} else {
+				uint32_t cp;
+				int l = sl_utf8_decode((const uint8_t *)src + i, o - i, &cp);
+				cl = l > 0 ? (size_t)l : 1;
+				ok = !t->nocut_lead[c] && sl_tok_cut_before(t, cp);
+				if (ok && sl_tok_strmap_get(&t->by_text, t->text, t->text_len, src + i, cl) < 0)
+					for (size_t k = 0; k < cl; k++)
+						if (t->byte_id[(uint8_t)src[i + k]] < 0)
+							ok = 0; /* unk */
+			}
+			if (!ok || i == start)
+				continue;
+		}
+		int32_t ns;
+		if (i > start && (word_syms(e, src + start, i - start, &ns) < 0 || merge_all(e, ns) < 0 ||
+				  (ns && bpe_emit(e, em) < 0)))
+			return -1;
+		start = i;
+	}
+	return 0;
 }
 
 static int segment(sl_tok_enc *e, const char *s, size_t n, const emitter *em)

@@ -80,6 +80,7 @@ struct sl_tok {
 	int32_t *added;       /* [n_added] ids */
 	uint8_t added_first[256]; /* bit 1: some added token starts with this byte; bit 2: a special one */
 	uint8_t cut_ok[128];  /* streaming: a cut before this ASCII char is allowed (see cut_tables) */
+	uint8_t split_ok[128];   /* SentencePiece: BPE word may split before this ASCII char of normalized text */
 	uint8_t nocut_lead[256]; /* no cut before a non-ASCII char with this lead byte */
 	uint32_t *nocut;      /* sorted non-ASCII code points before which no cut is allowed */
 	int n_nocut;
