@@ -572,93 +572,105 @@ typedef struct {
 	const sl_config *c;
 	sl_state *s;
 	int layer, n, pos;
+	int heads_per_task;   /* 1, or all the query heads of a KV head */
 } attn_job;
 
 /*
- * One query head over a batch: HF eager_attention_forward with repeat_kv (query head h
- * reads KV head h / (n_heads / n_kv_heads)) and the causal mask (token t at position pos+t
- * sees positions 0..pos+t):
+ * Query heads h0..h1-1 for tokens t0..t1-1 of the batch: HF eager_attention_forward with
+ * repeat_kv (query head h reads KV head h / (n_heads / n_kv_heads); the heads given here
+ * share one) and the causal mask (token t at position pos+t sees positions 0..pos+t):
  *   attn_weights = softmax(q · kᵀ / sqrt(head_dim));  attn_output = attn_weights · v
  */
-static void attn_rows(const attn_job *j, int h, int t0, int t1)
+static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 {
 	const sl_config *c = j->c;
 	sl_state *s = j->s;
 	int hd = c->head_dim, kv_dim = c->n_kv_heads * hd, q_dim = c->n_heads * hd;
-	int kvh = h / (c->n_heads / c->n_kv_heads), n_pos = j->pos + t1;
+	int kvh = h0 / (c->n_heads / c->n_kv_heads), n_pos = j->pos + t1;
 	size_t base = (size_t)j->layer * s->n_ctx * kv_dim + (size_t)kvh * hd;
-	float *A = s->att + (size_t)h * s->att_rows * s->n_ctx;    /* row t - t0 */
-	float *kc = s->att_kv + (size_t)h * ATT_CHUNK * hd;
+	float *kc = s->att_kv + (size_t)h0 * ATT_CHUNK * hd;
 	float scale = 1.0f / sqrtf((float)hd);
 
+#define ATT_ROW(h, t) (s->att + ((size_t)(h) * s->att_rows + (size_t)((t) - t0)) * s->n_ctx)
 	/* attn_weights = q · kᵀ / sqrt(head_dim), a block of positions at a time */
 	for (int p0 = 0; p0 < n_pos; p0 += ATT_CHUNK) {
 		int pc = n_pos - p0 < ATT_CHUNK ? n_pos - p0 : ATT_CHUNK;
 		kv_load(kc, s, s->k_cache, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 1);
-		for (int t = t0; t < t1; t++) {
-			int seen = j->pos + t + 1 - p0;     /* causal mask */
-			if (seen <= 0)
-				continue;
-			if (seen > pc)
-				seen = pc;
-			const float *q = s->q + (size_t)t * q_dim + (size_t)h * hd;
-			float acc[ATT_CHUNK] = {0};
-			for (int i = 0; i < hd; i++) {
-				const float *kr = kc + (size_t)i * ATT_CHUNK;
-				float qi = q[i];
-				for (int k = 0; k < ATT_CHUNK; k++)
-					acc[k] += qi * kr[k];
+		for (int h = h0; h < h1; h++) {
+			for (int t = t0; t < t1; t++) {
+				int seen = j->pos + t + 1 - p0;     /* causal mask */
+				if (seen <= 0)
+					continue;
+				if (seen > pc)
+					seen = pc;
+				const float *q = s->q + (size_t)t * q_dim + (size_t)h * hd;
+				float acc[ATT_CHUNK] = {0};
+				for (int i = 0; i < hd; i++) {
+					const float *kr = kc + (size_t)i * ATT_CHUNK;
+					float qi = q[i];
+					for (int k = 0; k < ATT_CHUNK; k++)
+						acc[k] += qi * kr[k];
+				}
+				float *row = ATT_ROW(h, t) + p0;
+				for (int k = 0; k < seen; k++)
+					row[k] = acc[k] * scale;
 			}
-			float *row = A + (size_t)(t - t0) * s->n_ctx + p0;
-			for (int k = 0; k < seen; k++)
-				row[k] = acc[k] * scale;
 		}
 	}
 	/* attn_weights = softmax(attn_weights, dim=-1) */
-	for (int t = t0; t < t1; t++) {
-		float *row = A + (size_t)(t - t0) * s->n_ctx, max = -INFINITY;
-		int np = j->pos + t + 1;
-		double sum = 0;
-		for (int p = 0; p < np; p++)
-			if (row[p] > max)
-				max = row[p];
-		for (int p = 0; p < np; p++) {
-			row[p] = expf(row[p] - max);
-			sum += row[p];
+	for (int h = h0; h < h1; h++) {
+		for (int t = t0; t < t1; t++) {
+			float *row = ATT_ROW(h, t), max = -INFINITY;
+			int np = j->pos + t + 1;
+			double sum = 0;
+			for (int p = 0; p < np; p++)
+				if (row[p] > max)
+					max = row[p];
+			for (int p = 0; p < np; p++) {
+				row[p] = expf(row[p] - max);
+				sum += row[p];
+			}
+			float inv = (float)(1.0 / sum);
+			for (int p = 0; p < np; p++)
+				row[p] *= inv;
+			float *out = s->att_out + (size_t)t * q_dim + (size_t)h * hd;
+			for (int i = 0; i < hd; i++)
+				out[i] = 0;
 		}
-		float inv = (float)(1.0 / sum);
-		for (int p = 0; p < np; p++)
-			row[p] *= inv;
-		float *out = s->att_out + (size_t)t * q_dim + (size_t)h * hd;
-		for (int i = 0; i < hd; i++)
-			out[i] = 0;
 	}
 	/* attn_output = attn_weights · v */
 	for (int p0 = 0; p0 < n_pos; p0 += ATT_CHUNK) {
 		int pc = n_pos - p0 < ATT_CHUNK ? n_pos - p0 : ATT_CHUNK;
 		kv_load(kc, s, s->v_cache, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 0);
-		for (int t = t0; t < t1; t++) {
-			int seen = j->pos + t + 1 - p0;
-			if (seen <= 0)
-				continue;
-			if (seen > pc)
-				seen = pc;
-			const float *row = A + (size_t)(t - t0) * s->n_ctx + p0;
-			float *out = s->att_out + (size_t)t * q_dim + (size_t)h * hd;
-			for (int k = 0; k < seen; k++)
-				axpy(out, row[k], kc + (size_t)k * hd, hd);
+		for (int h = h0; h < h1; h++) {
+			for (int t = t0; t < t1; t++) {
+				int seen = j->pos + t + 1 - p0;
+				if (seen <= 0)
+					continue;
+				if (seen > pc)
+					seen = pc;
+				const float *row = ATT_ROW(h, t) + p0;
+				float *out = s->att_out + (size_t)t * q_dim + (size_t)h * hd;
+				for (int k = 0; k < seen; k++)
+					axpy(out, row[k], kc + (size_t)k * hd, hd);
+			}
 		}
 	}
+#undef ATT_ROW
 }
 
-/* The batch in groups of att_rows tokens (the weights of a group must fit s->att). */
-static void attn_head(void *arg, int h, int n_tasks)
+/*
+ * Query heads h0..h0+heads_per_task-1 (all reading one KV head), the batch in groups of
+ * att_rows tokens (the weights of a group must fit s->att).
+ */
+static void attn_task(void *arg, int task, int n_tasks)
 {
 	const attn_job *j = arg;
+	int h0 = task * j->heads_per_task, step = j->s->att_rows;
 
 	(void)n_tasks;
-	for (int t0 = 0; t0 < j->n; t0 += j->s->att_rows)
-		attn_rows(j, h, t0, t0 + j->s->att_rows < j->n ? t0 + j->s->att_rows : j->n);
+	for (int t0 = 0; t0 < j->n; t0 += step)
+		attn_rows(j, h0, h0 + j->heads_per_task, t0, t0 + step < j->n ? t0 + step : j->n);
 }
 
 /* Append k, v of the batch to the cache of `layer` at positions pos..pos+n-1. */
@@ -731,8 +743,13 @@ const float *sl_forward(const sl_model *m, sl_state *s, sl_pool *pool,
 		kv_store(c, s, l, n, pos);
 
 		/* attn_output = eager_attention_forward(...): every head in parallel */
-		attn_job job = { c, s, l, n, pos };
-		sl_pool_run(pool, c->n_heads, attn_head, &job);
+		/* Decoding one token, converting a block of the cache costs about as much as
+		 * using it: then one task serves all the query heads of a KV head, if there are
+		 * enough KV heads to keep the threads busy.  (The split does not change a bit.) */
+		int n_rep = c->n_heads / c->n_kv_heads;
+		attn_job job = { c, s, l, n, pos,
+				 n == 1 && c->n_kv_heads >= sl_pool_threads(pool) ? n_rep : 1 };
+		sl_pool_run(pool, c->n_heads / job.heads_per_task, attn_task, &job);
 
 		/* attn_output = self.o_proj(attn_output);  hidden_states = residual + hidden_states */
 		matmul(pool, s, &L->wo, s->att_out, n, xb);
