@@ -673,6 +673,18 @@ static void attn_task(void *arg, int task, int n_tasks)
 		attn_rows(j, h0, h0 + j->heads_per_task, t0, t0 + step < j->n ? t0 + step : j->n);
 }
 
+static void attention(sl_pool *pool, const sl_config *c, sl_state *s, int layer, int n, int pos)
+{
+	/* Decoding one token, converting a block of the cache costs about as much as using
+	 * it: then one task serves all the query heads of a KV head, if there are enough KV
+	 * heads to keep the threads busy.  The split does not change a bit of the result. */
+	int n_rep = c->n_heads / c->n_kv_heads;
+	attn_job job = { c, s, layer, n, pos,
+			 n == 1 && c->n_kv_heads >= sl_pool_threads(pool) ? n_rep : 1 };
+
+	sl_pool_run(pool, c->n_heads / job.heads_per_task, attn_task, &job);
+}
+
 /* Append k, v of the batch to the cache of `layer` at positions pos..pos+n-1. */
 static void kv_store(const sl_config *c, sl_state *s, int layer, int n, int pos)
 {
@@ -742,14 +754,8 @@ const float *sl_forward(const sl_model *m, sl_state *s, sl_pool *pool,
 		/* key_states, value_states = past_key_value.update(k, v, layer_idx) */
 		kv_store(c, s, l, n, pos);
 
-		/* attn_output = eager_attention_forward(...): every head in parallel */
-		/* Decoding one token, converting a block of the cache costs about as much as
-		 * using it: then one task serves all the query heads of a KV head, if there are
-		 * enough KV heads to keep the threads busy.  (The split does not change a bit.) */
-		int n_rep = c->n_heads / c->n_kv_heads;
-		attn_job job = { c, s, l, n, pos,
-				 n == 1 && c->n_kv_heads >= sl_pool_threads(pool) ? n_rep : 1 };
-		sl_pool_run(pool, c->n_heads / job.heads_per_task, attn_task, &job);
+		/* attn_output = eager_attention_forward(...): the heads in parallel */
+		attention(pool, c, s, l, n, pos);
 
 		/* attn_output = self.o_proj(attn_output);  hidden_states = residual + hidden_states */
 		matmul(pool, s, &L->wo, s->att_out, n, xb);
