@@ -251,18 +251,18 @@ static int prepare(sl_sampler *s, float *logits, const int32_t *hist, int n_hist
 			n = k;
 			/* The nucleus is a prefix of the sorted order: if the best m already
 			 * reach P, sorting the rest is wasted.  Try small m first. */
-			for (int m = 64; !sorted; m *= 8) {
-				if (m >= n) {
+			for (int best = 64; !sorted; best *= 8) {
+				if (best >= n) {
 					qsort(c, n, sizeof *c, cmp_cand);
 					break;
 				}
 				double mass = 0;
-				select_top_into(s->top, c, n, m);
-				for (int i = 0; i < m; i++)
+				select_top_into(s->top, c, n, best);
+				for (int i = 0; i < best; i++)
 					mass += s->top[i].p;
 				if (mass >= (double)p->top_p * total) {
-					memcpy(c, s->top, (size_t)m * sizeof *c);
-					n = m;
+					memcpy(c, s->top, (size_t)best * sizeof *c);
+					n = best;
 					break;
 				}
 			}
