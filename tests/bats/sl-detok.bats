@@ -56,6 +56,20 @@ print("\n".join(map(str, json.load(lzma.open(sys.argv[1]))["ids"])))' "$TOKDATA/
 	cmp json.txt gguf.txt
 }
 
+@test "sl-detok gives HF's text for the ids of every Unicode code point (SL_TEST_LONG)" {
+	[ -n "${SL_TEST_LONG:-}" ] || skip "20M ids: set SL_TEST_LONG=1"
+	"$PY" "$TOKDATA/gen_sweep.py" > sweep.txt
+	for m in smollm:"$SMOLLM" stories260K:"$STORIES"; do
+		want=$("$PY" -c 'import json, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    if d["name"] == sys.argv[2]:
+        print(d["decode_sha256"])' "$TOKDATA/expected-sweep.jsonl" "${m%%:*}")
+		"$TOK" -m "${m#*:}" sweep.txt > ids
+		[ "$("$DETOK" -m "${m#*:}" ids | sha256sum)" = "$want  -" ]
+	done
+}
+
 # ==== decoding ====
 
 @test "sl-detok turns ids into text" {

@@ -57,6 +57,26 @@ json.dump(t, open(sys.argv[2], "w"))' "$STORIES/tokenizer.json" "$1" "$2"
 	[ "$status" -eq 0 ]
 }
 
+# sweep NAME MODEL: sha256 of sl-tok's ids for gen_sweep.py's text (every Unicode code point)
+# against HF's, from tests/tok/expected-sweep.jsonl.
+sweep_want() {
+	"$PY" -c 'import json, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    if d["name"] == sys.argv[2]:
+        print(d[sys.argv[3]])' "$TOKDATA/expected-sweep.jsonl" "$1" "$2"
+}
+
+@test "sl-tok gives HF's ids for every Unicode code point in context, SmolLM" {
+	"$PY" "$TOKDATA/gen_sweep.py" > sweep.txt
+	[ "$("$TOK" -m "$SMOLLM" sweep.txt | sha256sum)" = "$(sweep_want smollm ids_sha256)  -" ]
+}
+
+@test "sl-tok gives HF's ids for every Unicode code point in context, stories260K" {
+	"$PY" "$TOKDATA/gen_sweep.py" > sweep.txt
+	[ "$("$TOK" -m "$STORIES" sweep.txt | sha256sum)" = "$(sweep_want stories260K ids_sha256)  -" ]
+}
+
 # ==== models ====
 
 @test "sl-tok uses the embedded stories260K model by default and puts BOS first" {

@@ -15,3 +15,7 @@ xz -dc corpus.jsonl.xz | "$NODE" gen_expected.js "$STORIES" '</s>' | xz -9e > ex
 xz -dc corpus.jsonl.xz | "$NODE" gen_nospecial.js "$SMOLLM" | xz -9e > expected-nospecial-smollm.json.xz
 xz -dc corpus.jsonl.xz | "$NODE" gen_nospecial.js "$STORIES" | xz -9e > expected-nospecial-stories260K.json.xz
 ls -l corpus.jsonl.xz expected-*.xz
+"$PY" gen_sweep.py > sweep.tmp
+{ "$NODE" gen_sweep_expected.js smollm "$SMOLLM" sweep.tmp
+  "$NODE" gen_sweep_expected.js stories260K "$STORIES" sweep.tmp; } > expected-sweep.jsonl
+rm -f sweep.tmp
