@@ -249,7 +249,7 @@ static int prepare(sl_sampler *s, float *logits, const int32_t *hist, int n_hist
 				if (c[i].p >= cut)
 					c[k++] = c[i];
 			n = k;
-			/* The nucleus is a prefix of the sorted order: if the best m already
+			/* The nucleus is a prefix of the sorted order: if the best few already
 			 * reach P, sorting the rest is wasted.  Try small m first. */
 			for (int best = 64; !sorted; best *= 8) {
 				if (best >= n) {
