@@ -250,7 +250,7 @@ static int prepare(sl_sampler *s, float *logits, const int32_t *hist, int n_hist
 					c[k++] = c[i];
 			n = k;
 			/* The nucleus is a prefix of the sorted order: if the best few already
-			 * reach P, sorting the rest is wasted.  Try small m first. */
+			 * reach P, sorting the rest is wasted.  Try 64, 512, ... first. */
 			for (int best = 64; !sorted; best *= 8) {
 				if (best >= n) {
 					qsort(c, n, sizeof *c, cmp_cand);
