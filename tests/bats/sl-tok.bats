@@ -139,6 +139,13 @@ print("\n0\n".join("\n".join(map(str, c["ids"])) for c in cases))' "$SMOLLM_DIR/
 	[ "$output" = "" ]
 }
 
+@test "sl-tok takes the last of --bos and --no-bos" {
+	run -0 bash -c "printf 'Hello' | '$TOK' --bos --no-bos"
+	[ "$output" = "$(ids 346 306 414)" ]
+	run -0 bash -c "printf 'Hello' | '$TOK' --no-bos --bos"
+	[ "$output" = "$(ids 1 346 306 414)" ]
+}
+
 @test "sl-tok --bos takes BOS from an HF directory's config for a tokenizer that adds none" {
 	mkdir smol
 	cp "$SMOLLM" smol/tokenizer.json
@@ -300,7 +307,7 @@ print("\n0\n".join("\n".join(map(str, c["ids"])) for c in cases))' "$SMOLLM_DIR/
 
 @test "sl-tok --bos fails for a tokenizer without a BOS token" {
 	run -1 --separate-stderr "$TOK" -m "$SMOLLM" --bos /dev/null
-	[[ "$stderr" == "sl-tok: "*BOS* ]]
+	[ "$stderr" = "sl-tok: $SMOLLM: the tokenizer has no BOS token" ]
 	[ "$output" = "" ]
 }
 
