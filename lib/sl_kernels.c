@@ -17,8 +17,14 @@
 #include "sl_kernels_impl.h"
 #include "sl_types.h"
 
-/* Rows per pool task: a multiple of every tile height, small enough to balance threads. */
+/*
+ * Rows per pool task: a multiple of every tile height, small enough to balance threads.
+ * One token streams a row in about a microsecond, so generation takes bigger tasks, or
+ * claiming them (a cache-line transfer each) would cost several percent.  Each Y element
+ * is computed the same way whatever the chunk, so this choice never changes results.
+ */
 #define ROWS_PER_TASK 32
+#define ROWS_PER_TASK_1 64
 /* Tokens quantized per pool task. */
 #define TOKS_PER_TASK 8
 
@@ -244,6 +250,7 @@ typedef struct {
 	const char *W;
 	size_t ws, xs;
 	int rows, cols, n_tok;
+	int chunk; /* rows per task */
 	const float *X;
 	const void *xq; /* quantized X, or X itself */
 	float *Y;
@@ -261,8 +268,8 @@ static void xq_task(void *arg, int task, int n_tasks)
 static void mm_task(void *arg, int task, int n_tasks)
 {
 	const mm_job *j = arg;
-	int r0 = task * ROWS_PER_TASK;
-	int nr = j->rows - r0 < ROWS_PER_TASK ? j->rows - r0 : ROWS_PER_TASK;
+	int r0 = task * j->chunk;
+	int nr = j->rows - r0 < j->chunk ? j->rows - r0 : j->chunk;
 	(void)n_tasks;
 	j->ks->mm(j->type, j->W + (size_t)r0 * j->ws, j->ws, nr, j->cols, j->xq, j->xs,
 		  j->n_tok, j->Y + r0, (size_t)j->rows);
@@ -280,7 +287,7 @@ void sl_matmul_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const void 
 {
 	size_t ws = sl_type_row_bytes(type, (uint64_t)cols);
 	size_t xs = ks->xq_size(type, cols);
-	mm_job j = {ks, type, W, ws, xs, rows, cols, n_tok, X, X, Y};
+	mm_job j = {ks, type, W, ws, xs, rows, cols, n_tok, 0, X, X, Y};
 
 	if (rows <= 0 || n_tok <= 0)
 		return;
@@ -307,7 +314,8 @@ void sl_matmul_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const void 
 		j.xq = xq_buf;
 		sl_pool_run(pool, (n_tok + TOKS_PER_TASK - 1) / TOKS_PER_TASK, xq_task, &j);
 	}
-	sl_pool_run(pool, (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, mm_task, &j);
+	j.chunk = n_tok == 1 ? ROWS_PER_TASK_1 : ROWS_PER_TASK;
+	sl_pool_run(pool, (rows + j.chunk - 1) / j.chunk, mm_task, &j);
 }
 
 void sl_matmul(sl_pool *pool, uint32_t type, const void *W, int rows, int cols,
