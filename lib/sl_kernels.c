@@ -10,6 +10,7 @@
  * their activations use one float scale per 256 (Q8_K) and the sub-block sums stay integer.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,8 +205,8 @@ const sl_kset sl_kset_ref = {"ref", ref_xq_size, ref_xq, ref_mm};
 const sl_kset *const *sl_kset_all(void)
 {
 	static const sl_kset *all[4];
-	static int done;
-	if (!done) {
+	static _Atomic int done;
+	if (!atomic_load_explicit(&done, memory_order_acquire)) {
 		int n = 0;
 #if defined(__x86_64__)
 		__builtin_cpu_init();
@@ -217,14 +218,15 @@ const sl_kset *const *sl_kset_all(void)
 		}
 #endif
 		all[n] = &sl_kset_ref;
-		done = 1; /* a benign race: every thread computes the same table */
+		/* threads racing here all write the same table */
+		atomic_store_explicit(&done, 1, memory_order_release);
 	}
 	return all;
 }
 
 const sl_kset *sl_kset_get(void)
 {
-	static const sl_kset *ks;
+	static const sl_kset *_Atomic ks;
 	if (!ks) {
 		const sl_kset *const *all = sl_kset_all();
 		const char *e = getenv("SL_KERNELS");

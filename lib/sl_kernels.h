@@ -26,7 +26,10 @@ void sl_matmul(sl_pool *pool, uint32_t type, const void *W, int rows, int cols,
 void sl_matmul_ref(uint32_t type, const void *W, int rows, int cols,
 		   const float *X, int n_tok, float *Y);
 
-/* Name of the kernel set chosen at run time ("avx2" or "ref"); SL_KERNELS=ref forces ref. */
+/*
+ * Name of the kernel set chosen at run time ("avx2-vnni", "avx2" or "ref"); the environment
+ * variable SL_KERNELS=name forces one the CPU has (SL_KERNELS=ref: the scalar reference).
+ */
 const char *sl_kernels_name(void);
 
 #endif
