@@ -91,6 +91,7 @@ for m in "$@"; do
 	*) kt=f32 ;;
 	esac
 	: >"$tmp/pp128" ; : >"$tmp/pp512" ; : >"$tmp/tg" ; : >"$tmp/ttft" ; : >"$tmp/rss"
+	run "$m" "$tmp/p1" 1 # warm-up: the file into the page cache, not timed
 	i=0
 	while [ $i -lt "$runs" ]; do
 		run "$m" "$tmp/p128" 0
