@@ -224,7 +224,7 @@ static int cmp_name(const void *a, const void *b)
 
 static int place_tensors(sl_gguf *g, const char *name)
 {
-	uint64_t data_size = g->map.size - g->data_offset;
+	uint64_t data_size = g->size - g->data_offset;
 	sl_gguf_tensor **order;
 	int rc = 0;
 
@@ -238,7 +238,7 @@ static int place_tensors(sl_gguf *g, const char *name)
 			return sl_seterr("%s: tensor %s: data [%llu, +%llu) runs past the end of the file "
 					 "(truncated?)", name, t->name, (unsigned long long)t->offset,
 					 (unsigned long long)t->nbytes);
-		t->data = g->map.data + g->data_offset + t->offset;
+		t->data = g->base + g->data_offset + t->offset;
 	}
 	if (g->n_tensors < 2)
 		return 0;
@@ -262,12 +262,14 @@ static int place_tensors(sl_gguf *g, const char *name)
 	return rc;
 }
 
-int sl_gguf_parse(sl_gguf *g, const void *data, uint64_t size, const char *name)
+static int parse(sl_gguf *g, const void *data, uint64_t size, const char *name)
 {
 	sl_rd r;
 	uint32_t magic;
 	int got;
 
+	g->base = data;
+	g->size = size;
 	sl_rd_init(&r, data, size, name);
 	if (size < 4 || sl_rd_u32(&r, &magic, "magic"))
 		return sl_seterr("%s: too short to be a GGUF file (%llu bytes)", name, (unsigned long long)size);
@@ -313,12 +315,22 @@ int sl_gguf_parse(sl_gguf *g, const void *data, uint64_t size, const char *name)
 	return place_tensors(g, name);
 }
 
+int sl_gguf_parse(sl_gguf *g, const void *data, uint64_t size, const char *name)
+{
+	memset(g, 0, sizeof *g);
+	if (parse(g, data, size, name)) {
+		sl_gguf_close(g);
+		return -1;
+	}
+	return 0;
+}
+
 int sl_gguf_open(sl_gguf *g, const char *path)
 {
 	memset(g, 0, sizeof *g);
 	if (sl_map_open(&g->map, path))
 		return -1;
-	if (sl_gguf_parse(g, g->map.data, g->map.size, path)) {
+	if (parse(g, g->map.data, g->map.size, path)) {
 		sl_gguf_close(g);
 		return -1;
 	}
@@ -338,7 +350,8 @@ void sl_gguf_close(sl_gguf *g)
 			free(g->tensors[i].name);
 	free(g->kv);
 	free(g->tensors);
-	sl_map_close(&g->map);
+	if (g->map.path)
+		sl_map_close(&g->map);
 	memset(g, 0, sizeof *g);
 }
 

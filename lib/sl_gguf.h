@@ -61,7 +61,9 @@ typedef struct {
 } sl_gguf_tensor;
 
 typedef struct {
-	sl_map map;
+	sl_map map;                       /* owned mapping (sl_gguf_open only) */
+	const uint8_t *base;              /* the file's bytes, mapped or given */
+	uint64_t size;
 	uint32_t version;
 	uint32_t alignment;
 	uint64_t n_kv, n_tensors;

@@ -9,7 +9,8 @@
  *      Expected header bytes are counted by hand from FORMATS.md.
  *   3. The writer refuses bad keys, duplicates, ragged rows, long names, short or long data.
  *   4. The reader rejects corrupted variants of a good file.
- * Files go through TMPDIR and sl_gguf_open, the path the tools use.
+ * Files go through TMPDIR and sl_gguf_open, the path the tools use; test_parse_memory checks
+ * sl_gguf_parse over bytes already in memory (what a chunk loader or the browser has).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,8 +377,36 @@ static void test_reader_rejects(void)
 	free(buf);
 }
 
+/* sl_gguf_parse over a buffer: tensor data points into that buffer; close leaves it alone. */
+static void test_parse_memory(void)
+{
+	const void *data[4] = {t0, t1, t2, t3};
+	sl_gguf_writer *w = good_writer(0);
+	size_t size = 0;
+	uint8_t *buf = write_mem(w, data, 4, &size);
+	sl_gguf g;
+
+	CHECK(buf != NULL);
+	CHECK_MSG(sl_gguf_parse(&g, buf, size, "mem") == 0, "%s", sl_error());
+	CHECK(g.n_tensors == 4 && g.base == buf && g.size == size);
+	for (uint64_t i = 0; i < g.n_tensors; i++) {
+		const uint8_t *p = g.tensors[i].data;
+		CHECK(p >= buf && p + g.tensors[i].nbytes <= buf + size);
+		CHECK(memcmp(p, data[i], g.tensors[i].nbytes) == 0);
+	}
+	sl_gguf_close(&g);
+	CHECK(sl_gguf_parse(&g, buf, size - 20, "mem") == -1); /* into the last tensor (padded 144 -> 160) */
+	CHECK(strstr(sl_error(), "mem: tensor v.q4_k") != NULL);
+	buf[0] = 'X';
+	CHECK(sl_gguf_parse(&g, buf, size, "mem") == -1);
+	CHECK(strcmp(sl_error(), "mem: bad magic (not a GGUF file)") == 0);
+	free(buf);
+	sl_gguf_writer_free(w);
+}
+
 int main(void)
 {
+	test_parse_memory();
 	test_round_trip(0);
 	test_round_trip(64);
 	test_exact_bytes();
