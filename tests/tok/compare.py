@@ -8,6 +8,8 @@ The corpus cases are joined with a special token (the expected file's "sep") int
 each check runs each tool once per tokenizer, not once per case:
 
   encode     sl-tok -m T STREAM            == bos + HF ids of every case joined by sep's id + eos
+  trickle    the same, the stream written to sl-tok's stdin in pieces of 1-64 bytes
+  pieces     the same, the stream cut at random characters into ~4,000 FILE arguments
   decode     sl-detok -m T < HF ids        == HF decode(ids, false)
   skip       sl-detok -m T --skip-special  == HF decode(ids, true)
   roundtrip  decode, and sl-detok(sl-tok --no-bos) == HF decode(HF encode(stream)), i.e. the
@@ -104,8 +106,54 @@ def excerpt(s, at=0, width=60):
     return ('...' if lo else '') + repr(s[lo:lo + width]) + ('...' if lo + width < len(s) else '')
 
 
+def run_trickled(cmd, data, seed=1):
+    """Run cmd with data written to its stdin through a pipe in small pieces of random size
+    (1-64 bytes, cutting characters), so the tool reads the text in many odd-sized reads."""
+    import random
+    import threading
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def feed():
+        r, i, fd = random.Random(seed), 0, p.stdin.fileno()
+        try:
+            while i < len(data):
+                n = r.choice((1, 1, 2, 3, 5, 8, 13, 64))
+                os.write(fd, data[i:i + n])
+                i += n
+        except BrokenPipeError:
+            pass
+        p.stdin.close()
+    t = threading.Thread(target=feed)
+    t.start()
+    out = p.stdout.read()
+    err = p.stderr.read()
+    t.join()
+    if p.wait() != 0:
+        print('FAIL: %s exited %d: %s' % (' '.join(cmd), p.returncode, err.decode(errors='replace').strip()))
+        sys.exit(1)
+    return out
+
+
 def check_encode(a, name, head, cases, exp, stream_file, tok):
-    out = run([tok, '-m', a.model, stream_file])
+    if a.check == 'pieces':
+        import random
+        with open(stream_file, encoding='utf-8', errors='surrogatepass', newline='') as f:
+            text = f.read()
+        r, i, files = random.Random(2), 0, []
+        d = os.path.dirname(stream_file)
+        while i < len(text):
+            n = r.choice((1, 2, 3, 7, 40, 300, 3000))
+            files.append(os.path.join(d, 'p%05d' % len(files)))
+            with open(files[-1], 'wb') as f:
+                f.write(text[i:i + n].encode('utf-8', 'surrogatepass'))
+            i += n
+        out = run([tok, '-m', a.model] + files)
+        name += ' (text cut into %d files)' % len(files)
+    elif a.check == 'trickle':
+        with open(stream_file, 'rb') as f:
+            out = run_trickled([tok, '-m', a.model], f.read())
+        name += ' (text trickled through a pipe)'
+    else:
+        out = run([tok, '-m', a.model, stream_file])
     try:
         got = [int(x) for x in out.split()]
     except ValueError:
@@ -205,7 +253,7 @@ def check_nospecial(a, tok):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('check', choices=['encode', 'decode', 'skip', 'roundtrip', 'nospecial'])
+    ap.add_argument('check', choices=['encode', 'trickle', 'pieces', 'decode', 'skip', 'roundtrip', 'nospecial'])
     ap.add_argument('-m', dest='model', required=True)
     ap.add_argument('-e', dest='expected', required=True)
     ap.add_argument('-c', dest='corpus', default=os.path.join(HERE, 'corpus.jsonl.xz'))
@@ -223,7 +271,7 @@ def main():
         path = os.path.join(tmp, 'stream.txt')
         with open(path, 'wb') as f:
             f.write(stream)
-        if a.check == 'encode':
+        if a.check in ('encode', 'trickle', 'pieces'):
             return check_encode(a, name, head, cases, exp, path, tok)
         ids = []
         for i, e in enumerate(exp):
