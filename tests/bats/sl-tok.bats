@@ -61,6 +61,22 @@ json.dump(t, open(sys.argv[2], "w"))' "$STORIES/tokenizer.json" "$1" "$2"
 	[ "$status" -eq 0 ]
 }
 
+@test "sl-tok gives HF's ids from a SmolLM HF directory and from the GGUF sl-quant makes of it" {
+	# tokenizer_config.json names an unk_token, but HF's BPE model (unk_token null) still drops
+	# characters that have no byte-level token (\x04, U+0085's second byte...), as llama.cpp does.
+	make_smollm_hf smol
+	"$ROOT/bin/sl-quant" -q -t f32 -o smol.gguf smol
+	for m in smol smol.gguf; do
+		run "$PY" "$TOKDATA/compare.py" encode -m "$m" -e "$TOKDATA/expected-smollm.jsonl.xz"
+		printf '# %s (%s)\n' "${lines[0]}" "$m" >&3
+		echo "$output"
+		[ "$status" -eq 0 ]
+	done
+	run "$PY" "$TOKDATA/compare.py" roundtrip -m smol.gguf --hf "$SMOLLM" -e "$TOKDATA/expected-smollm.jsonl.xz"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "sl-tok --no-special splits special-token strings like other text, as HF without added tokens" {
 	run "$PY" "$TOKDATA/compare.py" nospecial -m "$SMOLLM" -e "$TOKDATA/expected-nospecial-smollm.json.xz"
 	echo "$output"
