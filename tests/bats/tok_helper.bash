@@ -18,6 +18,7 @@ TOKDATA="$ROOT/tests/tok"
 
 tok_setup() {
 	unset SL_MODEL
+	export SL_TOK_CACHE=${BATS_RUN_TMPDIR:-}  # compare.py keeps the parsed fixtures there
 	PATH="$ROOT/bin:$PATH"
 	cd "$BATS_TEST_TMPDIR" || return 1
 }

@@ -45,6 +45,30 @@ def die(msg, code=2):
 
 
 def load(corpus, expected):
+    """The corpus cases and HF's expectations; cached as a pickle in $SL_TOK_CACHE if set (the
+    bats files point it at the run's temporary directory: parsing takes most of a second)."""
+    cache = os.environ.get('SL_TOK_CACHE')
+    if cache:
+        import pickle
+        st = [os.stat(corpus), os.stat(expected)]
+        key = hashlib.sha256(repr([(os.path.abspath(p), x.st_size, x.st_mtime_ns) for p, x in
+                                   zip((corpus, expected), st)]).encode()).hexdigest()[:16]
+        path = os.path.join(cache, 'compare-%s.pickle' % key)
+        try:
+            with open(path, 'rb') as f:
+                return pickle.load(f)
+        except OSError:
+            pass
+        r = load_uncached(corpus, expected)
+        tmp = '%s.%d' % (path, os.getpid())
+        with open(tmp, 'wb') as f:
+            pickle.dump(r, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        return r
+    return load_uncached(corpus, expected)
+
+
+def load_uncached(corpus, expected):
     with lzma.open(corpus, 'rt', encoding='utf-8') as f:
         cases = [json.loads(l) for l in f if l.strip()]
     with lzma.open(expected, 'rt', encoding='utf-8') as f:
