@@ -330,6 +330,26 @@ print("\n0\n".join("\n".join(map(str, c["ids"])) for c in cases))' "$SMOLLM_DIR/
 	[ "$stderr" = "sl-tok: nomodel.json: no \"model\" object (not a tokenizer.json?)" ]
 }
 
+@test "sl-tok fails on a GGUF file without a tokenizer or with one it does not support" {
+	"$PY" -c 'import struct
+def s(x):
+    b = x.encode()
+    return struct.pack("<Q", len(b)) + b
+arch = s("general.architecture") + struct.pack("<I", 8) + s("llama")
+bert = s("tokenizer.ggml.model") + struct.pack("<I", 8) + s("bert")
+open("notok.gguf", "wb").write(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + arch)
+open("bert.gguf", "wb").write(b"GGUF" + struct.pack("<IQQ", 3, 0, 2) + arch + bert)'
+	run -1 --separate-stderr "$TOK" -m notok.gguf /dev/null
+	[ "$stderr" = "sl-tok: notok.gguf: no tokenizer (tokenizer.ggml.model missing)" ]
+	[ "$output" = "" ]
+	run -1 --separate-stderr "$TOK" -m bert.gguf /dev/null
+	[ "$stderr" = "sl-tok: bert.gguf: unsupported tokenizer.ggml.model 'bert'" ]
+	head -c 100 "$STORIES_GGUF" > cut.gguf
+	run -1 --separate-stderr "$TOK" -m cut.gguf /dev/null
+	[[ "$stderr" == "sl-tok: cut.gguf: "* ]]
+	[ "$output" = "" ]
+}
+
 @test "sl-tok --bos fails for a tokenizer without a BOS token" {
 	run -1 --separate-stderr "$TOK" -m "$SMOLLM" --bos /dev/null
 	[ "$stderr" = "sl-tok: $SMOLLM: the tokenizer has no BOS token" ]
