@@ -116,6 +116,11 @@ CODE = [
     '0x7fffffff 0b1010 0o777 1e-9 3.14159 1_000_000 -0.0 NaN +inf 12:34:56 2026-11-26T12:47:31Z 192.168.0.1\n',
 ]
 
+DENSE = list("aeiouthnsrdlcmwpgbyfk ") + [
+    " ", " ", "  ", "\n", "\n\n", ",", ".", "'", "'s", "'t", "’", "\t", "\r\n", "1", "23", "é", "ü", "中",
+    "😀", "▁", "<s>", "</s>", "<", ">", "|", "<|endoftext|>", "\u00a0", "\u3000", "١", "Ⅻ", "⁵", "-",
+    "_", "=", "  \n", "x\r"]
+
 SCRIPT_RANGES = [  # (first, last) code points of blocks to draw random characters from
     (0x0020, 0x007e), (0x00a0, 0x024f), (0x0250, 0x02ff), (0x0300, 0x036f), (0x0370, 0x03ff),
     (0x0400, 0x052f), (0x0530, 0x058f), (0x0590, 0x05ff), (0x0600, 0x06ff), (0x0700, 0x074f),
@@ -291,6 +296,11 @@ def cases(g):
         total += len(t.encode())
         yield 'mix-%d' % i, t
         i += 1
+    # Dense boundaries: short strings over a small alphabet of letters, spaces, contraction
+    # pieces, digits of several kinds, special-token parts and whole ones, so that nearly every
+    # pair of neighbours is a place where a pre-tokenizer split or a merge may or may not happen.
+    for i in range(3000):
+        yield 'dense-%d' % i, ''.join(g.pick(DENSE) for _ in range(r.randint(1, 60)))
     for i in range(4):  # a few large cases
         yield 'large-%d' % i, ''.join(g.mixture(50) for _ in range(r.randint(15, 30)))
 
