@@ -73,6 +73,20 @@ json.dump(t, open(sys.argv[2], "w"))' "$STORIES/tokenizer.json" "$1" "$2"
 	[ "$status" -eq 0 ]
 }
 
+@test "sl-tok drops characters SmolLM's vocabulary cannot spell, as HF, even if tokenizer_config names an unk token" {
+	# HF: BPE unk_token is null in tokenizer.json, so a byte with no byte-level token (0x04,
+	# 0x06, 0x13, 0xf1...) is dropped: no id, not the unk id.
+	make_smollm_hf smol
+	for m in "$SMOLLM" smol; do
+		run -0 bash -c "printf 'a\004b' | '$TOK' -m '$m'"
+		[ "$output" = "$(ids 81 82)" ]
+		run -0 bash -c "printf ' \004\302\240' | '$TOK' -m '$m'"
+		[ "$output" = "$(ids 216 15442)" ]
+		run -0 bash -c "printf '\004\006\023' | '$TOK' -m '$m'"
+		[ "$output" = "" ]
+	done
+}
+
 @test "sl-tok --no-special splits special-token strings like other text, as HF without added tokens" {
 	run "$PY" "$TOKDATA/compare.py" nospecial -m "$SMOLLM" -e "$TOKDATA/expected-nospecial-smollm.json.xz"
 	echo "$output"
