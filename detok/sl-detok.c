@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 
 	sl_cli_init("sl-detok");
 	opterr = 0; /* our own message, with the program name sl_cli uses */
-	while ((c = getopt_long(argc, argv, "m:qvhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:qvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
 		case 'S': skip = 1; break;
@@ -94,10 +94,7 @@ int main(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case 'h': help(); break;
 		case 'V': sl_version(); break;
-		default:
-			if (optopt == 'm')
-				sl_usage_error(usage, "option requires an argument -- 'm'");
-			sl_usage_error(usage, "unrecognized option '%s'", argv[optind - 1]);
+		default: sl_bad_option(usage, c, argv);
 		}
 	}
 	if (!model)

@@ -116,7 +116,8 @@ static void parse_options(options *o, int argc, char **argv)
 	o->top = -1;
 	o->kv_type = SL_F16;
 	o->sp = sl_sample_defaults();
-	while ((c = getopt_long(argc, argv, "m:n:c:t:b:qvhV", longopts, NULL)) != -1) {
+	opterr = 0; /* sl_bad_option says it, with our program name */
+	while ((c = getopt_long(argc, argv, ":m:n:c:t:b:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->model_path = optarg; break;
 		case 'n': o->n_predict = sl_opt_int(usage, "-n", optarg, 0, 1LL << 31); break;
@@ -156,7 +157,7 @@ static void parse_options(options *o, int argc, char **argv)
 			sl_close_stdout();
 			exit(SL_EXIT_OK);
 		case 'V': sl_version();
-		default: sl_usage_error(usage, "unknown option");
+		default: sl_bad_option(usage, c, argv);
 		}
 	}
 	if (argc - optind > 1)

@@ -2,6 +2,7 @@
  * sl_cli — diagnostics, option parsing helpers, atomic output and the default model (sl_cli.h).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -68,6 +69,21 @@ void sl_usage_error(const char *usage, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "%s\nTry '%s --help' for more information.\n", usage, progname);
 	exit(SL_EXIT_USAGE);
+}
+
+void sl_bad_option(const char *usage, int c, char *const argv[])
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	int is_long = strncmp(arg, "--", 2) == 0;
+
+	if (c == ':') {
+		if (is_long)
+			sl_usage_error(usage, "option '%.*s' requires an argument", (int)strcspn(arg, "="), arg);
+		sl_usage_error(usage, "option requires an argument -- '%c'", optopt);
+	}
+	if (is_long || optopt == 0)
+		sl_usage_error(usage, "unrecognized option '%s'", arg);
+	sl_usage_error(usage, "invalid option -- '%c'", optopt);
 }
 
 void sl_version(void)

@@ -31,6 +31,14 @@ void sl_warn(const char *fmt, ...) SL_PRINTF(1, 2);
 /* Bad usage: "prog: message\nusage: ...\nTry 'prog --help' for more information.\n", exit 2. */
 _Noreturn void sl_usage_error(const char *usage, const char *fmt, ...) SL_PRINTF(2, 3);
 
+/*
+ * The usage error for what getopt_long() returned in c, called from the default case of the
+ * option switch.  Needs opterr = 0 and an optstring starting with ':' (so a missing argument
+ * returns ':').  Prints "unrecognized option '--x'", "invalid option -- 'x'", "option
+ * requires an argument -- 'x'" or "option '--x' requires an argument", then the usage; exit 2.
+ */
+_Noreturn void sl_bad_option(const char *usage, int c, char *const argv[]);
+
 /* Print "prog VERSION" on stdout and exit 0. */
 _Noreturn void sl_version(void);
 

@@ -788,7 +788,8 @@ int main(int argc, char **argv)
 	struct stat sb;
 
 	sl_cli_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "t:o:j:qvhV", lopts, NULL)) != -1) {
+	opterr = 0; /* sl_bad_option says it, with our program name */
+	while ((c = getopt_long(argc, argv, ":t:o:j:qvhV", lopts, NULL)) != -1) {
 		switch (c) {
 		case 't': tname = optarg; break;
 		case 'o': S.out = optarg; break;
@@ -799,7 +800,7 @@ int main(int argc, char **argv)
 		case 'v': S.verbose = 1; S.quiet = 0; break;
 		case 'h': usage_help(); break;
 		case 'V': sl_version(); break;
-		default: sl_usage_error(usage, "unknown option");
+		default: sl_bad_option(usage, c, argv);
 		}
 	}
 	if (optind != argc - 1)
