@@ -11,6 +11,9 @@
  * of them and the caller never waits for a worker that has not started (on a busy machine
  * a worker may be descheduled for milliseconds); which thread runs a task never changes
  * what the task computes, so results do not depend on the number of threads.
+ *
+ * One job at a time: sl_pool_run() must not be called from inside a task, nor on one pool
+ * from two threads at once.
  */
 #include <pthread.h>
 #include <sched.h>
