@@ -59,7 +59,7 @@ json.dump(t, open(sys.argv[2], "w"))' "$STORIES/tokenizer.json" "$1" "$2"
 
 @test "sl-tok gives HF's ids from a SmolLM HF directory and from the GGUF sl-quant makes of it" {
 	# tokenizer_config.json names an unk_token, but HF's BPE model (unk_token null) still drops
-	# characters that have no byte-level token (\x04, U+0085's second byte...), as llama.cpp does.
+	# characters that have no byte-level token (0x04, 0x06, 0xf1...): they get no id at all.
 	make_smollm_hf smol
 	"$ROOT/bin/sl-quant" -q -t f32 -o smol.gguf smol
 	for m in smol smol.gguf; do
