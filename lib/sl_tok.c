@@ -84,7 +84,7 @@ static sl_tok *tok_new(int n)
 	t->byteval = calloc((size_t)n, 1);
 	t->type = calloc((size_t)n, 1);
 	t->score = calloc((size_t)n, sizeof *t->score);
-	t->unk = t->bos = t->eos = t->pad = -1;
+	t->unk = t->bos = t->eos = t->pad = t->model_unk = -1;
 	if (!t->piece || !t->piece_len || !t->text || !t->text_len || !t->flags || !t->byteval ||
 	    !t->type || !t->score) {
 		sl_tok_free(t);
@@ -939,6 +939,7 @@ static sl_tok *load_json_tok(const char *path, const char *dir)
 			sl_seterr("%s: unk_token '%s' is not in the vocabulary", path, u);
 			goto fail;
 		}
+		t->model_unk = t->unk;
 	}
 
 	/* Merges need the piece map, which finish() builds; build it early here. */
@@ -1209,6 +1210,10 @@ sl_tok *sl_tok_load_gguf(const void *gguf)
 				t->unk = id;
 				break;
 			}
+	/* GGUF keeps one unk id.  SentencePiece models encode with it; byte-level ones came from
+	 * tokenizer.json files whose BPE has no unk_token (SmolLM's, GPT-2's) and drop what they
+	 * cannot spell, so a GGUF gives the ids of the tokenizer.json it was made from. */
+	t->model_unk = t->bytelevel ? -1 : t->unk;
 	t->add_bos = !t->bytelevel; /* llama.cpp's default when the key is absent */
 	if (sl_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &t->add_bos) < 0)
 		goto fail;

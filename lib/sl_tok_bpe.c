@@ -312,10 +312,10 @@ static int word_syms(sl_tok_enc *e, const char *w, size_t len, int32_t *n)
 				continue;
 			}
 		}
-		if (t->unk >= 0) {
+		if (t->model_unk >= 0) {
 			if (unk_pending >= 0 && !t->fuse_unk && add_sym(e, n, unk_pending) < 0)
 				return -1;
-			unk_pending = t->unk;
+			unk_pending = t->model_unk;
 		}
 		i += cl;
 	}

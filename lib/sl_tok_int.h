@@ -61,6 +61,9 @@ struct sl_tok {
 	int bytelevel;        /* 1: GPT-2 byte-level BPE; 0: SentencePiece-style */
 	int byte_fallback, fuse_unk, ignore_merges;
 	int unk, bos, eos, pad, add_bos;
+	int model_unk;        /* what BPE writes for a piece it cannot spell: model.unk_token; -1
+	                       * drops it, as HF does (unk alone may come from tokenizer_config.json,
+	                       * which names the token but does not change how HF's BPE encodes) */
 	int32_t byte_id[256]; /* byte-level: id of the one-byte token; byte fallback: id of <0xNN>; -1 */
 	int32_t ascii_id[128];/* SentencePiece: id of each ASCII char of normalized text, -1 none */
 
