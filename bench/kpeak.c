@@ -2,7 +2,7 @@
  * kpeak — the peak speed of sl's matrix kernels on cache-resident data: how many weights
  * per second a product consumes when memory is not the limit.
  *
- * For each weight type, a matrix that fits in L2 is multiplied
+ * For each weight type, a matrix whose share per thread fits in L2 is multiplied
  *   - by one token (matrix × vector, the generation path): weights/s and weight bytes/s;
  *   - by 64 tokens (matrix × matrix, the prompt path): multiply-adds/s, reported as
  *     "weights/s" per token so it compares with the generation figure.
@@ -45,10 +45,11 @@ static void run(sl_pool *pool, uint32_t type)
 {
 	const int cols = 2048, nt = 64;
 	size_t rb = sl_type_row_bytes(type, cols);
-	int rows = (int)(256 * 1024 / rb); /* 256 KiB of weights: in L2 */
-	if (rows < 8)
-		rows = 8;
-	rows &= ~7;
+	/* 256 KiB of weights per thread: each thread's share stays in its L2 */
+	int rows = (int)(256 * 1024 * (size_t)sl_pool_threads(pool) / rb);
+	/* whole 64-row pool tasks, as many per thread: an uneven split understates the peak */
+	int unit = 64 * sl_pool_threads(pool);
+	rows = rows < unit ? unit : rows / unit * unit;
 	unsigned char *W = malloc(rb * rows);
 	float *X = malloc(sizeof(float) * cols * nt), *Y = malloc(sizeof(float) * rows * nt);
 	srand(1);
