@@ -17,50 +17,22 @@
 
 #include "sl_err.h"
 #include "sl_hf.h"
+#include "sl_json.h"
 #include "sl_map.h"
 #include "sl_tok.h"
 
 /* ==== small helpers ==== */
 
-static char *path_join(const char *dir, const char *name)
-{
-	size_t a = strlen(dir), b = strlen(name);
-	char *p = malloc(a + b + 2);
-
-	if (!p)
-		return NULL;
-	memcpy(p, dir, a);
-	p[a] = '/';
-	memcpy(p + a + 1, name, b + 1);
-	return p;
-}
-
 /* Parse DIR/NAME as JSON.  *root NULL and 0 if the file is absent and optional. */
 static int load_json(const char *dir, const char *name, int optional, cJSON **root)
 {
-	char *p = path_join(dir, name);
-	sl_map m;
-	int rc = -1;
+	char *p = sl_path_join(dir, name);
+	int rc;
 
 	*root = NULL;
 	if (!p)
-		return sl_seterr("out of memory");
-	if (optional && access(p, F_OK) != 0) {
-		free(p);
-		return 0;
-	}
-	if (sl_map_open(&m, p) != 0)
-		goto out;
-	*root = cJSON_ParseWithLength((const char *)m.data, (size_t)m.size);
-	sl_map_close(&m);
-	if (!*root || !cJSON_IsObject(*root)) {
-		cJSON_Delete(*root);
-		*root = NULL;
-		sl_seterr("%s: not a valid JSON object", p);
-		goto out;
-	}
-	rc = 0;
-out:
+		return -1;
+	rc = sl_json_load(p, optional, root);
 	free(p);
 	return rc;
 }
@@ -237,7 +209,7 @@ int sl_hf_is_dir(const char *path)
 
 	if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return 0;
-	p = path_join(path, "config.json");
+	p = sl_path_join(path, "config.json");
 	r = p && access(p, F_OK) == 0;
 	free(p);
 	return r;
@@ -270,8 +242,8 @@ int sl_hf_open(sl_hf *m, const char *dir)
 		if (n > 3 && strcmp(m->name + n - 3, "-hf") == 0)
 			m->name[n - 3] = 0;
 	}
-	file = path_join(m->dir, "config.json");
-	gfile = path_join(m->dir, "generation_config.json");
+	file = sl_path_join(m->dir, "config.json");
+	gfile = sl_path_join(m->dir, "generation_config.json");
 	if (!file || !gfile) {
 		sl_seterr("out of memory");
 		goto out;

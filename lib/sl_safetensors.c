@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "sl_err.h"
+#include "sl_json.h"
 #include "sl_safetensors.h"
 #include "sl_types.h"
 
@@ -239,46 +240,13 @@ static int add_file(sl_safetensors *st, const char *path)
 	return parse_file(st, st->n_files - 1);
 }
 
-static char *read_text(const char *path)
-{
-	sl_map m;
-	char *s;
-
-	if (sl_map_open(&m, path) != 0)
-		return NULL;
-	s = malloc(m.size + 1);
-	if (!s) {
-		sl_map_close(&m);
-		sl_seterr("out of memory");
-		return NULL;
-	}
-	if (m.size)
-		memcpy(s, m.data, m.size);
-	s[m.size] = 0;
-	sl_map_close(&m);
-	return s;
-}
-
-static char *path_join(const char *dir, const char *name)
-{
-	size_t a = strlen(dir), b = strlen(name);
-	char *p = malloc(a + b + 2);
-
-	if (!p)
-		return NULL;
-	memcpy(p, dir, a);
-	p[a] = '/';
-	memcpy(p + a + 1, name, b + 1);
-	return p;
-}
-
 static int open_index(sl_safetensors *st, const char *index)
 {
-	char *text = read_text(index), *dir = NULL, *slash;
+	char *dir = NULL, *slash;
 	cJSON *root = NULL, *wm, *it;
 	int rc = -1;
 
-	if (!text)
+	if (sl_json_load(index, 0, &root) != 0)
 		return -1;
 	dir = strdup(index);
 	if (!dir) {
@@ -290,8 +258,7 @@ static int open_index(sl_safetensors *st, const char *index)
 		*slash = 0;
 	else
 		strcpy(dir, ".");
-	root = cJSON_Parse(text);
-	wm = root ? cJSON_GetObjectItemCaseSensitive(root, "weight_map") : NULL;
+	wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
 	if (!cJSON_IsObject(wm)) {
 		sl_seterr("%s: not a safetensors index (no weight_map object)", index);
 		goto out;
@@ -307,7 +274,7 @@ static int open_index(sl_safetensors *st, const char *index)
 			have = strcmp(p ? p + 1 : st->files[i].path, it->valuestring) == 0;
 		}
 		if (!have) {
-			char *p = path_join(dir, it->valuestring);
+			char *p = sl_path_join(dir, it->valuestring);
 			if (!p) {
 				sl_seterr("out of memory");
 				goto out;
@@ -342,7 +309,6 @@ static int open_index(sl_safetensors *st, const char *index)
 out:
 	cJSON_Delete(root);
 	free(dir);
-	free(text);
 	return rc;
 }
 
@@ -356,14 +322,14 @@ int sl_st_open(sl_safetensors *st, const char *path)
 	if (stat(path, &sb) != 0)
 		return sl_seterr("%s: %s", path, strerror(errno));
 	if (S_ISDIR(sb.st_mode)) {
-		char *p = path_join(path, "model.safetensors.index.json");
+		char *p = sl_path_join(path, "model.safetensors.index.json");
 		if (!p)
 			return sl_seterr("out of memory");
 		if (access(p, F_OK) == 0) {
 			rc = open_index(st, p);
 		} else {
 			free(p);
-			p = path_join(path, "model.safetensors");
+			p = sl_path_join(path, "model.safetensors");
 			if (!p)
 				return sl_seterr("out of memory");
 			if (access(p, F_OK) != 0)

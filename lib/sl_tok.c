@@ -16,6 +16,7 @@
 #include <xxhash.h>
 
 #include "sl_err.h"
+#include "sl_json.h"
 #include "sl_gguf.h"
 #include "sl_tok_int.h"
 #include "sl_unicode.h"
@@ -513,46 +514,6 @@ static int finish(sl_tok *t, const char *name, int scores_given)
 
 /* ==== tokenizer.json ==== */
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f) {
-		sl_seterr("%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (n + 65536 + 1 > cap) {
-			size_t nc = cap ? cap * 2 : 1 << 20;
-			char *b = realloc(buf, nc);
-			if (!b) {
-				free(buf);
-				fclose(f);
-				sl_seterr("%s: out of memory", path);
-				return NULL;
-			}
-			buf = b;
-			cap = nc;
-		}
-		size_t r = fread(buf + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		sl_seterr("%s: %s", path, strerror(errno));
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 static const char *jstr(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -803,21 +764,13 @@ static int config_id(const cJSON *cfg, const char *key, int n_vocab)
 	return -1;
 }
 
+/* Parse a JSON file; optional ones may be absent or unreadable (NULL either way). */
 static cJSON *load_json(const char *path, int optional)
 {
-	size_t n;
-	char *s;
-	struct stat st;
+	cJSON *j = NULL;
 
-	if (optional && stat(path, &st) != 0)
+	if (sl_json_load(path, optional, &j) != 0 && optional)
 		return NULL;
-	s = read_file(path, &n);
-	if (!s)
-		return NULL;
-	cJSON *j = cJSON_ParseWithLength(s, n);
-	free(s);
-	if (!j)
-		sl_seterr("%s: not valid JSON", path);
 	return j;
 }
 
