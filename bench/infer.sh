@@ -14,6 +14,8 @@
 # Give the limits in the environment (bench/run does): SL_BW_GBS (GB/s, all threads) and
 # SL_KPEAK (a file of kpeak output lines).  Missing limits print "-".
 #
+# SL_INFER_ARGS adds options to every sl-infer run (e.g. --no-mmap).
+#
 # usage: bench/infer.sh [-t threads] [-r runs] model.gguf...
 set -eu
 
@@ -49,7 +51,8 @@ ids 1 >"$tmp/p1"
 run() {
 	m=$1 p=$2 n=$3
 	shift 3
-	if ! "$infer" -m "$m" -n "$n" -t "$threads" --temp 0 --ignore-eos --stats "$@" <"$p" \
+	# shellcheck disable=SC2086
+	if ! "$infer" -m "$m" -n "$n" -t "$threads" --temp 0 --ignore-eos --stats ${SL_INFER_ARGS:-} "$@" <"$p" \
 		>/dev/null 2>"$tmp/stats"; then
 		echo "bench/infer.sh: sl-infer failed on $m:" >&2
 		cat "$tmp/stats" >&2

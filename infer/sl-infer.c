@@ -31,7 +31,7 @@ static const char usage[] =
 	"usage: sl-infer [-qvV] [-m model] [-n count] [-c context] [-t threads] [--temp T]\n"
 	"                [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]\n"
 	"                [--echo] [--ignore-eos] [--top N] [--probs file] [--logits file]\n"
-	"                [--stats] [--kv-type f16|f32] [--exact] [-b batch] [file]";
+	"                [--stats] [--kv-type f16|f32] [--exact] [--no-mmap] [-b batch] [file]";
 
 static const char help[] =
 	"Continue a stream of token ids (from sl-tok) with a Llama model; write the new ids.\n"
@@ -55,6 +55,7 @@ static const char help[] =
 	"                         one row of vocab-size values per position)\n"
 	"      --kv-type T        KV cache precision: f16 (default) or f32\n"
 	"      --exact            multiply with dequantized weights in double precision\n"
+	"      --no-mmap          read the model into memory instead of mapping it\n"
 	"                         (slow; for testing against the reference)\n"
 	"  -b, --batch N          prompt ids per forward pass (default 64)\n"
 	"      --stats            load time, time to first id, speeds and peak RSS on stderr\n"
@@ -68,7 +69,7 @@ static const char help[] =
 
 enum {
 	OPT_TEMP = 256, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT, OPT_SEED, OPT_ECHO,
-	OPT_IGNORE_EOS, OPT_TOP, OPT_PROBS, OPT_LOGITS, OPT_STATS, OPT_KV_TYPE, OPT_EXACT,
+	OPT_IGNORE_EOS, OPT_TOP, OPT_PROBS, OPT_LOGITS, OPT_STATS, OPT_KV_TYPE, OPT_EXACT, OPT_NO_MMAP,
 };
 
 static const struct option longopts[] = {
@@ -90,6 +91,7 @@ static const struct option longopts[] = {
 	{"logits", required_argument, NULL, OPT_LOGITS},
 	{"kv-type", required_argument, NULL, OPT_KV_TYPE},
 	{"exact", no_argument, NULL, OPT_EXACT},
+	{"no-mmap", no_argument, NULL, OPT_NO_MMAP},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
@@ -101,7 +103,7 @@ static const struct option longopts[] = {
 typedef struct {
 	const char *model_path, *in_path, *probs_path, *logits_path;
 	long long n_predict, ctx, threads, batch, top, seed;
-	int have_seed, echo, ignore_eos, stats, quiet, verbose, exact;
+	int have_seed, echo, ignore_eos, stats, quiet, verbose, exact, no_mmap;
 	uint32_t kv_type;
 	sl_sample_params sp;
 } options;
@@ -150,6 +152,7 @@ static void parse_options(options *o, int argc, char **argv)
 			break;
 		case OPT_STATS: o->stats = 1; break;
 		case OPT_EXACT: o->exact = 1; break;
+		case OPT_NO_MMAP: o->no_mmap = 1; break;
 		case 'q': o->quiet = 1; o->verbose = 0; break;
 		case 'v': o->verbose = 1; o->quiet = 0; break;
 		case 'h':
@@ -270,7 +273,7 @@ static void load(run *r)
 	double t0 = sl_time_now(), waited;
 	long long want;
 
-	r->m = sl_model_open(o->model_path);
+	r->m = sl_model_open(o->model_path, o->no_mmap ? SL_MODEL_READ : 0);
 	if (!r->m)
 		sl_die_lib();
 	r->vocab = r->m->cfg.n_vocab;
@@ -402,8 +405,9 @@ static void print_stats(const run *r)
 {
 	double tp = r->t_prompt_end - r->t_prompt0, tg = r->t_end - r->t_prompt_end;
 
-	sl_warn("load %.1f ms (model %.1f MiB mapped, state %.1f MiB)", r->t_load * 1e3,
-		r->m->gguf.map.size / 1048576.0, sl_state_bytes(r->s) / 1048576.0);
+	sl_warn("load %.1f ms (model %.1f MiB %s, state %.1f MiB)", r->t_load * 1e3,
+		r->m->gguf.map.size / 1048576.0, r->m->gguf.map.copied ? "read" : "mapped",
+		sl_state_bytes(r->s) / 1048576.0);
 	sl_warn("prompt %zu ids in %.1f ms (%.1f ids/s)", r->n_prompt, tp * 1e3,
 		tp > 0 ? r->n_prompt / tp : 0);
 	if (r->t_first > 0)

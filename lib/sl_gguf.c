@@ -325,16 +325,26 @@ int sl_gguf_parse(sl_gguf *g, const void *data, uint64_t size, const char *name)
 	return 0;
 }
 
-int sl_gguf_open(sl_gguf *g, const char *path)
+static int open_with(sl_gguf *g, const char *path, int (*load)(sl_map *, const char *))
 {
 	memset(g, 0, sizeof *g);
-	if (sl_map_open(&g->map, path))
+	if (load(&g->map, path))
 		return -1;
 	if (parse(g, g->map.data, g->map.size, path)) {
 		sl_gguf_close(g);
 		return -1;
 	}
 	return 0;
+}
+
+int sl_gguf_open(sl_gguf *g, const char *path)
+{
+	return open_with(g, path, sl_map_open);
+}
+
+int sl_gguf_open_read(sl_gguf *g, const char *path)
+{
+	return open_with(g, path, sl_map_read);
 }
 
 void sl_gguf_close(sl_gguf *g)

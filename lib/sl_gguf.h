@@ -74,6 +74,8 @@ typedef struct {
 
 /* Map and validate a GGUF file.  Returns 0, or -1 with sl_error "path: what is wrong". */
 int sl_gguf_open(sl_gguf *g, const char *path);
+/* The same, reading the file into memory instead of mapping it (sl_map_read). */
+int sl_gguf_open_read(sl_gguf *g, const char *path);
 /* Same over bytes already in memory (not copied; must outlive g).  name is for messages. */
 int sl_gguf_parse(sl_gguf *g, const void *data, uint64_t size, const char *name);
 void sl_gguf_close(sl_gguf *g);

@@ -54,10 +54,77 @@ int sl_map_open(sl_map *m, const char *path)
 	return 0;
 }
 
+#define HUGE_PAGE ((uint64_t)2 << 20)
+
+int sl_map_read(sl_map *m, const char *path)
+{
+	struct stat st;
+	uint64_t len, got = 0;
+	uint8_t *raw, *buf;
+	int fd;
+
+	memset(m, 0, sizeof *m);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sl_seterr("%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		return sl_seterr("%s: %s", path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return sl_seterr(S_ISDIR(st.st_mode) ? "%s: is a directory" : "%s: not a regular file", path);
+	}
+	m->path = strdup(path);
+	if (!m->path) {
+		close(fd);
+		return sl_seterr("out of memory");
+	}
+	m->size = (uint64_t)st.st_size;
+	if (m->size == 0) {
+		close(fd);
+		return 0;
+	}
+	/* Over-allocate by one huge page, then trim both ends to a 2 MiB-aligned range. */
+	len = (m->size + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+	raw = mmap(NULL, (size_t)(len + HUGE_PAGE), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED) {
+		close(fd);
+		sl_map_close(m);
+		return sl_seterr("%s: cannot allocate %llu bytes to read it into: %s", path,
+				 (unsigned long long)m->size, strerror(errno));
+	}
+	buf = (uint8_t *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	if (buf > raw)
+		munmap(raw, (size_t)(buf - raw));
+	if (raw + len + HUGE_PAGE > buf + len)
+		munmap(buf + len, (size_t)(raw + len + HUGE_PAGE - (buf + len)));
+	madvise(buf, (size_t)len, MADV_HUGEPAGE); /* advice only: fine if THP is off */
+	m->data = buf;
+	m->copied = len;
+	while (got < m->size) {
+		ssize_t r = pread(fd, buf + got, (size_t)(m->size - got > (1u << 30) ? (1u << 30) : m->size - got),
+				  (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			int e = r < 0 ? errno : 0;
+			close(fd);
+			sl_map_close(m);
+			return sl_seterr("%s: read: %s", path, e ? strerror(e) : "file shrank while reading");
+		}
+		got += (uint64_t)r;
+	}
+	close(fd);
+	mprotect(buf, (size_t)len, PROT_READ); /* weights are read-only, as when mapped */
+	return 0;
+}
+
 void sl_map_close(sl_map *m)
 {
 	if (m->data)
-		munmap((void *)m->data, (size_t)m->size);
+		munmap((void *)m->data, (size_t)(m->copied ? m->copied : m->size));
 	free(m->path);
 	memset(m, 0, sizeof *m);
 }

@@ -14,10 +14,19 @@ typedef struct {
 	const uint8_t *data; /* NULL for an empty file */
 	uint64_t size;
 	char *path;          /* copy of the path, for messages */
+	uint64_t copied;     /* sl_map_read: bytes of anonymous memory holding the copy; 0 if mapped */
 } sl_map;
 
 /* Map a whole file read-only.  Returns 0, or -1 with sl_error "path: strerror". */
 int sl_map_open(sl_map *m, const char *path);
+
+/*
+ * Read a whole file into anonymous memory instead, 2 MiB-aligned and advised for transparent
+ * huge pages.  Costs a copy and the time to read it, but on some virtual machines pages of a
+ * file mapping are served several times slower than anonymous huge pages, and decoding reads
+ * every weight for every token (sl-infer --no-mmap).  Same contract as sl_map_open.
+ */
+int sl_map_read(sl_map *m, const char *path);
 void sl_map_close(sl_map *m);
 
 /* A cursor over [base, base+size) that fails instead of reading past the end. */

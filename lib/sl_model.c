@@ -338,7 +338,7 @@ static int load_tensors(sl_model *m)
 	return 0;
 }
 
-sl_model *sl_model_open(const char *path)
+sl_model *sl_model_open(const char *path, int flags)
 {
 	sl_model *m = calloc(1, sizeof *m);
 	char *arch = NULL;
@@ -347,7 +347,7 @@ sl_model *sl_model_open(const char *path)
 
 	if (!m)
 		return sl_seterr("out of memory"), NULL;
-	if (sl_gguf_open(&m->gguf, path)) {
+	if ((flags & SL_MODEL_READ ? sl_gguf_open_read : sl_gguf_open)(&m->gguf, path)) {
 		free(m);
 		return NULL;
 	}

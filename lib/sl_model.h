@@ -1,7 +1,8 @@
 /*
  * sl_model — a Llama model read from GGUF, its KV cache, and the forward pass.
  *
- * sl_model_open() maps the file (weights stay in the mapping, never copied), reads the
+ * sl_model_open() maps the file (weights stay in the mapping, never copied; SL_MODEL_READ
+ * reads them into memory instead, see sl_map_read), reads the
  * hyper-parameters from the `llama.*` keys, and checks every tensor sl_forward() will touch:
  * present, the right shape, a type the kernels read.  sl_state holds what changes per run:
  * the KV cache, sized to the context the caller asks for, and the activations, sized to a
@@ -77,7 +78,8 @@ typedef struct {
  * not a llama model, missing tensor, wrong shape, unsupported type, insane parameters).
  * Free with sl_model_close().
  */
-sl_model *sl_model_open(const char *path);
+enum { SL_MODEL_READ = 1 }; /* flags: read the file into memory instead of mapping it */
+sl_model *sl_model_open(const char *path, int flags);
 void sl_model_close(sl_model *m);
 
 /* Bytes of weights one token reads (every matrix once): the memory-bound cost per token. */

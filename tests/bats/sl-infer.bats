@@ -150,6 +150,18 @@ EOF
 	[ "$d1" = "$d2" ]
 }
 
+@test "--no-mmap reads the model into memory and gives the same ids and logits as the mapping" {
+	m=$(gguf "$(model_kq)" q4_k)
+	"$INFER" -m "$m" --seed 5 -n 20 --ignore-eos --logits "$BATS_TEST_TMPDIR/a" "$(prompt_file)" > "$BATS_TEST_TMPDIR/ia"
+	run -0 --separate-stderr "$INFER" -m "$m" --seed 5 -n 20 --ignore-eos --no-mmap --stats \
+		--logits "$BATS_TEST_TMPDIR/b" "$(prompt_file)"
+	[ "$output" = "$(cat "$BATS_TEST_TMPDIR/ia")" ]
+	cmp "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	[[ "${stderr_lines[0]}" == "sl-infer: load "*" MiB read, state "* ]]
+	run -1 --separate-stderr "$INFER" --no-mmap -m "$BATS_TEST_TMPDIR" "$(prompt_file)"
+	[ "$stderr" = "sl-infer: $BATS_TEST_TMPDIR: is a directory" ]
+}
+
 @test "generation stops at an end-of-generation id, which is not written" {
 	# stories260K ends a story with BOS (id 1); sl-quant writes sl.eog_token_ids = [2, 1].
 	run bash -c "echo 1 | '$INFER' --seed 1 -n 500"

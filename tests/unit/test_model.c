@@ -152,7 +152,7 @@ static void expect_error(const spec *s, const char *want)
 	sl_model *m;
 
 	CHECK(write_model(s) == 0);
-	m = sl_model_open(path);
+	m = sl_model_open(path, 0);
 	snprintf(full, sizeof full, "%s: %s", path, want);
 	CHECK_MSG(m == NULL && strcmp(sl_error(), full) == 0, "got '%s', want '%s'",
 		  m ? "(opened)" : sl_error(), full);
@@ -234,7 +234,7 @@ static void test_forward(int tied)
 
 	sp.tied = tied;
 	CHECK(write_model(&sp) == 0);
-	m = sl_model_open(path);
+	m = sl_model_open(path, 0);
 	CHECK_MSG(m != NULL, "%s", sl_error());
 	if (!m)
 		return;
@@ -280,7 +280,7 @@ static void test_zero_layers(void)
 	sp.zero_layers = 1;
 	sp.tied = 1;
 	CHECK(write_model(&sp) == 0);
-	m = sl_model_open(path);
+	m = sl_model_open(path, 0);
 	CHECK(m != NULL);
 	if (!m)
 		return;
