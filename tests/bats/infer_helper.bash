@@ -63,38 +63,7 @@ check_ref() {
 	"$PY" "$SL_ROOT/tests/ref/llama_ref.py" "$ref" --ids "$seq" --compare "$logits" --tol "$tol" "${greedy[@]}"
 }
 
-# run_man_examples PAGE: run each "$ command" of the EXAMPLES section (.EX blocks) with
-# bin/ first on PATH and compare its output (trailing newlines aside) with the lines that
-# follow it.  Prints the failures; returns their number.
-run_man_examples() {
-	"$PY" - "$1" <<'PYEOF' > "$BATS_TEST_TMPDIR/examples.sh"
-import re, shlex, sys
-page = open(sys.argv[1], encoding="utf-8").read()
-ex = page.split("\n.SH EXAMPLES\n", 1)[1].split("\n.SH ", 1)[0]
-print("fail=0")
-for block in re.findall(r"^\.EX\n(.*?)^\.EE$", ex, re.S | re.M):
-    cmd, out = None, []
-    for line in block.splitlines() + ["$ "]:
-        line = line.replace("\\-", "-").replace("\\e", "\\")
-        if line.startswith("$ "):
-            if cmd:
-                print("got=$(%s)" % cmd)
-                print("want=%s" % shlex.quote("\n".join(out)))
-                print('[ "$got" = "$want" ] || { fail=$((fail + 1)); printf "%%s\\n--- want\\n%%s\\n--- got\\n%%s\\n" %s "$want" "$got"; }'
-                      % shlex.quote(cmd))
-            cmd, out = line[2:], []
-        else:
-            out.append(line)
-print("exit $fail")
-PYEOF
-	PATH="$SL_ROOT/bin:$PATH" bash "$BATS_TEST_TMPDIR/examples.sh"
-}
-
-# usage_line: sl-infer's usage as one line, and man_synopsis PAGE: the SYNOPSIS as man shows it.
+# usage_line: sl-infer's usage as one line.
 usage_line() {
 	"$INFER" --help | sed '/^$/,$d' | tr -s ' \n' '  ' | sed 's/^usage: //; s/ $//'
-}
-man_synopsis_line() {
-	MANWIDTH=1000 man -l "$1" 2>/dev/null | col -b | sed -n '/^SYNOPSIS/,/^[A-Z]/p' | sed '1d;$d' |
-		tr -s ' \n' '  ' | sed 's/^ //; s/ $//'
 }

@@ -142,34 +142,3 @@ no_output() {
 	[ ! -e "$1" ] && ! compgen -G "$1.tmp.*" >/dev/null
 }
 
-# man_examples PAGE: run each "$ command" of the page's EXAMPLES (.EX blocks) in DIR=$PWD with
-# bin/ first on PATH; compare its output with the lines that follow it.  Prints the failures.
-man_examples() {
-	"$PY" - "$1" > "$BATS_TEST_TMPDIR/examples.sh" <<'PYEOF'
-import re, shlex, sys
-page = open(sys.argv[1], encoding="utf-8").read()
-ex = page.split("\n.SH EXAMPLES\n", 1)[1].split("\n.SH ", 1)[0]
-print("fail=0")
-for block in re.findall(r"^\.EX\n(.*?)^\.EE$", ex, re.S | re.M):
-    cmd, out = None, []
-    for line in block.splitlines() + ["$ "]:
-        line = line.replace("\\-", "-").replace("\\(aq", "'").replace("\\e", "\\")
-        if line.startswith("$ "):
-            if cmd:
-                print("got=$(%s)" % cmd)
-                print("want=%s" % shlex.quote("\n".join(out)))
-                print('[ "$got" = "$want" ] || { fail=$((fail + 1)); printf "%%s\\n--- want\\n%%s\\n--- got\\n%%s\\n" %s "$want" "$got"; }'
-                      % shlex.quote(cmd))
-            cmd, out = line[2:], []
-        else:
-            out.append(line)
-print("exit $fail")
-PYEOF
-	PATH="$ROOT/bin:$PATH" bash "$BATS_TEST_TMPDIR/examples.sh"
-}
-
-# man_synopsis PAGE: the SYNOPSIS as man renders it, on one line
-man_synopsis() {
-	MANWIDTH=1000 man -l "$1" 2>/dev/null | col -b | sed -n '/^SYNOPSIS/,/^[A-Z]/p' | sed '1d;$d' |
-		tr -s ' \n' '  ' | sed 's/^ //; s/ $//'
-}

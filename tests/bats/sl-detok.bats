@@ -3,6 +3,7 @@
 # (tests/tok/README.md); the corpus tests decode HF's ids for 2 MB of text in one run each.
 
 load tok_helper
+load man_helper
 
 setup() {
 	tok_setup
@@ -349,8 +350,7 @@ for l in open(sys.argv[1]):
 
 @test "the sl-detok man page EXAMPLES give the output they show" {
 	ln -s "$SMOLLM_DIR" smollm
-	man_examples "$ROOT/man/sl-detok.1" > examples.sh
-	run bash examples.sh
+	run run_man_examples "$ROOT/man/sl-detok.1"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }

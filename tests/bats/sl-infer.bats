@@ -3,6 +3,7 @@
 # inspection options, and every error message.
 
 load infer_helper
+load man_helper
 
 # The 256 ids llama2.c's run.c -t 0.0 generates from BOS with stories260K (shared/data/
 # stories260K-hf/SOURCE.md); decoded they are Karpathy's published sample below.
@@ -416,7 +417,7 @@ EOF
 }
 
 @test "sl-infer --help's usage is the man page's SYNOPSIS" {
-	[ "$(usage_line)" = "$(man_synopsis_line "$SL_ROOT/man/sl-infer.1")" ]
+	[ "$(usage_line)" = "$(man_synopsis "$SL_ROOT/man/sl-infer.1")" ]
 }
 
 @test "the sl-infer man page EXAMPLES give the output they show" {

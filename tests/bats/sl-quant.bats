@@ -3,6 +3,7 @@
 # (../shared/data/stories260K-gguf, see its SOURCE.md) and random models from make_hf_model.py.
 
 load quant_helper
+load man_helper
 
 setup() {
 	T=$BATS_TEST_TMPDIR
@@ -411,7 +412,7 @@ output.weight" ]
 @test "the sl-quant man page EXAMPLES give the output they show" {
 	cd "$T"
 	ln -s "$STORIES_HF" stories260K-hf
-	run man_examples "$ROOT/man/sl-quant.1"
+	run run_man_examples "$ROOT/man/sl-quant.1"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }

@@ -3,6 +3,7 @@
 # tests compare 2 MB of text with HF's ids for SmolLM and stories260K in one run each.
 
 load tok_helper
+load man_helper
 
 setup() {
 	tok_setup
@@ -436,8 +437,7 @@ open("bert.gguf", "wb").write(b"GGUF" + struct.pack("<IQQ", 3, 0, 2) + arch + be
 
 @test "the sl-tok man page EXAMPLES give the output they show" {
 	ln -s "$SMOLLM_DIR" smollm
-	man_examples "$ROOT/man/sl-tok.1" > examples.sh
-	run bash examples.sh
+	run run_man_examples "$ROOT/man/sl-tok.1"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
