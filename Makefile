@@ -18,7 +18,7 @@ AVX2_FLAGS = -mavx2 -mfma -mf16c
 PYTHON  ?= /usr/bin/python3
 
 PKGS     = libzstd libxxhash libcjson
-DEB_PKGS = libzstd-dev libxxhash-dev libcjson-dev pkg-config bats python3-numpy unicode-data
+DEB_PKGS = libzstd-dev libxxhash-dev libcjson-dev pkg-config bats python3-numpy unicode-data man-db groff-base bsdextrautils
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
