@@ -270,6 +270,9 @@ static int parse(sl_gguf *g, const void *data, uint64_t size, const char *name)
 
 	g->base = data;
 	g->size = size;
+	g->name = strdup(name);
+	if (!g->name)
+		return sl_seterr("out of memory");
 	sl_rd_init(&r, data, size, name);
 	if (size < 4 || sl_rd_u32(&r, &magic, "magic"))
 		return sl_seterr("%s: too short to be a GGUF file (%llu bytes)", name, (unsigned long long)size);
@@ -362,6 +365,7 @@ void sl_gguf_close(sl_gguf *g)
 	free(g->tensors);
 	if (g->map.path)
 		sl_map_close(&g->map);
+	free(g->name);
 	memset(g, 0, sizeof *g);
 }
 
@@ -383,7 +387,7 @@ const sl_gguf_tensor *sl_gguf_tensor_find(const sl_gguf *g, const char *name)
 
 static const char *gname(const sl_gguf *g)
 {
-	return g->map.path ? g->map.path : "<gguf>";
+	return g->name ? g->name : "<gguf>";
 }
 
 static int is_int(uint32_t t)

@@ -63,6 +63,7 @@ typedef struct {
 typedef struct {
 	sl_map map;                       /* owned mapping (sl_gguf_open only) */
 	const uint8_t *base;              /* the file's bytes, mapped or given */
+	char *name;                       /* for messages: the path, or the name given to parse */
 	uint64_t size;
 	uint32_t version;
 	uint32_t alignment;

@@ -394,6 +394,11 @@ static void test_parse_memory(void)
 		CHECK(p >= buf && p + g.tensors[i].nbytes <= buf + size);
 		CHECK(memcmp(p, data[i], g.tensors[i].nbytes) == 0);
 	}
+	{
+		char *str = NULL;
+		CHECK(sl_gguf_get_str(&g, "t.u32", &str) == -1); /* messages name the buffer */
+		CHECK_MSG(!strcmp(sl_error(), "mem: key t.u32 has type u32, expected string"), "%s", sl_error());
+	}
 	sl_gguf_close(&g);
 	CHECK(sl_gguf_parse(&g, buf, size - 20, "mem") == -1); /* into the last tensor (padded 144 -> 160) */
 	CHECK(strstr(sl_error(), "mem: tensor v.q4_k") != NULL);
