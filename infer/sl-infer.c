@@ -56,7 +56,7 @@ static const char help[] =
 	"      --kv-type T        KV cache precision: f16 (default) or f32\n"
 	"      --exact            multiply with dequantized weights in double precision\n"
 	"      --no-mmap          read the model into memory instead of mapping it\n"
-	"                         (slow; for testing against the reference)\n"
+	"                         (a copy; see NOTES in sl-infer(1))\n"
 	"  -b, --batch N          prompt ids per forward pass (default 64)\n"
 	"      --stats            load time, time to first id, speeds and peak RSS on stderr\n"
 	"  -q, --quiet            no warnings\n"
@@ -310,15 +310,30 @@ static void load(run *r)
 	r->t_load = sl_time_now() - t0 - waited;
 }
 
+/* "N MiB read", or "N MiB mapped, M MiB in 2 MiB pages" (see sl_map_prefault). */
+static const char *model_memory(const run *r, char *buf, size_t n)
+{
+	const sl_map *map = &r->m->gguf.map;
+
+	if (map->copied)
+		snprintf(buf, n, "%.1f MiB read", map->size / 1048576.0);
+	else
+		snprintf(buf, n, "%.1f MiB mapped, %.1f MiB in 2 MiB pages", map->size / 1048576.0,
+			 map->huge / 1048576.0);
+	return buf;
+}
+
 static void describe(const run *r)
 {
 	const sl_config *c = &r->m->cfg;
+	char how[80];
 
 	sl_warn("%s: vocab %d, dim %d, %d layers, %d heads (%d kv), head dim %d, ffn %d, "
 		"context %d, rope base %g, eps %g, %s head", r->o.model_path, c->n_vocab, c->dim,
 		c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->hidden_dim,
 		c->n_ctx_train, (double)c->rope_base, (double)c->eps, c->tied ? "tied" : "separate");
-	sl_warn("%.1f MiB of weights read per generated id", sl_model_weight_bytes(r->m) / 1048576.0);
+	sl_warn("model %s; %.1f MiB of weights read per generated id", model_memory(r, how, sizeof how),
+		sl_model_weight_bytes(r->m) / 1048576.0);
 	sl_warn("%zu prompt ids, context %d (cache for %d, %s), %d threads, kernels %s, seed %llu",
 		r->n_prompt, r->n_ctx, r->s->n_ctx, r->o.kv_type == SL_F32 ? "f32" : "f16",
 		sl_pool_threads(r->pool), r->o.exact ? "exact" : sl_kernels_name(),
@@ -405,9 +420,10 @@ static void print_stats(const run *r)
 {
 	double tp = r->t_prompt_end - r->t_prompt0, tg = r->t_end - r->t_prompt_end;
 
-	sl_warn("load %.1f ms (model %.1f MiB %s, state %.1f MiB)", r->t_load * 1e3,
-		r->m->gguf.map.size / 1048576.0, r->m->gguf.map.copied ? "read" : "mapped",
-		sl_state_bytes(r->s) / 1048576.0);
+	char how[80];
+
+	sl_warn("load %.1f ms (model %s, state %.1f MiB)", r->t_load * 1e3,
+		model_memory(r, how, sizeof how), sl_state_bytes(r->s) / 1048576.0);
 	sl_warn("prompt %zu ids in %.1f ms (%.1f ids/s)", r->n_prompt, tp * 1e3,
 		tp > 0 ? r->n_prompt / tp : 0);
 	if (r->t_first > 0)

@@ -9,9 +9,11 @@
 #ifndef SL_KERNELS_H
 #define SL_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sl_pool.h"
+#include "sl_types.h"
 
 /*
  * Y[t*rows + r] = sum_k W_r[k] * X[t*cols + k]   for t < n_tok, r < rows.
@@ -25,6 +27,12 @@ void sl_matmul(sl_pool *pool, uint32_t type, const void *W, int rows, int cols,
 /* The reference: dequantize each row and accumulate in double.  Same contract. */
 void sl_matmul_ref(uint32_t type, const void *W, int rows, int cols,
 		   const float *X, int n_tok, float *Y);
+
+/* dst[i] = src[i] for n half-precision values, exactly (F16C where the CPU has it). */
+void sl_f16_to_f32_row(const sl_f16 *src, float *dst, size_t n);
+/* dst[i] = src[i] rounded to the nearest half, ties to even, as sl_f32_to_f16 (a NaN stays
+ * a NaN, though not always the same one). */
+void sl_f32_to_f16_row(const float *src, sl_f16 *dst, size_t n);
 
 /*
  * Name of the kernel set chosen at run time ("avx2-vnni", "avx2" or "ref"); the environment

@@ -383,6 +383,26 @@ INLINE void bf16_tile(const int R, const int T, const char *W, size_t ws, int co
 	fl_tile(R, T, SL_BF16, W, ws, cols, X, xs, Y, ldy);
 }
 
+/* ==== half-precision rows (F16C: exact one way, round to nearest even the other) ==== */
+
+static void avx2_f16_to_f32(const sl_f16 *src, float *dst, size_t n)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+	for (; i < n; i++)
+		dst[i] = _cvtsh_ss(src[i]);
+}
+
+static void avx2_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+	for (; i < n; i++)
+		dst[i] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
+}
+
 /* ==== tiling ==== */
 
 /*
@@ -471,8 +491,8 @@ MM_DRIVER(bf16, 2, 4)
 #include "sl_kernels_avx2.c"
 #pragma GCC pop_options
 
-const sl_kset sl_kset_avx2 = {"avx2", avx2_xq_size, avx2_xq, mm_avx2};
-const sl_kset sl_kset_avx2_vnni = {"avx2-vnni", avx2_xq_size, avx2_xq, mm_vnni};
+const sl_kset sl_kset_avx2 = {"avx2", avx2_xq_size, avx2_xq, mm_avx2, avx2_f16_to_f32, avx2_f32_to_f16};
+const sl_kset sl_kset_avx2_vnni = {"avx2-vnni", avx2_xq_size, avx2_xq, mm_vnni, avx2_f16_to_f32, avx2_f32_to_f16};
 
 #endif /* __x86_64__ */
 
@@ -528,17 +548,50 @@ INLINE void TILE(q4_0)(const int R, const int T, const char *W, size_t ws, int c
 
 /* ==== Q8_0 × Q8_0 ==== */
 
-/* Signed × signed through u8×s8 products: |w| · (x with w's sign). */
+/*
+ * Signed × signed through u8×s8 products: |w| · (x with w's sign), as 8 int32 partial sums.
+ * aw = |w| is passed in, computed once per weight block for all tokens.
+ */
+INLINE __m256i TILE(q8_0_dot)(__m256i w, __m256i aw, const char *x)
+{
+	__m256i y = _mm256_load_si256((const __m256i *)x);
+	return DOT1(_mm256_setzero_si256(), aw, _mm256_sign_epi8(y, w));
+}
+
+/*
+ * Blocks go in pairs, acc += (p0 + p1) with p = isum·dw·dx, not acc += p0, acc += p1: one
+ * token and row make a single chain of additions into acc, and its latency (4 cycles an
+ * FMA), not the arithmetic, bounded the one-token product: pairs measured 1.36× faster.
+ */
 INLINE void TILE(q8_0)(const int R, const int T, const char *W, size_t ws, int cols,
 		      const char *xq, size_t xs, float *Y, size_t ldy)
 {
 	const int nb = cols / 32;
 	__m256 acc[MAX_R][MAX_T];
+	int b = 0;
 
 	for (int r = 0; r < R; r++)
 		for (int t = 0; t < T; t++)
 			acc[r][t] = _mm256_setzero_ps();
-	for (int b = 0; b < nb; b++) {
+	for (; b + 2 <= nb; b += 2) {
+		for (int r = 0; r < R; r++) {
+			const sl_block_q8_0 *blk = (const sl_block_q8_0 *)(W + (size_t)r * ws) + b;
+			__m256i w0 = _mm256_loadu_si256((const __m256i *)blk[0].qs);
+			__m256i w1 = _mm256_loadu_si256((const __m256i *)blk[1].qs);
+			__m256i aw0 = _mm256_sign_epi8(w0, w0), aw1 = _mm256_sign_epi8(w1, w1);
+			__m256 dw0 = _mm256_set1_ps(_cvtsh_ss(blk[0].d)), dw1 = _mm256_set1_ps(_cvtsh_ss(blk[1].d));
+			for (int t = 0; t < T; t++) {
+				const char *x = xq + (size_t)t * xs;
+				const float *dx = (const float *)(x + cols) + b;
+				__m256 p0 = _mm256_mul_ps(_mm256_cvtepi32_ps(TILE(q8_0_dot)(w0, aw0, x + 32 * b)),
+							  _mm256_mul_ps(dw0, _mm256_broadcast_ss(dx)));
+				__m256 p01 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(TILE(q8_0_dot)(w1, aw1, x + 32 * b + 32)),
+							     _mm256_mul_ps(dw1, _mm256_broadcast_ss(dx + 1)), p0);
+				acc[r][t] = _mm256_add_ps(acc[r][t], p01);
+			}
+		}
+	}
+	if (b < nb) { /* an odd last block */
 		for (int r = 0; r < R; r++) {
 			const sl_block_q8_0 *blk = (const sl_block_q8_0 *)(W + (size_t)r * ws) + b;
 			__m256i w = _mm256_loadu_si256((const __m256i *)blk->qs);
@@ -546,10 +599,9 @@ INLINE void TILE(q8_0)(const int R, const int T, const char *W, size_t ws, int c
 			__m256 dw = _mm256_set1_ps(_cvtsh_ss(blk->d));
 			for (int t = 0; t < T; t++) {
 				const char *x = xq + (size_t)t * xs;
-				__m256i y = _mm256_load_si256((const __m256i *)(x + 32 * b));
-				__m256i i = DOT1(_mm256_setzero_si256(), aw, _mm256_sign_epi8(y, w));
 				__m256 d = _mm256_mul_ps(dw, _mm256_broadcast_ss((const float *)(x + cols) + b));
-				acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), d, acc[r][t]);
+				acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(TILE(q8_0_dot)(w, aw, x + 32 * b)), d,
+							    acc[r][t]);
 			}
 		}
 	}

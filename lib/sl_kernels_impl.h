@@ -38,6 +38,9 @@ typedef struct {
 	 */
 	void (*mm)(uint32_t type, const void *W, size_t ws, int nr, int cols,
 		   const void *xq, size_t xs, int nt, float *Y, size_t ldy);
+	/* Rows of half-precision values to float and back (the F16 KV cache). */
+	void (*f16_to_f32)(const sl_f16 *src, float *dst, size_t n);
+	void (*f32_to_f16)(const float *src, sl_f16 *dst, size_t n);
 } sl_kset;
 
 extern const sl_kset sl_kset_ref;

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -11,6 +12,34 @@
 
 #include "sl_err.h"
 #include "sl_map.h"
+
+#define HUGE_PAGE ((uint64_t)2 << 20)
+
+/*
+ * Map n bytes of fd read-only at a 2 MiB-aligned address (a huge page can only map an
+ * aligned range), advised for huge pages.  MAP_FAILED on failure, with errno set.
+ */
+static void *map_aligned(int fd, uint64_t n)
+{
+	uint8_t *raw = mmap(NULL, (size_t)(n + HUGE_PAGE), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return MAP_FAILED;
+	uint8_t *p = (uint8_t *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	if (mmap(p, (size_t)n, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
+		int e = errno;
+		munmap(raw, (size_t)(n + HUGE_PAGE));
+		errno = e;
+		return MAP_FAILED;
+	}
+	/* give back the reservation on both sides (the file mapping ends on a page boundary) */
+	uint64_t end = ((uintptr_t)p + n + (uint64_t)getpagesize() - 1) & ~(uint64_t)(getpagesize() - 1);
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	if ((uintptr_t)raw + n + HUGE_PAGE > end)
+		munmap((void *)end, (size_t)((uintptr_t)raw + n + HUGE_PAGE - end));
+	madvise(p, (size_t)n, MADV_HUGEPAGE); /* advice only: fine if the kernel ignores it */
+	return p;
+}
 
 int sl_map_open(sl_map *m, const char *path)
 {
@@ -36,7 +65,7 @@ int sl_map_open(sl_map *m, const char *path)
 		return sl_seterr("%s: not a regular file (models must be seekable files)", path);
 	}
 	if (st.st_size > 0) {
-		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		p = map_aligned(fd, (uint64_t)st.st_size);
 		if (p == MAP_FAILED) {
 			int e = errno;
 			close(fd);
@@ -46,6 +75,8 @@ int sl_map_open(sl_map *m, const char *path)
 	close(fd);
 	m->data = p;
 	m->size = (uint64_t)st.st_size;
+	m->dev = (uint64_t)st.st_dev;
+	m->ino = (uint64_t)st.st_ino;
 	m->path = strdup(path);
 	if (!m->path) {
 		sl_map_close(m);
@@ -53,8 +84,6 @@ int sl_map_open(sl_map *m, const char *path)
 	}
 	return 0;
 }
-
-#define HUGE_PAGE ((uint64_t)2 << 20)
 
 int sl_map_read(sl_map *m, const char *path)
 {
@@ -119,6 +148,109 @@ int sl_map_read(sl_map *m, const char *path)
 	close(fd);
 	mprotect(buf, (size_t)len, PROT_READ); /* weights are read-only, as when mapped */
 	return 0;
+}
+
+/* ==== sl_map_prefault ==== */
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#endif
+
+/* Fault [p, p+n) in: one system call, or on kernels before 5.14 a read per page. */
+static void populate(const uint8_t *p, uint64_t n)
+{
+	if (n == 0 || madvise((void *)p, (size_t)n, MADV_POPULATE_READ) == 0 || errno != EINVAL)
+		return; /* EIO, EFAULT (file shrank): leave it to the reader, who checks */
+	volatile uint8_t sink = 0;
+	for (uint64_t i = 0; i < n; i += (uint64_t)getpagesize())
+		sink ^= p[i];
+	(void)sink;
+}
+
+/*
+ * Bytes of the mappings inside [p, p+n) that 2 MiB file pages map, from /proc/self/smaps;
+ * -1 if the kernel does not say.
+ */
+static int64_t huge_bytes(const uint8_t *p, uint64_t n)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	uint64_t page = (uint64_t)getpagesize(), end = ((uintptr_t)p + n + page - 1) & ~(page - 1);
+	char line[512];
+	int in = 0, seen = 0;
+	int64_t kb = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long long a, b, v;
+		char dash;
+		/* a mapping's first line: "start-end perms ..."; field lines start "Name:" */
+		if (sscanf(line, "%llx%c%llx", &a, &dash, &b) == 3 && dash == '-') {
+			in = a >= (uintptr_t)p && b <= end;
+			continue;
+		}
+		if (in && sscanf(line, "FilePmdMapped: %llu kB", &v) == 1) {
+			kb += (int64_t)v;
+			seen = 1;
+		}
+	}
+	fclose(f);
+	return seen ? kb * 1024 : -1;
+}
+
+/*
+ * Drop [off, off+n) of m's file from the page cache (clean pages nobody else maps), and
+ * this process's mapping of it, so the next touch reads it again.  fd is the file reopened.
+ */
+static void drop_cached(const sl_map *m, int fd, uint64_t off, uint64_t n)
+{
+	madvise((void *)(m->data + off), (size_t)n, MADV_DONTNEED); /* read-only: nothing lost */
+	posix_fadvise(fd, (off_t)off, (off_t)n, POSIX_FADV_DONTNEED);
+}
+
+/* Does the kernel read this file into 2 MiB pages?  Try its first 2 MiB, in a mapping apart. */
+static int reads_huge(const sl_map *m, int fd)
+{
+	uint8_t *probe = map_aligned(fd, HUGE_PAGE);
+	int64_t h;
+
+	if (probe == MAP_FAILED)
+		return 0;
+	drop_cached(m, fd, 0, HUGE_PAGE);
+	populate(probe, HUGE_PAGE);
+	h = huge_bytes(probe, HUGE_PAGE);
+	munmap(probe, HUGE_PAGE);
+	populate(m->data, HUGE_PAGE);
+	return h == (int64_t)HUGE_PAGE;
+}
+
+void sl_map_prefault(sl_map *m)
+{
+	uint64_t whole = m->size & ~(HUGE_PAGE - 1); /* only whole, aligned 2 MiB can be huge */
+	struct stat st;
+	int64_t h;
+	int fd;
+
+	if (m->copied || !m->data)
+		return;
+	populate(m->data, m->size);
+	h = huge_bytes(m->data, m->size);
+	m->huge = h > 0 ? (uint64_t)h : 0;
+	/* Unknown, nothing that could be huge, or at least 90% huge already: done. */
+	if (h < 0 || whole == 0 || (uint64_t)h >= whole / 10 * 9)
+		return;
+	/* Reopen the file the mapping shows, only if it is still the same file. */
+	fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_dev == m->dev && (uint64_t)st.st_ino == m->ino &&
+	    reads_huge(m, fd)) {
+		drop_cached(m, fd, 0, m->size);
+		populate(m->data, m->size);
+		h = huge_bytes(m->data, m->size);
+		m->huge = h > 0 ? (uint64_t)h : 0;
+	}
+	close(fd);
 }
 
 void sl_map_close(sl_map *m)

@@ -1,8 +1,9 @@
 /*
  * sl_map — read-only memory-mapped files and a bounds-checked byte reader.
  *
- * Every model byte sl reads comes through here: weights are mapped, never copied, and every
- * length and offset found in a file is checked against the mapping before it is used.
+ * Every model byte sl reads comes through here: weights are mapped, never copied (unless
+ * the user asks, sl_map_read), and every length and offset found in a file is checked
+ * against the mapping before it is used.
  */
 #ifndef SL_MAP_H
 #define SL_MAP_H
@@ -15,16 +16,37 @@ typedef struct {
 	uint64_t size;
 	char *path;          /* copy of the path, for messages */
 	uint64_t copied;     /* sl_map_read: bytes of anonymous memory holding the copy; 0 if mapped */
+	uint64_t huge;       /* after sl_map_prefault: bytes of the mapping in 2 MiB pages */
+	uint64_t dev, ino;   /* the file mapped, to find it again by path */
 } sl_map;
 
-/* Map a whole file read-only.  Returns 0, or -1 with sl_error "path: strerror". */
+/*
+ * Map a whole file read-only, at a 2 MiB-aligned address and advised for transparent huge
+ * pages (the kernel may then back it with 2 MiB page-cache pages).  Returns 0, or -1 with
+ * sl_error "path: strerror".
+ */
 int sl_map_open(sl_map *m, const char *path);
 
 /*
+ * Fault the whole mapping in now, in 2 MiB pages where the kernel can, for a reader that
+ * will touch every byte again and again (decoding reads every weight for every token).
+ *
+ * Why: a pass over weights mapped in 4 KiB pages costs a TLB miss every 4 KiB, and under a
+ * hypervisor each miss walks two sets of page tables; on the bench VM that made decoding
+ * 2-5× slower than from 2 MiB pages, and erratic.  Linux (6.x, on ext4 or XFS) reads a file
+ * mapped with huge-page advice into 2 MiB page-cache pages, but only pages not yet cached:
+ * a file just written or read with read(2) sits in the cache in small pages.  So if the
+ * mapping came out in small pages, this drops the file's clean cached pages and faults them
+ * in again, once the first 2 MiB have shown that the kernel then uses huge pages (otherwise
+ * nothing more is dropped).  Later runs find the huge pages cached.  Advice only: never
+ * fails, and leaves the contents as they were.  Sets m->huge.
+ */
+void sl_map_prefault(sl_map *m);
+
+/*
  * Read a whole file into anonymous memory instead, 2 MiB-aligned and advised for transparent
- * huge pages.  Costs a copy and the time to read it, but on some virtual machines pages of a
- * file mapping are served several times slower than anonymous huge pages, and decoding reads
- * every weight for every token (sl-infer --no-mmap).  Same contract as sl_map_open.
+ * huge pages.  Costs a copy and the time to read it (sl-infer --no-mmap).  Same contract as
+ * sl_map_open.
  */
 int sl_map_read(sl_map *m, const char *path);
 void sl_map_close(sl_map *m);

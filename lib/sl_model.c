@@ -9,7 +9,6 @@
  * through sl_matmul() (sl_kernels.h); attention is plain C, one pool task per head.
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,6 +371,8 @@ sl_model *sl_model_open(const char *path, int flags)
 		goto fail;
 	}
 	free(arch);
+	/* every weight is read for every token: fault them in now, in huge pages if possible */
+	sl_map_prefault(&m->gguf.map);
 	return m;
 fail:
 	free(arch);
@@ -408,16 +409,6 @@ uint64_t sl_model_weight_bytes(const sl_model *m)
 
 /* ==== state ==== */
 
-/* f16 → f32 by table: attention converts every cached K and V value on every token. */
-static float f16_table[65536];
-static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
-
-static void f16_table_init(void)
-{
-	for (uint32_t i = 0; i < 65536; i++)
-		f16_table[i] = sl_f16_to_f32((sl_f16)i);
-}
-
 sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_type)
 {
 	const sl_config *c = &m->cfg;
@@ -431,7 +422,6 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 				 kv_type), NULL;
 	if (n_batch > n_ctx)
 		n_batch = n_ctx;
-	pthread_once(&f16_once, f16_table_init);
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return sl_seterr("out of memory"), NULL;
@@ -456,7 +446,7 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 	if (s->att_rows < 1)
 		s->att_rows = 1;
 	s->att = malloc((size_t)c->n_heads * s->att_rows * n_ctx * sizeof(float));
-	s->att_kv = malloc((size_t)c->n_heads * ATT_CHUNK * c->head_dim * sizeof(float));
+	s->att_kv = malloc((size_t)c->n_heads * 2 * ATT_CHUNK * c->head_dim * sizeof(float));
 	s->logits = malloc((size_t)n_batch * c->n_vocab * sizeof(float));
 	s->rope_inv_freq = malloc((size_t)c->head_dim / 2 * sizeof(float));
 	if (!s->k_cache || !s->v_cache || !s->x || !s->xb || !s->q || !s->k || !s->v || !s->att_out ||
@@ -466,7 +456,7 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 	}
 	s->bytes = 2 * kv_n * kv_elem + sizeof(float) *
 		   ((size_t)n_batch * (2 * c->dim + 2 * q_dim + 2 * kv_dim + 2 * c->hidden_dim + c->n_vocab) +
-		    (size_t)c->n_heads * ((size_t)s->att_rows * n_ctx + ATT_CHUNK * c->head_dim) + c->head_dim / 2);
+		    (size_t)c->n_heads * ((size_t)s->att_rows * n_ctx + 2 * ATT_CHUNK * c->head_dim) + c->head_dim / 2);
 	/* HF LlamaRotaryEmbedding: inv_freq = 1 / base^(arange(0, head_dim, 2) / head_dim) */
 	for (int i = 0; i < c->head_dim / 2; i++)
 		s->rope_inv_freq[i] = (float)pow(c->rope_base, -2.0 * i / c->head_dim);
@@ -534,26 +524,30 @@ static void rope(float *v, int n_heads, int head_dim, int pos, const float *inv_
 /*
  * Attention reads the cache in blocks of ATT_CHUNK positions, converted once to f32 for the
  * whole batch: keys transposed ([head_dim][ATT_CHUNK], so a score is a sum of rows scaled by
- * q[i], over a fixed-length loop the compiler can vectorize), values as they are.
+ * q[i], over a fixed-length loop the compiler can vectorize; tmp holds them untransposed on
+ * the way), values as they are.
  */
-static void kv_load(float *dst, const sl_state *s, const void *cache, size_t first,
+static void kv_load(float *dst, float *tmp, const sl_state *s, const void *cache, size_t first,
 		    size_t stride, int pc, int hd, int transpose)
 {
+	float *rows = transpose ? tmp : dst; /* pc rows of hd, as cached */
+
 	for (int j = 0; j < pc; j++) {
 		size_t off = first + (size_t)j * stride;
-		for (int i = 0; i < hd; i++) {
-			float v = s->kv_type == SL_F32 ? ((const float *)cache)[off + i] :
-				  f16_table[((const sl_f16 *)cache)[off + i]];
-			if (transpose)
-				dst[(size_t)i * ATT_CHUNK + j] = v;
-			else
-				dst[(size_t)j * hd + i] = v;
-		}
+		if (s->kv_type == SL_F32)
+			memcpy(rows + (size_t)j * hd, (const float *)cache + off, (size_t)hd * sizeof(float));
+		else
+			sl_f16_to_f32_row((const sl_f16 *)cache + off, rows + (size_t)j * hd, (size_t)hd);
 	}
-	if (transpose)
-		for (int i = 0; i < hd; i++)
-			for (int j = pc; j < ATT_CHUNK; j++)
-				dst[(size_t)i * ATT_CHUNK + j] = 0;
+	if (!transpose)
+		return;
+	for (int i = 0; i < hd; i++) {
+		float *d = dst + (size_t)i * ATT_CHUNK;
+		for (int j = 0; j < pc; j++)
+			d[j] = rows[(size_t)j * hd + i];
+		for (int j = pc; j < ATT_CHUNK; j++)
+			d[j] = 0;
+	}
 }
 
 /* out += a · v over n values; blocks of fixed length so that the compiler vectorizes them. */
@@ -588,14 +582,14 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	int hd = c->head_dim, kv_dim = c->n_kv_heads * hd, q_dim = c->n_heads * hd;
 	int kvh = h0 / (c->n_heads / c->n_kv_heads), n_pos = j->pos + t1;
 	size_t base = (size_t)j->layer * s->n_ctx * kv_dim + (size_t)kvh * hd;
-	float *kc = s->att_kv + (size_t)h0 * ATT_CHUNK * hd;
+	float *kc = s->att_kv + (size_t)h0 * 2 * ATT_CHUNK * hd, *tmp = kc + ATT_CHUNK * hd;
 	float scale = 1.0f / sqrtf((float)hd);
 
 #define ATT_ROW(h, t) (s->att + ((size_t)(h) * s->att_rows + (size_t)((t) - t0)) * s->n_ctx)
 	/* attn_weights = q · kᵀ / sqrt(head_dim), a block of positions at a time */
 	for (int p0 = 0; p0 < n_pos; p0 += ATT_CHUNK) {
 		int pc = n_pos - p0 < ATT_CHUNK ? n_pos - p0 : ATT_CHUNK;
-		kv_load(kc, s, s->k_cache, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 1);
+		kv_load(kc, tmp, s, s->k_cache, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 1);
 		for (int h = h0; h < h1; h++) {
 			for (int t = t0; t < t1; t++) {
 				int seen = j->pos + t + 1 - p0;     /* causal mask */
@@ -641,7 +635,7 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	/* attn_output = attn_weights · v */
 	for (int p0 = 0; p0 < n_pos; p0 += ATT_CHUNK) {
 		int pc = n_pos - p0 < ATT_CHUNK ? n_pos - p0 : ATT_CHUNK;
-		kv_load(kc, s, s->v_cache, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 0);
+		kv_load(kc, tmp, s, s->v_cache, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 0);
 		for (int h = h0; h < h1; h++) {
 			for (int t = t0; t < t1; t++) {
 				int seen = j->pos + t + 1 - p0;
@@ -696,10 +690,8 @@ static void kv_store(const sl_config *c, sl_state *s, int layer, int n, int pos)
 		memcpy((float *)s->v_cache + off, s->v, cnt * sizeof(float));
 		return;
 	}
-	for (size_t i = 0; i < cnt; i++) {
-		((sl_f16 *)s->k_cache)[off + i] = sl_f32_to_f16(s->k[i]);
-		((sl_f16 *)s->v_cache)[off + i] = sl_f32_to_f16(s->v[i]);
-	}
+	sl_f32_to_f16_row(s->k, (sl_f16 *)s->k_cache + off, cnt);
+	sl_f32_to_f16_row(s->v, (sl_f16 *)s->v_cache + off, cnt);
 }
 
 static void matmul(sl_pool *pool, const sl_state *s, const sl_weight *w, const float *x, int n, float *y)

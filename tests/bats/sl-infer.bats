@@ -282,7 +282,7 @@ EOF
 	[ "$status" -eq 0 ]
 	[ "$(echo $output | wc -w)" -eq 20 ]
 	echo "$stderr"
-	[[ "${stderr_lines[0]}" =~ ^sl-infer:\ load\ [0-9.]+\ ms\ \(model\ [0-9.]+\ MiB\ mapped,\ state\ [0-9.]+\ MiB\)$ ]]
+	[[ "${stderr_lines[0]}" =~ ^sl-infer:\ load\ [0-9.]+\ ms\ \(model\ [0-9.]+\ MiB\ mapped,\ [0-9.]+\ MiB\ in\ 2\ MiB\ pages,\ state\ [0-9.]+\ MiB\)$ ]]
 	[[ "${stderr_lines[1]}" =~ ^sl-infer:\ prompt\ 1\ ids\ in\ [0-9.]+\ ms\ \([0-9.]+\ ids/s\)$ ]]
 	[[ "${stderr_lines[2]}" =~ ^sl-infer:\ first\ id\ after\ [0-9.]+\ ms$ ]]
 	[[ "${stderr_lines[3]}" =~ ^sl-infer:\ generated\ 20\ ids\ in\ [0-9.]+\ ms\ \([0-9.]+\ ids/s\)$ ]]

@@ -274,6 +274,58 @@ static void test_unsupported(void)
 	CHECK(isnan(y));
 }
 
+/*
+ * Half-precision rows: every one of the 65536 halves to float, bit for bit against the
+ * reference; floats to half on random values of every magnitude (normal, subnormal, over-
+ * and underflowing) and the ties, equal to sl_f32_to_f16 except that a NaN need only stay
+ * a NaN.  Lengths 0-17 cover the SIMD tails.
+ */
+static void test_f16_rows(const sl_kset *ks)
+{
+	static sl_f16 h[65536], h2[65536];
+	static float f[65536], f2[65536];
+	int bad = 0;
+
+	for (int i = 0; i < 65536; i++)
+		h[i] = (sl_f16)i;
+	ks->f16_to_f32(h, f, 65536);
+	for (int i = 0; i < 65536; i++) {
+		float r = sl_f16_to_f32(h[i]);
+		bad += isnan(r) ? !isnan(f[i]) : memcmp(&r, &f[i], 4) != 0;
+	}
+	CHECK_MSG(bad == 0, "%s: %d halves convert differently", ks->name, bad);
+
+	for (int i = 0; i < 65536; i++) {
+		uint32_t u = rnd() << 16 ^ rnd();
+		if (i % 4 == 0) /* exponents in and around the half range */
+			u = (u & 0x807fffffu) | (uint32_t)(101 + rnd() % 45) << 23;
+		if (i % 8 == 1) /* exact ties between two halves */
+			u &= ~0xfffu, u |= 0x1000u;
+		memcpy(&f2[i], &u, 4);
+	}
+	f2[0] = 65520.f; /* rounds to inf */
+	f2[1] = 65519.f; /* rounds to 65504 */
+	f2[2] = 0x1p-25f; /* tie with zero: stays 0 */
+	f2[3] = 0x1.8p-25f; /* above the tie: smallest subnormal */
+	ks->f32_to_f16(f2, h2, 65536);
+	bad = 0;
+	for (int i = 0; i < 65536; i++) {
+		sl_f16 r = sl_f32_to_f16(f2[i]);
+		bad += isnan(f2[i]) ? (h2[i] & 0x7fff) <= 0x7c00 : h2[i] != r;
+	}
+	CHECK_MSG(bad == 0, "%s: %d floats round to a different half", ks->name, bad);
+
+	for (size_t n = 0; n <= 17; n++) {
+		sl_f16 out[18] = {0};
+		float back[18] = {0};
+		ks->f32_to_f16(f2 + 100, out, n);
+		ks->f16_to_f32(out, back, n);
+		CHECK(out[n] == 0 && back[n] == 0); /* nothing past n written */
+		for (size_t i = 0; i < n; i++)
+			CHECK(out[i] == sl_f32_to_f16(f2[100 + i]) || isnan(f2[100 + i]));
+	}
+}
+
 int main(void)
 {
 	const sl_kset *const *all = sl_kset_all();
@@ -283,10 +335,12 @@ int main(void)
 	test_golden();
 	test_unsupported();
 	test_invariance(&sl_kset_ref);
+	test_f16_rows(&sl_kset_ref);
 	for (int i = 0; all[i] != &sl_kset_ref; i++) {
 		fprintf(stderr, "test_kernels: %s vs ref\n", all[i]->name);
 		test_against_reference(all[i]);
 		test_invariance(all[i]);
+		test_f16_rows(all[i]);
 	}
 	if (all[0] != &sl_kset_ref && all[1] != &sl_kset_ref)
 		test_sets_agree(all[0], all[1]);
