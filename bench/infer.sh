@@ -4,7 +4,8 @@
 # For each model: prompt processing of 128 and 512 ids (pp128, pp512, tok/s, each in a fresh
 # process), generation of 128 ids (tg128, tok/s, in the steady state: ids 33-160 of a run),
 # time to first id after a 32-id prompt (TTFT: load + prompt + first sample, ms, in a fresh
-# process), peak RSS of the 512-id run at a 512-id context, and the file size.  Each figure
+# process), peak RSS of the 512-id run at a 512-id context, the file size, and how much of
+# the model sl-infer had in 2 MiB pages (mapped; "read" with --no-mmap).  Each figure
 # is the median of RUNS runs (default 3), read from `sl-infer --stats` on stderr.
 #
 # Each speed is also shown as a fraction of the limit that binds it:
@@ -66,6 +67,8 @@ stat_gen_ms() { sed -n 's/.*generated [0-9]* ids in \([0-9.]*\) ms.*/\1/p' "$tmp
 stat_first_ms() { sed -n 's/.*first id after \([0-9.]*\) ms.*/\1/p' "$tmp/stats"; }
 stat_load_ms() { sed -n 's/.*load \([0-9.]*\) ms.*/\1/p' "$tmp/stats"; }
 stat_rss() { sed -n 's/.*peak RSS \([0-9.]*\) MiB.*/\1/p' "$tmp/stats"; }
+# "mapped, X MiB in 2 MiB pages" -> X; "read" -> read
+stat_huge() { sed -n -e 's/.*MiB mapped, \([0-9.]*\) MiB in 2 MiB pages.*/\1 MiB/p' -e 's/.*MiB read,.*/read/p' "$tmp/stats"; }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print v[int((NR + 1) / 2)] }'; }
 
@@ -79,8 +82,8 @@ frac() { # value bound -> "0.42" or "-"
 	awk -v v="$1" -v b="$2" 'BEGIN { if (b == "" || b + 0 <= 0 || v == "-") print "-"; else printf "%.2f", v / b }'
 }
 
-echo "| model | MiB | pp128 tok/s | pp512 tok/s | tg128 tok/s | TTFT (32) ms | peak RSS MiB | RSS − model MiB | tg / bw bound | pp512 / kernel bound |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| model | MiB | pp128 tok/s | pp512 tok/s | tg128 tok/s | TTFT (32) ms | peak RSS MiB | RSS − model MiB | tg / bw bound | pp512 / kernel bound | in 2 MiB pages |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for m in "$@"; do
 	name=$(basename "$m" .gguf)
 	bytes=$(stat -c %s "$m")
@@ -96,6 +99,7 @@ for m in "$@"; do
 	esac
 	: >"$tmp/pp128" ; : >"$tmp/pp512" ; : >"$tmp/tg" ; : >"$tmp/ttft" ; : >"$tmp/rss"
 	run "$m" "$tmp/p1" 1 # warm-up: the file into the page cache, not timed
+	huge=$(stat_huge)
 	i=0
 	while [ $i -lt "$runs" ]; do
 		run "$m" "$tmp/p128" 0
@@ -123,5 +127,5 @@ for m in "$@"; do
 	tg_bound=$(awk -v bw="${SL_BW_GBS:-}" -v b="$bytes" 'BEGIN { if (bw != "") printf "%.2f", bw * 1e9 / b }')
 	kp=$(kpeak_pp $kt)
 	pp_bound=$(awk -v k="$kp" -v b="$bytes" 'BEGIN { if (k != "") printf "%.2f", k * 1e9 / b }')
-	echo "| $name | $mib | $pp128 | $pp512 | $tg | $ttft | $rss | $over | $(frac "$tg" "$tg_bound") (of ${tg_bound:--}) | $(frac "$pp512" "$pp_bound") (of ${pp_bound:--}) |"
+	echo "| $name | $mib | $pp128 | $pp512 | $tg | $ttft | $rss | $over | $(frac "$tg" "$tg_bound") (of ${tg_bound:--}) | $(frac "$pp512" "$pp_bound") (of ${pp_bound:--}) | ${huge:--} |"
 done

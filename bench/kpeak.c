@@ -55,10 +55,20 @@ static void run(sl_pool *pool, uint32_t type)
 	srand(1);
 	for (size_t i = 0; i < rb * rows; i++)
 		W[i] = (unsigned char)rand();
-	/* keep f16 scales and float weights finite: random bytes make NaNs now and then */
-	if (type == SL_F32 || type == SL_F16 || type == SL_BF16)
-		for (size_t i = 0; i < rb * rows; i += 2)
-			W[i + 1] &= 0x3b;
+	/*
+	 * Float weights: values in [-0.5, 0.5], as a model has (random bytes would make f32
+	 * subnormals, which the FPU handles slowly).  Quantized blocks stay random bytes: their
+	 * f16 scales become normal floats (or inf/NaN, at full speed).
+	 */
+	for (size_t i = 0; i < (size_t)rows * cols && (type == SL_F32 || type == SL_F16 || type == SL_BF16); i++) {
+		float v = (float)rand() / RAND_MAX - 0.5f;
+		if (type == SL_F32)
+			((float *)W)[i] = v;
+		else if (type == SL_F16)
+			((sl_f16 *)W)[i] = sl_f32_to_f16(v);
+		else
+			((sl_bf16 *)W)[i] = sl_f32_to_bf16(v);
+	}
 	for (int i = 0; i < cols * nt; i++)
 		X[i] = (float)rand() / RAND_MAX - 0.5f;
 

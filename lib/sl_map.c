@@ -168,17 +168,18 @@ static void populate(const uint8_t *p, uint64_t n)
 }
 
 /*
- * Bytes of the mappings inside [p, p+n) that 2 MiB file pages map, from /proc/self/smaps;
- * -1 if the kernel does not say.
+ * FilePmdMapped (bytes of 2 MiB file pages mapped) of the mappings that start at lo + i·stride,
+ * i < k, from /proc/self/smaps: out[i], or -1 where there is none or the kernel does not say.
+ * Returns 0, or -1 if smaps cannot be read.
  */
-static int64_t huge_bytes(const uint8_t *p, uint64_t n)
+static int pmd_mapped(uintptr_t lo, uint64_t stride, int k, int64_t *out)
 {
 	FILE *f = fopen("/proc/self/smaps", "re");
-	uint64_t page = (uint64_t)getpagesize(), end = ((uintptr_t)p + n + page - 1) & ~(page - 1);
 	char line[512];
-	int in = 0, seen = 0;
-	int64_t kb = 0;
+	int cur = -1;
 
+	for (int i = 0; i < k; i++)
+		out[i] = -1;
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof line, f)) {
@@ -186,42 +187,89 @@ static int64_t huge_bytes(const uint8_t *p, uint64_t n)
 		char dash;
 		/* a mapping's first line: "start-end perms ..."; field lines start "Name:" */
 		if (sscanf(line, "%llx%c%llx", &a, &dash, &b) == 3 && dash == '-') {
-			in = a >= (uintptr_t)p && b <= end;
+			cur = a >= lo && (a - lo) % stride == 0 && (a - lo) / stride < (uint64_t)k ? (int)((a - lo) / stride) : -1;
 			continue;
 		}
-		if (in && sscanf(line, "FilePmdMapped: %llu kB", &v) == 1) {
-			kb += (int64_t)v;
-			seen = 1;
-		}
+		if (cur >= 0 && sscanf(line, "FilePmdMapped: %llu kB", &v) == 1)
+			out[cur] = (int64_t)v * 1024;
 	}
 	fclose(f);
-	return seen ? kb * 1024 : -1;
+	return 0;
+}
+
+/* Chunks looked at per round: each is mapped a second time meanwhile, and counts in the RSS. */
+#define PROBE_CHUNKS 8
+
+/*
+ * Which of the k 2 MiB chunks of fd from offset off does the page cache hold in one huge
+ * page?  Each is mapped apart (smaps counts per mapping; a gap between them keeps the
+ * kernel from merging them) with huge-page advice, faulted in, and looked at.  huge[i] is
+ * 1 or 0; returns -1 if this cannot be found out.
+ */
+static int huge_chunks(int fd, uint64_t off, int k, int *huge)
+{
+	uint64_t span = (uint64_t)(2 * k) * HUGE_PAGE; /* chunk, gap, chunk, gap ... */
+	uint8_t *raw = mmap(NULL, (size_t)(span + HUGE_PAGE), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int64_t bytes[PROBE_CHUNKS];
+	int rc = 0;
+
+	if (raw == MAP_FAILED)
+		return -1;
+	uint8_t *base = (uint8_t *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	for (int i = 0; i < k && rc == 0; i++) {
+		uint8_t *p = base + (uint64_t)(2 * i) * HUGE_PAGE;
+		if (mmap(p, HUGE_PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd,
+			 (off_t)(off + (uint64_t)i * HUGE_PAGE)) == MAP_FAILED)
+			rc = -1;
+		madvise(p, HUGE_PAGE, MADV_HUGEPAGE);
+		populate(p, HUGE_PAGE);
+	}
+	if (rc == 0)
+		rc = pmd_mapped((uintptr_t)base, 2 * HUGE_PAGE, k, bytes);
+	for (int i = 0; i < k && rc == 0; i++) {
+		if (bytes[i] < 0)
+			rc = -1;
+		huge[i] = bytes[i] == (int64_t)HUGE_PAGE;
+	}
+	munmap(raw, (size_t)(span + HUGE_PAGE));
+	return rc;
 }
 
 /*
- * Drop [off, off+n) of m's file from the page cache (clean pages nobody else maps), and
- * this process's mapping of it, so the next touch reads it again.  fd is the file reopened.
+ * Drop chunk [off, off + 2 MiB) of m's file from the page cache (clean pages nobody else
+ * maps) and from this process's mapping, and fault it in again: read anew, through the
+ * huge-page advice.  fd is the file, reopened.
  */
-static void drop_cached(const sl_map *m, int fd, uint64_t off, uint64_t n)
+static void reread_chunk(const sl_map *m, int fd, uint64_t off)
 {
-	madvise((void *)(m->data + off), (size_t)n, MADV_DONTNEED); /* read-only: nothing lost */
-	posix_fadvise(fd, (off_t)off, (off_t)n, POSIX_FADV_DONTNEED);
+	madvise((void *)(m->data + off), HUGE_PAGE, MADV_DONTNEED); /* read-only: nothing lost */
+	posix_fadvise(fd, (off_t)off, (off_t)HUGE_PAGE, POSIX_FADV_DONTNEED);
+	populate(m->data + off, HUGE_PAGE);
 }
 
-/* Does the kernel read this file into 2 MiB pages?  Try its first 2 MiB, in a mapping apart. */
-static int reads_huge(const sl_map *m, int fd)
+/*
+ * Read again the chunks the page cache holds in small pages.  The first one tells whether
+ * that helps on this machine (kernel, file system, THP setting): if it comes back small
+ * too, nothing more is dropped.
+ */
+static void reread_small_chunks(const sl_map *m, int fd)
 {
-	uint8_t *probe = map_aligned(fd, HUGE_PAGE);
-	int64_t h;
+	uint64_t whole = m->size & ~(HUGE_PAGE - 1);
+	int huge[PROBE_CHUNKS], tried = 0;
 
-	if (probe == MAP_FAILED)
-		return 0;
-	drop_cached(m, fd, 0, HUGE_PAGE);
-	populate(probe, HUGE_PAGE);
-	h = huge_bytes(probe, HUGE_PAGE);
-	munmap(probe, HUGE_PAGE);
-	populate(m->data, HUGE_PAGE);
-	return h == (int64_t)HUGE_PAGE;
+	for (uint64_t off = 0; off < whole; off += PROBE_CHUNKS * HUGE_PAGE) {
+		int k = (int)((whole - off) / HUGE_PAGE < PROBE_CHUNKS ? (whole - off) / HUGE_PAGE : PROBE_CHUNKS);
+		if (huge_chunks(fd, off, k, huge) != 0)
+			return;
+		for (int i = 0; i < k; i++) {
+			uint64_t c = off + (uint64_t)i * HUGE_PAGE;
+			if (huge[i])
+				continue;
+			reread_chunk(m, fd, c);
+			if (!tried++ && (huge_chunks(fd, c, 1, &huge[i]) != 0 || !huge[i]))
+				return;
+		}
+	}
 }
 
 void sl_map_prefault(sl_map *m)
@@ -234,20 +282,17 @@ void sl_map_prefault(sl_map *m)
 	if (m->copied || !m->data)
 		return;
 	populate(m->data, m->size);
-	h = huge_bytes(m->data, m->size);
+	pmd_mapped((uintptr_t)m->data, 1, 1, &h);
 	m->huge = h > 0 ? (uint64_t)h : 0;
-	/* Unknown, nothing that could be huge, or at least 90% huge already: done. */
-	if (h < 0 || whole == 0 || (uint64_t)h >= whole / 10 * 9)
+	if (h < 0 || m->huge >= whole) /* the kernel does not say, or all huge already */
 		return;
 	/* Reopen the file the mapping shows, only if it is still the same file. */
 	fd = open(m->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (fstat(fd, &st) == 0 && (uint64_t)st.st_dev == m->dev && (uint64_t)st.st_ino == m->ino &&
-	    reads_huge(m, fd)) {
-		drop_cached(m, fd, 0, m->size);
-		populate(m->data, m->size);
-		h = huge_bytes(m->data, m->size);
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_dev == m->dev && (uint64_t)st.st_ino == m->ino) {
+		reread_small_chunks(m, fd);
+		pmd_mapped((uintptr_t)m->data, 1, 1, &h);
 		m->huge = h > 0 ? (uint64_t)h : 0;
 	}
 	close(fd);
