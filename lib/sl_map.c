@@ -85,11 +85,37 @@ int sl_map_open(sl_map *m, const char *path)
 	return 0;
 }
 
+void *sl_huge_alloc(size_t n)
+{
+	size_t len = (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+	uint8_t *raw, *buf;
+
+	if (n == 0 || len < n)
+		return NULL;
+	/* Over-allocate by one huge page, then trim both ends to a 2 MiB-aligned range. */
+	raw = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	buf = (uint8_t *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	if (buf > raw)
+		munmap(raw, (size_t)(buf - raw));
+	if (raw + len + HUGE_PAGE > buf + len)
+		munmap(buf + len, (size_t)(raw + len + HUGE_PAGE - (buf + len)));
+	madvise(buf, len, MADV_HUGEPAGE); /* advice only: fine if THP is off */
+	return buf;
+}
+
+void sl_huge_free(void *p, size_t n)
+{
+	if (p)
+		munmap(p, (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE);
+}
+
 int sl_map_read(sl_map *m, const char *path)
 {
 	struct stat st;
 	uint64_t len, got = 0;
-	uint8_t *raw, *buf;
+	uint8_t *buf;
 	int fd;
 
 	memset(m, 0, sizeof *m);
@@ -115,21 +141,14 @@ int sl_map_read(sl_map *m, const char *path)
 		close(fd);
 		return 0;
 	}
-	/* Over-allocate by one huge page, then trim both ends to a 2 MiB-aligned range. */
 	len = (m->size + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-	raw = mmap(NULL, (size_t)(len + HUGE_PAGE), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (raw == MAP_FAILED) {
+	buf = (size_t)m->size == m->size ? sl_huge_alloc((size_t)m->size) : NULL;
+	if (!buf) {
 		close(fd);
 		sl_map_close(m);
 		return sl_seterr("%s: cannot allocate %llu bytes to read it into: %s", path,
-				 (unsigned long long)m->size, strerror(errno));
+				 (unsigned long long)m->size, strerror(errno ? errno : ENOMEM));
 	}
-	buf = (uint8_t *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-	if (buf > raw)
-		munmap(raw, (size_t)(buf - raw));
-	if (raw + len + HUGE_PAGE > buf + len)
-		munmap(buf + len, (size_t)(raw + len + HUGE_PAGE - (buf + len)));
-	madvise(buf, (size_t)len, MADV_HUGEPAGE); /* advice only: fine if THP is off */
 	m->data = buf;
 	m->copied = len;
 	while (got < m->size) {

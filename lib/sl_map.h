@@ -51,6 +51,14 @@ void sl_map_prefault(sl_map *m);
 int sl_map_read(sl_map *m, const char *path);
 void sl_map_close(sl_map *m);
 
+/*
+ * n zeroed bytes of anonymous memory, 2 MiB-aligned and advised for transparent huge pages,
+ * for large buffers read over and over (the KV cache): NULL if out of memory.  Free with
+ * sl_huge_free(p, n), n as given.
+ */
+void *sl_huge_alloc(size_t n);
+void sl_huge_free(void *p, size_t n);
+
 /* A cursor over [base, base+size) that fails instead of reading past the end. */
 typedef struct {
 	const uint8_t *base;

@@ -92,6 +92,7 @@ typedef struct {
 	int n_batch;             /* tokens per sl_forward() call at most */
 	uint32_t kv_type;        /* SL_F16 (default) or SL_F32 */
 	void *k_cache;           /* [n_layers][n_ctx][n_kv_heads*head_dim] of kv_type */
+	size_t kv_bytes;         /* of each of k_cache, v_cache (sl_huge_alloc) */
 	void *v_cache;           /* same */
 	/* activations for a batch of n_batch tokens */
 	float *x;                /* [n_batch][dim] the residual stream */
