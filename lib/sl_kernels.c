@@ -29,14 +29,17 @@
  * For one token (generation) the product streams its weights from memory once, and the
  * threads stream fastest from a few large pieces each: on the 2-core bench machine two
  * threads read Q8_0 weights at 43 GB/s in 64-row pieces and at 55-58 GB/s in pieces of
- * 512 rows or more (one thread: 29 GB/s either way).  Four pieces per thread still leave
- * room to balance a thread that was descheduled.
+ * 512 rows or more (one thread: 29 GB/s either way).  So the rows are cut into 4 pieces
+ * per thread of decreasing size (piece i of n in proportion to 2(n-i)-1: the first is 15
+ * times the last), whole multiples of 64 rows: large pieces first, small ones last so the
+ * threads finish together.  Piece `task` starts at row:
  */
-static int rows_per_task_1(int rows, int n_threads)
+static int piece_start(int rows, int n, int task)
 {
-	int c = rows / (4 * n_threads);
-	c = (c + 63) & ~63;
-	return c < 64 ? 64 : c;
+	if (task >= n)
+		return rows;
+	double left = (double)(n - task) / n;
+	return (int)((double)rows * (1.0 - left * left)) & ~63;
 }
 /* Tokens quantized per pool task. */
 #define TOKS_PER_TASK 8
@@ -286,7 +289,8 @@ typedef struct {
 	const char *W;
 	size_t ws, xs;
 	int rows, cols, n_tok;
-	int chunk; /* rows per task */
+	int chunk; /* rows per task; 0: pieces of decreasing size (piece_start) */
+	int n_tasks;
 	const float *X;
 	const void *xq; /* quantized X, or X itself */
 	float *Y;
@@ -304,8 +308,17 @@ static void xq_task(void *arg, int task, int n_tasks)
 static void mm_task(void *arg, int task, int n_tasks)
 {
 	const mm_job *j = arg;
-	int r0 = task * j->chunk;
-	int nr = j->rows - r0 < j->chunk ? j->rows - r0 : j->chunk;
+	int r0, nr;
+
+	if (j->chunk) {
+		r0 = task * j->chunk;
+		nr = j->rows - r0 < j->chunk ? j->rows - r0 : j->chunk;
+	} else {
+		r0 = piece_start(j->rows, j->n_tasks, task);
+		nr = piece_start(j->rows, j->n_tasks, task + 1) - r0;
+		if (nr <= 0)
+			return;
+	}
 	(void)n_tasks;
 	j->ks->mm(j->type, j->W + (size_t)r0 * j->ws, j->ws, nr, j->cols, j->xq, j->xs,
 		  j->n_tok, j->Y + r0, (size_t)j->rows);
@@ -323,7 +336,7 @@ void sl_matmul_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const void 
 {
 	size_t ws = sl_type_row_bytes(type, (uint64_t)cols);
 	size_t xs = ks->xq_size(type, cols);
-	mm_job j = {ks, type, W, ws, xs, rows, cols, n_tok, 0, X, X, Y};
+	mm_job j = {ks, type, W, ws, xs, rows, cols, n_tok, 0, 0, X, X, Y};
 
 	if (rows <= 0 || n_tok <= 0)
 		return;
@@ -350,8 +363,9 @@ void sl_matmul_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const void 
 		j.xq = xq_buf;
 		sl_pool_run(pool, (n_tok + TOKS_PER_TASK - 1) / TOKS_PER_TASK, xq_task, &j);
 	}
-	j.chunk = n_tok == 1 ? rows_per_task_1(rows, sl_pool_threads(pool)) : ROWS_PER_TASK;
-	sl_pool_run(pool, (rows + j.chunk - 1) / j.chunk, mm_task, &j);
+	j.chunk = n_tok == 1 ? 0 : ROWS_PER_TASK;
+	j.n_tasks = n_tok == 1 ? 4 * sl_pool_threads(pool) : (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+	sl_pool_run(pool, j.n_tasks, mm_task, &j);
 }
 
 void sl_matmul(sl_pool *pool, uint32_t type, const void *W, int rows, int cols,
