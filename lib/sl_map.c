@@ -15,55 +15,84 @@
 
 #define HUGE_PAGE ((uint64_t)2 << 20)
 
+static uint64_t huge_round(uint64_t n)
+{
+	return (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+}
+
 /*
- * Map n bytes of fd read-only at a 2 MiB-aligned address (a huge page can only map an
- * aligned range), advised for huge pages.  MAP_FAILED on failure, with errno set.
+ * len bytes (a multiple of the page size) of anonymous memory with protection prot at a
+ * 2 MiB-aligned address (a huge page can only map an aligned range): over-allocate by one
+ * huge page, then give back both ends.  NULL on failure, with errno set.
+ */
+static uint8_t *aligned_region(uint64_t len, int prot)
+{
+	if (len == 0 || len > SIZE_MAX - HUGE_PAGE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	uint8_t *raw = mmap(NULL, (size_t)(len + HUGE_PAGE), prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	uint8_t *p = (uint8_t *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	if (raw + len + HUGE_PAGE > p + len)
+		munmap(p + len, (size_t)(raw + len + HUGE_PAGE - (p + len)));
+	return p;
+}
+
+/*
+ * Map n bytes of fd read-only at a 2 MiB-aligned address, advised for huge pages.
+ * MAP_FAILED on failure, with errno set.
  */
 static void *map_aligned(int fd, uint64_t n)
 {
-	uint8_t *raw = mmap(NULL, (size_t)(n + HUGE_PAGE), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (raw == MAP_FAILED)
+	uint64_t page = (uint64_t)getpagesize(), len = (n + page - 1) & ~(page - 1);
+	uint8_t *p = aligned_region(len, PROT_NONE);
+
+	if (!p)
 		return MAP_FAILED;
-	uint8_t *p = (uint8_t *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
 	if (mmap(p, (size_t)n, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
 		int e = errno;
-		munmap(raw, (size_t)(n + HUGE_PAGE));
+		munmap(p, (size_t)len);
 		errno = e;
 		return MAP_FAILED;
 	}
-	/* give back the reservation on both sides (the file mapping ends on a page boundary) */
-	uint64_t end = ((uintptr_t)p + n + (uint64_t)getpagesize() - 1) & ~(uint64_t)(getpagesize() - 1);
-	if (p > raw)
-		munmap(raw, (size_t)(p - raw));
-	if ((uintptr_t)raw + n + HUGE_PAGE > end)
-		munmap((void *)end, (size_t)((uintptr_t)raw + n + HUGE_PAGE - end));
 	madvise(p, (size_t)n, MADV_HUGEPAGE); /* advice only: fine if the kernel ignores it */
 	return p;
+}
+
+/* Open path, which must be a regular file: the descriptor, or -1 with sl_error set. */
+static int open_regular(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return sl_seterr("%s: %s", path, strerror(errno));
+	if (fstat(fd, st) != 0) {
+		int e = errno;
+		close(fd);
+		return sl_seterr("%s: %s", path, strerror(e));
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return sl_seterr(S_ISDIR(st->st_mode) ? "%s: is a directory" :
+				 "%s: not a regular file (models must be seekable files)", path);
+	}
+	return fd;
 }
 
 int sl_map_open(sl_map *m, const char *path)
 {
 	struct stat st;
-	int fd;
 	void *p = NULL;
+	int fd;
 
 	memset(m, 0, sizeof *m);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular(path, &st);
 	if (fd < 0)
-		return sl_seterr("%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		int e = errno;
-		close(fd);
-		return sl_seterr("%s: %s", path, strerror(e));
-	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		return sl_seterr("%s: is a directory", path);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return sl_seterr("%s: not a regular file (models must be seekable files)", path);
-	}
+		return -1;
 	if (st.st_size > 0) {
 		p = map_aligned(fd, (uint64_t)st.st_size);
 		if (p == MAP_FAILED) {
@@ -87,50 +116,30 @@ int sl_map_open(sl_map *m, const char *path)
 
 void *sl_huge_alloc(size_t n)
 {
-	size_t len = (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-	uint8_t *raw, *buf;
+	uint8_t *p = aligned_region(huge_round(n), PROT_READ | PROT_WRITE);
 
-	if (n == 0 || len < n)
-		return NULL;
-	/* Over-allocate by one huge page, then trim both ends to a 2 MiB-aligned range. */
-	raw = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (raw == MAP_FAILED)
-		return NULL;
-	buf = (uint8_t *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-	if (buf > raw)
-		munmap(raw, (size_t)(buf - raw));
-	if (raw + len + HUGE_PAGE > buf + len)
-		munmap(buf + len, (size_t)(raw + len + HUGE_PAGE - (buf + len)));
-	madvise(buf, len, MADV_HUGEPAGE); /* advice only: fine if THP is off */
-	return buf;
+	if (p)
+		madvise(p, (size_t)huge_round(n), MADV_HUGEPAGE); /* advice only: fine if THP is off */
+	return p;
 }
 
 void sl_huge_free(void *p, size_t n)
 {
 	if (p)
-		munmap(p, (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE);
+		munmap(p, (size_t)huge_round(n));
 }
 
 int sl_map_read(sl_map *m, const char *path)
 {
 	struct stat st;
-	uint64_t len, got = 0;
+	uint64_t got = 0;
 	uint8_t *buf;
 	int fd;
 
 	memset(m, 0, sizeof *m);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular(path, &st);
 	if (fd < 0)
-		return sl_seterr("%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		int e = errno;
-		close(fd);
-		return sl_seterr("%s: %s", path, strerror(e));
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return sl_seterr(S_ISDIR(st.st_mode) ? "%s: is a directory" : "%s: not a regular file", path);
-	}
+		return -1;
 	m->path = strdup(path);
 	if (!m->path) {
 		close(fd);
@@ -141,16 +150,16 @@ int sl_map_read(sl_map *m, const char *path)
 		close(fd);
 		return 0;
 	}
-	len = (m->size + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-	buf = (size_t)m->size == m->size ? sl_huge_alloc((size_t)m->size) : NULL;
+	buf = sl_huge_alloc((size_t)m->size);
 	if (!buf) {
+		int e = errno;
 		close(fd);
 		sl_map_close(m);
 		return sl_seterr("%s: cannot allocate %llu bytes to read it into: %s", path,
-				 (unsigned long long)m->size, strerror(errno ? errno : ENOMEM));
+				 (unsigned long long)m->size, strerror(e));
 	}
 	m->data = buf;
-	m->copied = len;
+	m->copied = huge_round(m->size);
 	while (got < m->size) {
 		ssize_t r = pread(fd, buf + got, (size_t)(m->size - got > (1u << 30) ? (1u << 30) : m->size - got),
 				  (off_t)got);
@@ -165,7 +174,7 @@ int sl_map_read(sl_map *m, const char *path)
 		got += (uint64_t)r;
 	}
 	close(fd);
-	mprotect(buf, (size_t)len, PROT_READ); /* weights are read-only, as when mapped */
+	mprotect(buf, (size_t)m->copied, PROT_READ); /* weights are read-only, as when mapped */
 	return 0;
 }
 
