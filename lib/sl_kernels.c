@@ -266,9 +266,12 @@ const sl_kset *sl_kset_get(void)
 	return ks;
 }
 
-void sl_f16_to_f32_row(const sl_f16 *src, float *dst, size_t n)
+void sl_f16_to_f32_rows(const sl_f16 *src, size_t src_stride, float *dst, size_t dst_stride,
+			int rows, size_t n)
 {
-	sl_kset_get()->f16_to_f32(src, dst, n);
+	void (*cvt)(const sl_f16 *, float *, size_t) = sl_kset_get()->f16_to_f32;
+	for (int r = 0; r < rows; r++)
+		cvt(src + (size_t)r * src_stride, dst + (size_t)r * dst_stride, n);
 }
 
 void sl_f32_to_f16_row(const float *src, sl_f16 *dst, size_t n)

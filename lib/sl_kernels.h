@@ -28,8 +28,13 @@ void sl_matmul(sl_pool *pool, uint32_t type, const void *W, int rows, int cols,
 void sl_matmul_ref(uint32_t type, const void *W, int rows, int cols,
 		   const float *X, int n_tok, float *Y);
 
-/* dst[i] = src[i] for n half-precision values, exactly (F16C where the CPU has it). */
-void sl_f16_to_f32_row(const sl_f16 *src, float *dst, size_t n);
+/*
+ * dst[i] = src[i] for `rows` rows of n half-precision values, src_stride and dst_stride
+ * elements apart, exactly (F16C where the CPU has it).  Many rows per call: attention
+ * converts a head's slice of every cached position in a block.
+ */
+void sl_f16_to_f32_rows(const sl_f16 *src, size_t src_stride, float *dst, size_t dst_stride,
+			int rows, size_t n);
 /* dst[i] = src[i] rounded to the nearest half, ties to even, as sl_f32_to_f16 (a NaN stays
  * a NaN, though not always the same one). */
 void sl_f32_to_f16_row(const float *src, sl_f16 *dst, size_t n);

@@ -534,13 +534,12 @@ static void kv_load(float *dst, float *tmp, const sl_state *s, const void *cache
 {
 	float *rows = transpose ? tmp : dst; /* pc rows of hd, as cached */
 
-	for (int j = 0; j < pc; j++) {
-		size_t off = first + (size_t)j * stride;
-		if (s->kv_type == SL_F32)
-			memcpy(rows + (size_t)j * hd, (const float *)cache + off, (size_t)hd * sizeof(float));
-		else
-			sl_f16_to_f32_row((const sl_f16 *)cache + off, rows + (size_t)j * hd, (size_t)hd);
-	}
+	if (s->kv_type == SL_F32)
+		for (int j = 0; j < pc; j++)
+			memcpy(rows + (size_t)j * hd, (const float *)cache + first + (size_t)j * stride,
+			       (size_t)hd * sizeof(float));
+	else
+		sl_f16_to_f32_rows((const sl_f16 *)cache + first, stride, rows, (size_t)hd, pc, (size_t)hd);
 	if (!transpose)
 		return;
 	for (int i = 0; i < hd; i++) {

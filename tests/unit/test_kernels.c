@@ -326,6 +326,24 @@ static void test_f16_rows(const sl_kset *ks)
 	}
 }
 
+/* sl_f16_to_f32_rows: 3 rows of 5 out of rows of 7, into rows of 6; the gaps untouched. */
+static void test_f16_strided(void)
+{
+	sl_f16 src[21];
+	float dst[18];
+	int bad = 0;
+
+	for (int i = 0; i < 21; i++)
+		src[i] = sl_f32_to_f16((float)i);
+	for (int i = 0; i < 18; i++)
+		dst[i] = -1;
+	sl_f16_to_f32_rows(src, 7, dst, 6, 3, 5);
+	for (int r = 0; r < 3; r++)
+		for (int i = 0; i < 6; i++)
+			bad += dst[6 * r + i] != (i < 5 ? (float)(7 * r + i) : -1.f);
+	CHECK(bad == 0);
+}
+
 int main(void)
 {
 	const sl_kset *const *all = sl_kset_all();
@@ -336,6 +354,7 @@ int main(void)
 	test_unsupported();
 	test_invariance(&sl_kset_ref);
 	test_f16_rows(&sl_kset_ref);
+	test_f16_strided();
 	for (int i = 0; all[i] != &sl_kset_ref; i++) {
 		fprintf(stderr, "test_kernels: %s vs ref\n", all[i]->name);
 		test_against_reference(all[i]);
