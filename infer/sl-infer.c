@@ -6,8 +6,8 @@
  * Reads prompt ids (sl-tokens(5)) to end of input, runs them through the model in batches,
  * then samples up to -n ids one at a time, writing and flushing each as soon as it is
  * chosen, so the pipeline streams.  Generation stops at an end-of-generation id (not
- * written), after -n ids, or when prompt and output fill the context.  The model, its
- * KV cache and the forward pass are lib/sl_model.c; sampling is lib/sl_sample.c.
+ * written), after -n ids, or when prompt and output fill the context.  This file is options
+ * and token-stream I/O; the loop of generation is lib/sl_session.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,8 +21,7 @@
 #include "sl_cli.h"
 #include "sl_kernels.h"
 #include "sl_model.h"
-#include "sl_pool.h"
-#include "sl_sample.h"
+#include "sl_session.h"
 #include "sl_sys.h"
 #include "sl_tokio.h"
 #include "sl_types.h"
@@ -190,12 +189,6 @@ static void close_out(FILE *f, const char *path)
 		sl_die("%s: %s", path, strerror(errno));
 }
 
-static void write_logits(FILE *f, const char *path, const float *rows, size_t n_rows, int vocab)
-{
-	if (fwrite(rows, sizeof(float) * (size_t)vocab, n_rows, f) != n_rows)
-		sl_die("%s: %s", path, strerror(errno));
-}
-
 static void emit(int32_t id)
 {
 	if (sl_tokout(stdout, id, 1))
@@ -207,19 +200,14 @@ static void emit(int32_t id)
 typedef struct {
 	options o;
 	sl_model *m;
-	sl_state *s;
-	sl_pool *pool;
-	sl_sampler *smp;
+	sl_session *ss;
 	FILE *probs_fp, *logits_fp;
 	const char *in_name;
-	int32_t *ids;            /* the context: prompt, then generated ids (also the penalty history) */
-	size_t n_prompt, n_total;
-	int n_ctx, vocab;
-	float *scratch;          /* [vocab] logits the sampler may modify */
+	int32_t *prompt;
+	size_t n_prompt;
+	int n_ctx;
 	int32_t *top_ids;        /* [top] */
 	float *top_p;            /* [top] */
-	uint64_t seed;
-	long long n_gen;
 	double t_load, t_prompt0, t_first, t_prompt_end, t_end;
 } run;
 
@@ -232,12 +220,20 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
+/* Every row of logits the session computes goes to --logits. */
+static void on_logits(void *ctx, const float *rows, int n_rows, int vocab)
+{
+	run *r = ctx;
+
+	if (fwrite(rows, sizeof(float) * (size_t)vocab, (size_t)n_rows, r->logits_fp) != (size_t)n_rows)
+		sl_die("%s: %s", r->o.logits_path, strerror(errno));
+}
+
 /* Read all prompt ids; an empty prompt becomes BOS.  Returns the seconds spent waiting. */
 static double read_prompt(run *r)
 {
 	FILE *fp = stdin;
 	sl_tokin in;
-	size_t cap;
 	double t0 = sl_time_now();
 
 	r->in_name = "<stdin>";
@@ -248,86 +244,85 @@ static double read_prompt(run *r)
 		r->in_name = r->o.in_path;
 	}
 	sl_tokin_init(&in, fp, r->in_name);
-	if (sl_tokin_read_all(&in, r->vocab, &r->ids, &r->n_prompt))
+	if (sl_tokin_read_all(&in, r->m->cfg.n_vocab, &r->prompt, &r->n_prompt))
 		sl_die_lib();
 	if (fp != stdin)
 		fclose(fp);
 	if (r->n_prompt > (size_t)r->n_ctx)
 		sl_die("%s: the prompt has %zu ids, more than the context (%d)", r->in_name, r->n_prompt,
 		       r->n_ctx);
-	/* Room for the whole sequence. */
-	cap = r->n_prompt + 1 + (size_t)(r->o.n_predict < r->n_ctx ? r->o.n_predict : r->n_ctx);
-	r->ids = realloc(r->ids, cap * sizeof *r->ids);
-	if (!r->ids)
-		sl_die("out of memory");
 	if (r->n_prompt == 0) {
 		if (r->m->cfg.bos < 0)
 			sl_die("%s: empty prompt, and the model has no BOS id to start from", r->in_name);
-		r->ids[r->n_prompt++] = r->m->cfg.bos;
+		r->prompt = xmalloc(sizeof *r->prompt);
+		r->prompt[r->n_prompt++] = r->m->cfg.bos;
 	}
 	return sl_time_now() - t0;
 }
 
-/* Map and check the model, read the prompt, size the cache, make the pool and sampler. */
+/* Map and check the model, read the prompt, make the session (cache: prompt + N ids). */
 static void load(run *r)
 {
-	const options *o = &r->o;
+	options *o = &r->o;
+	sl_session_params p = sl_session_defaults();
 	double t0 = sl_time_now(), waited;
 	long long want;
 
 	r->m = sl_model_open(o->model_path, o->no_mmap ? SL_MODEL_READ : 0);
 	if (!r->m)
 		sl_die_lib();
-	r->vocab = r->m->cfg.n_vocab;
 	if (o->ctx > r->m->cfg.n_ctx_train)
 		sl_die("%s: context %lld is larger than the model's context length %d", o->model_path,
 		       o->ctx, r->m->cfg.n_ctx_train);
 	r->n_ctx = o->ctx ? (int)o->ctx : r->m->cfg.n_ctx_train;
 	waited = read_prompt(r);
-
-	/* The cache holds what this run can use: prompt + N, at most the context. */
-	want = (long long)r->n_prompt + o->n_predict;
-	r->s = sl_state_new(r->m, want < r->n_ctx ? (int)want : r->n_ctx, (int)o->batch, o->kv_type);
-	if (!r->s)
-		sl_die_lib();
-	r->s->exact = o->exact;
-	r->pool = sl_pool_new((int)o->threads);
-	if (!r->pool)
-		sl_die_lib();
-	r->seed = o->have_seed ? (uint64_t)o->seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	r->smp = sl_sampler_new(r->vocab, &o->sp, r->seed);
-	if (!r->smp)
-		sl_die_lib();
-	r->scratch = xmalloc((size_t)r->vocab * sizeof *r->scratch);
-	if (o->top > 0) {
-		if (r->o.top > r->vocab)
-			r->o.top = r->vocab;
-		r->top_ids = xmalloc((size_t)r->o.top * sizeof *r->top_ids);
-		r->top_p = xmalloc((size_t)r->o.top * sizeof *r->top_p);
-	}
-	if (o->probs_path)
-		r->probs_fp = open_out(o->probs_path);
 	if (o->logits_path)
 		r->logits_fp = open_out(o->logits_path);
+	if (o->probs_path)
+		r->probs_fp = open_out(o->probs_path);
+
+	want = (long long)r->n_prompt + o->n_predict;
+	p.n_ctx = r->n_ctx;
+	p.n_cache = want < r->n_ctx ? (int)want : r->n_ctx;
+	p.n_batch = (int)o->batch;
+	p.kv_type = o->kv_type;
+	p.threads = (int)o->threads;
+	p.exact = o->exact;
+	p.n_predict = o->n_predict;
+	p.ignore_eos = o->ignore_eos;
+	p.sp = o->sp;
+	p.seed = o->have_seed ? (uint64_t)o->seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	p.on_logits = r->logits_fp ? on_logits : NULL;
+	p.ctx = r;
+	r->ss = sl_session_new(r->m, &p);
+	if (!r->ss)
+		sl_die_lib();
+	if (o->top > 0) {
+		if (o->top > r->m->cfg.n_vocab)
+			o->top = r->m->cfg.n_vocab;
+		r->top_ids = xmalloc((size_t)o->top * sizeof *r->top_ids);
+		r->top_p = xmalloc((size_t)o->top * sizeof *r->top_p);
+	}
 	r->t_load = sl_time_now() - t0 - waited;
 }
 
 /* "N MiB read", or "N MiB mapped, M MiB in 2 MiB pages" (see sl_map_prefault). */
 static const char *model_memory(const run *r, char *buf, size_t n)
 {
-	const sl_map *map = &r->m->gguf.map;
+	const sl_provider *p = r->m->prov;
 
-	if (map->copied)
-		snprintf(buf, n, "%.1f MiB read", map->size / 1048576.0);
+	if (strcmp(p->kind, "mapped") == 0)
+		snprintf(buf, n, "%.1f MiB mapped, %.1f MiB in 2 MiB pages", p->file_bytes / 1048576.0,
+			 p->huge_bytes / 1048576.0);
 	else
-		snprintf(buf, n, "%.1f MiB mapped, %.1f MiB in 2 MiB pages", map->size / 1048576.0,
-			 map->huge / 1048576.0);
+		snprintf(buf, n, "%.1f MiB %s", p->file_bytes / 1048576.0, p->kind);
 	return buf;
 }
 
 static void describe(const run *r)
 {
 	const sl_config *c = &r->m->cfg;
+	sl_session_info i = sl_session_get_info(r->ss);
 	char how[80];
 
 	sl_warn("%s: vocab %d, dim %d, %d layers, %d heads (%d kv), head dim %d, ffn %d, "
@@ -337,101 +332,56 @@ static void describe(const run *r)
 	sl_warn("model %s; %.1f MiB of weights read per generated id", model_memory(r, how, sizeof how),
 		sl_model_weight_bytes(r->m) / 1048576.0);
 	sl_warn("%zu prompt ids, context %d (cache for %d, %s), %d threads, kernels %s, seed %llu",
-		r->n_prompt, r->n_ctx, r->s->n_ctx, r->o.kv_type == SL_F32 ? "f32" : "f16",
-		sl_pool_threads(r->pool), r->o.exact ? "exact" : sl_kernels_name(),
-		(unsigned long long)r->seed);
+		r->n_prompt, i.n_ctx, i.n_cache, r->o.kv_type == SL_F32 ? "f32" : "f16", i.threads,
+		r->o.exact ? "exact" : sl_kernels_name(), (unsigned long long)i.seed);
 }
 
-/* The prompt, a batch at a time (matrix × matrix products).  Returns the last row of logits. */
-static const float *run_prompt(run *r)
-{
-	const float *logits = NULL;
-	size_t nb = (size_t)r->s->n_batch;
-
-	for (size_t i = 0; i < r->n_prompt; i += nb) {
-		int n = (int)(r->n_prompt - i < nb ? r->n_prompt - i : nb);
-		logits = sl_forward(r->m, r->s, r->pool, r->ids + i, n, (int)i, r->logits_fp != NULL);
-		if (!logits)
-			sl_die_lib();
-		if (r->logits_fp) {
-			write_logits(r->logits_fp, r->o.logits_path, logits, (size_t)n, r->vocab);
-			logits += (size_t)(n - 1) * r->vocab;
-		}
-	}
-	r->n_total = r->n_prompt;
-	return logits;
-}
-
-static void write_top(run *r, const float *logits)
+static void write_top(run *r)
 {
 	FILE *f = r->probs_fp ? r->probs_fp : stderr;
+	int n = sl_session_top(r->ss, (int)r->o.top, r->top_ids, r->top_p);
 
-	sl_sampler_top_n(r->smp, logits, (int)r->o.top, r->top_ids, r->top_p);
-	fprintf(f, "%zu\t", r->n_total);
-	for (int i = 0; i < r->o.top; i++)
+	fprintf(f, "%d\t", sl_session_get_info(r->ss).n_ids);
+	for (int i = 0; i < n; i++)
 		fprintf(f, "%s%d:%.6f", i ? " " : "", r->top_ids[i], (double)r->top_p[i]);
 	fputc('\n', f);
 }
 
-static int is_eog(const sl_config *c, int32_t id)
+/* Sample and write ids until the session stops; returns why. */
+static sl_stop generate(run *r)
 {
-	for (int i = 0; i < c->n_eog; i++)
-		if (id == c->eog[i])
-			return 1;
-	return 0;
-}
+	sl_stop why;
+	int32_t id;
 
-/*
- * Sample, write, feed back, until -n ids, an end-of-generation id or a full context.
- * Returns 1 if the context cut generation short.
- */
-static int generate(run *r, const float *logits)
-{
-	const options *o = &r->o;
-
-	while (r->n_gen < o->n_predict) {
-		int32_t id;
-
-		if (r->n_total >= (size_t)r->n_ctx)
-			return 1;
-		if (o->top > 0)
-			write_top(r, logits);
-		memcpy(r->scratch, logits, (size_t)r->vocab * sizeof *r->scratch);
-		id = sl_sample(r->smp, r->scratch, r->ids, (int)r->n_total);
-		if (r->n_gen == 0)
+	while ((why = sl_session_next(r->ss)) == SL_STOP_NONE) {
+		if (r->o.top > 0)
+			write_top(r);
+		why = sl_session_sample(r->ss, &id);
+		if (!r->t_first)
 			r->t_first = sl_time_now();
-		if (is_eog(&r->m->cfg, id) && !o->ignore_eos)
-			return 0;
+		if (why != SL_STOP_NONE)
+			break;
 		emit(id);
-		r->ids[r->n_total++] = id;
-		r->n_gen++;
-		if (r->n_gen == o->n_predict)
-			return 0; /* the last id is never fed back: nothing would read its logits */
-		if (r->n_total >= (size_t)r->n_ctx)
-			return 1;
-		logits = sl_forward(r->m, r->s, r->pool, &id, 1, (int)r->n_total - 1, 0);
-		if (!logits)
-			sl_die_lib();
-		if (r->logits_fp)
-			write_logits(r->logits_fp, o->logits_path, logits, 1, r->vocab);
 	}
-	return 0;
+	if (why == SL_STOP_ERROR)
+		sl_die_lib();
+	return why;
 }
 
 static void print_stats(const run *r)
 {
 	double tp = r->t_prompt_end - r->t_prompt0, tg = r->t_end - r->t_prompt_end;
-
+	sl_session_info i = sl_session_get_info(r->ss);
 	char how[80];
 
 	sl_warn("load %.1f ms (model %s, state %.1f MiB)", r->t_load * 1e3,
-		model_memory(r, how, sizeof how), sl_state_bytes(r->s) / 1048576.0);
+		model_memory(r, how, sizeof how), i.state_bytes / 1048576.0);
 	sl_warn("prompt %zu ids in %.1f ms (%.1f ids/s)", r->n_prompt, tp * 1e3,
 		tp > 0 ? r->n_prompt / tp : 0);
 	if (r->t_first > 0)
 		sl_warn("first id after %.1f ms", (r->t_first - r->t_prompt0) * 1e3);
-	sl_warn("generated %lld ids in %.1f ms (%.1f ids/s)", r->n_gen, tg * 1e3,
-		tg > 0 && r->n_gen > 0 ? r->n_gen / tg : 0);
+	sl_warn("generated %lld ids in %.1f ms (%.1f ids/s)", i.n_generated, tg * 1e3,
+		tg > 0 && i.n_generated > 0 ? i.n_generated / tg : 0);
 	sl_warn("peak RSS %.1f MiB", sl_peak_rss() / 1048576.0);
 }
 
@@ -440,8 +390,7 @@ static void print_stats(const run *r)
 int main(int argc, char **argv)
 {
 	run r = {0};
-	const float *logits;
-	int full;
+	sl_stop why;
 
 	sl_cli_init(argv[0]);
 	parse_options(&r.o, argc, argv);
@@ -452,29 +401,27 @@ int main(int argc, char **argv)
 		describe(&r);
 	if (r.o.echo)
 		for (size_t i = 0; i < r.n_prompt; i++)
-			emit(r.ids[i]);
+			emit(r.prompt[i]);
 
 	r.t_prompt0 = sl_time_now();
-	logits = run_prompt(&r);
+	if (sl_session_feed(r.ss, r.prompt, (int)r.n_prompt))
+		sl_die_lib();
 	r.t_prompt_end = sl_time_now();
-	full = generate(&r, logits);
+	why = generate(&r);
 	r.t_end = sl_time_now();
-	if (full && !r.o.quiet)
-		sl_warn("context full (%d ids): stopped after %lld of %lld ids", r.n_ctx, r.n_gen,
-			r.o.n_predict);
+	if (why == SL_STOP_CONTEXT && !r.o.quiet)
+		sl_warn("context full (%d ids): stopped after %lld of %lld ids", r.n_ctx,
+			sl_session_get_info(r.ss).n_generated, r.o.n_predict);
 
 	close_out(r.logits_fp, r.o.logits_path);
 	close_out(r.probs_fp, r.o.probs_path);
 	sl_close_stdout();
 	if (r.o.stats)
 		print_stats(&r);
-	free(r.ids);
-	free(r.scratch);
+	free(r.prompt);
 	free(r.top_ids);
 	free(r.top_p);
-	sl_sampler_free(r.smp);
-	sl_pool_free(r.pool);
-	sl_state_free(r.s);
+	sl_session_free(r.ss);
 	sl_model_close(r.m);
 	return SL_EXIT_OK;
 }

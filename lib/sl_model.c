@@ -5,8 +5,10 @@
  * names the line of Hugging Face's modeling_llama.py (LlamaForCausalLM) it implements.  The
  * one difference of layout: GGUF stores q_proj / k_proj with the rows of each head permuted
  * (llama.cpp's converter), so where HF's rotate_half pairs x[i] with x[i + head_dim/2], we
- * pair x[2i] with x[2i+1]; the two give the same scores q·k.  Every weight product goes
- * through sl_matmul() (sl_kernels.h); attention is plain C, one pool task per head.
+ * pair x[2i] with x[2i+1]; the two give the same scores q·k.  It is embed → one block per
+ * layer → head; each layer's matrices are acquired from the provider (sl_provider.h) just
+ * before its block and released after, so a provider may hold only some layers at a time.
+ * Every weight product goes through sl_matmul() (sl_kernels.h), attention through sl_attn.h.
  */
 #include <math.h>
 #include <stdio.h>
@@ -24,13 +26,11 @@
 #define MAX_CTX (1 << 24)
 #define MAX_VOCAB (1 << 24)
 
-#define ATT_CHUNK 64     /* cache positions attention converts at a time (see kv_load) */
-
 /* ==== hyper-parameters ==== */
 
 static const char *gname(const sl_model *m)
 {
-	return m->gguf.map.path ? m->gguf.map.path : "model";
+	return m->prov->name;
 }
 
 /* Read "<arch>.<key>" as a positive int in [1, max]; required unless dflt >= 0. */
@@ -41,7 +41,7 @@ static int get_param(sl_model *m, const char *arch, const char *key, int dflt, i
 	int rc;
 
 	snprintf(full, sizeof full, "%s.%s", arch, key);
-	rc = sl_gguf_get_u64(&m->gguf, full, &v);
+	rc = sl_gguf_get_u64(m->meta, full, &v);
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
@@ -63,7 +63,7 @@ static int get_float(sl_model *m, const char *arch, const char *key, float dflt,
 	int rc;
 
 	snprintf(full, sizeof full, "%s.%s", arch, key);
-	rc = sl_gguf_get_f32(&m->gguf, full, out);
+	rc = sl_gguf_get_f32(m->meta, full, out);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
@@ -127,12 +127,12 @@ static int read_special_ids(sl_model *m)
 	static const char *const fallback[] = {
 		"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id",
 	};
-	const sl_gguf_kv *kv = sl_gguf_find(&m->gguf, "sl.eog_token_ids");
+	const sl_gguf_kv *kv = sl_gguf_find(m->meta, "sl.eog_token_ids");
 	uint32_t v;
 	int rc;
 
 	m->cfg.bos = -1;
-	rc = sl_gguf_get_u32(&m->gguf, "tokenizer.ggml.bos_token_id", &v);
+	rc = sl_gguf_get_u32(m->meta, "tokenizer.ggml.bos_token_id", &v);
 	if (rc < 0)
 		return -1;
 	if (rc == 1) {
@@ -153,7 +153,7 @@ static int read_special_ids(sl_model *m)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof fallback / sizeof fallback[0]; i++) {
-		rc = sl_gguf_get_u32(&m->gguf, fallback[i], &v);
+		rc = sl_gguf_get_u32(m->meta, fallback[i], &v);
 		if (rc < 0)
 			return -1;
 		if (rc == 1 && add_eog(m, fallback[i], v))
@@ -197,7 +197,7 @@ static int read_config(sl_model *m, const char *arch)
 		return sl_seterr("%s: rope.dimension_count %d differs from the head dimension %d "
 				 "(partial RoPE is not supported)", gname(m), n_rot, c->head_dim);
 	snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
-	rc = sl_gguf_get_str(&m->gguf, key, &scaling);
+	rc = sl_gguf_get_str(m->meta, key, &scaling);
 	if (rc < 0)
 		return -1;
 	if (rc == 1 && strcmp(scaling, "none") != 0) {
@@ -228,57 +228,75 @@ static const char *type_name(uint32_t t)
 	return buf;
 }
 
-/* Find `name` with ggml dims {ne0, ne1} (ne1 = 1 for a vector); NULL with sl_error. */
-static const sl_gguf_tensor *want(sl_model *m, const char *name, uint64_t ne0, uint64_t ne1)
+/* Find `name` with ggml dims {ne0, ne1} (ne1 = 1 for a vector); -1 with sl_error, else its shard. */
+static int want(sl_model *m, const char *name, uint64_t ne0, uint64_t ne1, const sl_gguf_tensor **out)
 {
-	const sl_gguf_tensor *t = sl_gguf_tensor_find(&m->gguf, name);
+	const sl_gguf_tensor *t;
+	int shard = sl_provider_find(m->prov, name, &t);
 
-	if (!t)
-		return sl_seterr("%s: missing tensor %s", gname(m), name), NULL;
+	*out = t;
+	if (shard < 0)
+		return sl_seterr("%s: missing tensor %s", gname(m), name);
 	if (t->ne[0] != ne0 || t->ne[1] != ne1 || t->ne[2] != 1 || t->ne[3] != 1)
 		return sl_seterr("%s: tensor %s has shape [%llu, %llu, %llu, %llu], expected [%llu, %llu]",
 				 gname(m), name, (unsigned long long)t->ne[0], (unsigned long long)t->ne[1],
 				 (unsigned long long)t->ne[2], (unsigned long long)t->ne[3],
-				 (unsigned long long)ne0, (unsigned long long)ne1), NULL;
-	return t;
+				 (unsigned long long)ne0, (unsigned long long)ne1);
+	return shard;
 }
 
-/* A matrix of `rows` output rows over `cols` inputs (ggml dims {cols, rows}). */
+/* A matrix of `rows` output rows over `cols` inputs (ggml dims {cols, rows}); data stays NULL. */
 static int want_matrix(sl_model *m, sl_weight *w, const char *name, int rows, int cols)
 {
-	const sl_gguf_tensor *t = want(m, name, (uint64_t)cols, (uint64_t)rows);
+	const sl_gguf_tensor *t;
+	int shard = want(m, name, (uint64_t)cols, (uint64_t)rows, &t);
 
-	if (!t)
+	if (shard < 0)
 		return -1;
 	if (!is_matmul_type(t->type))
 		return sl_seterr("%s: tensor %s has type %s, which sl does not support "
 				 "(f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)", gname(m), name, type_name(t->type));
 	w->type = t->type;
-	w->data = t->data;
+	w->data = NULL;
 	w->rows = rows;
 	w->cols = cols;
 	w->row_bytes = sl_type_row_bytes(t->type, (uint64_t)cols);
+	w->shard = shard;
+	w->src = t;
 	if (w->row_bytes == 0)
 		return sl_preferr("%s: tensor %s", gname(m), name);
 	return 0;
 }
 
-/* A norm vector of dim values; f32 is used in place, f16/bf16 converted into *buf. */
+/* A matrix the model keeps for its whole life (token embedding, head). */
+static int pin_matrix(sl_model *m, sl_weight *w, const char *name, int rows, int cols)
+{
+	if (want_matrix(m, w, name, rows, cols))
+		return -1;
+	w->data = m->prov->pin(m->prov, w->shard, w->src);
+	return w->data ? 0 : -1;
+}
+
+/* A norm vector of dim values, pinned; f32 is used in place, f16/bf16 converted into *buf. */
 static int want_norm(sl_model *m, const float **out, const char *name, float **buf)
 {
 	int dim = m->cfg.dim;
-	const sl_gguf_tensor *t = want(m, name, (uint64_t)dim, 1);
+	const sl_gguf_tensor *t;
+	int shard = want(m, name, (uint64_t)dim, 1, &t);
+	const void *data;
 
-	if (!t)
+	if (shard < 0)
 		return -1;
-	if (t->type == SL_F32) {
-		*out = t->data;
-		return 0;
-	}
-	if (t->type != SL_F16 && t->type != SL_BF16)
+	if (t->type != SL_F32 && t->type != SL_F16 && t->type != SL_BF16)
 		return sl_seterr("%s: tensor %s has type %s; norms must be f32, f16 or bf16",
 				 gname(m), name, type_name(t->type));
-	sl_dequant_row(t->type, t->data, *buf, (uint64_t)dim);
+	if (!(data = m->prov->pin(m->prov, shard, t)))
+		return -1;
+	if (t->type == SL_F32) {
+		*out = data;
+		return 0;
+	}
+	sl_dequant_row(t->type, data, *buf, (uint64_t)dim);
 	*out = *buf;
 	*buf += dim;
 	return 0;
@@ -287,22 +305,24 @@ static int want_norm(sl_model *m, const float **out, const char *name, float **b
 static int load_tensors(sl_model *m)
 {
 	const sl_config *c = &m->cfg;
-	int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
-	const sl_gguf_tensor *embd = sl_gguf_tensor_find(&m->gguf, "token_embd.weight");
+	sl_llama_dims d;
+	const sl_gguf_tensor *embd;
 	float *buf;
 	char name[96];
 
 	/* The vocabulary is whatever token_embd holds; llama.vocab_size, if given, must agree. */
-	if (!embd)
+	if (sl_provider_find(m->prov, "token_embd.weight", &embd) < 0)
 		return sl_seterr("%s: missing tensor token_embd.weight", gname(m));
 	if (embd->ne[1] < 1 || embd->ne[1] > MAX_VOCAB)
 		return sl_seterr("%s: token_embd.weight has %llu rows (vocabulary out of range)",
 				 gname(m), (unsigned long long)embd->ne[1]);
 	m->cfg.n_vocab = (int)embd->ne[1];
-	if (want_matrix(m, &m->tok_embd, "token_embd.weight", c->n_vocab, c->dim))
+	d = sl_llama_dims_of((uint64_t)c->dim, (uint64_t)c->n_heads, (uint64_t)c->n_kv_heads,
+			     (uint64_t)c->head_dim, (uint64_t)c->hidden_dim, (uint64_t)c->n_vocab);
+	if (pin_matrix(m, &m->tok_embd, "token_embd.weight", c->n_vocab, c->dim))
 		return -1;
-	if (sl_gguf_tensor_find(&m->gguf, "output.weight")) {
-		if (want_matrix(m, &m->output, "output.weight", c->n_vocab, c->dim))
+	if (sl_provider_find(m->prov, "output.weight", &embd) >= 0) {
+		if (pin_matrix(m, &m->output, "output.weight", c->n_vocab, c->dim))
 			return -1;
 	} else {
 		m->output = m->tok_embd;
@@ -317,18 +337,13 @@ static int load_tensors(sl_model *m)
 		return -1;
 	for (int l = 0; l < c->n_layers; l++) {
 		sl_layer *L = &m->layers[l];
-#define NAME(s) (snprintf(name, sizeof name, "blk.%d." s ".weight", l), name)
-		if (want_norm(m, &L->attn_norm, NAME("attn_norm"), &buf) ||
-		    want_matrix(m, &L->wq, NAME("attn_q"), q_dim, c->dim) ||
-		    want_matrix(m, &L->wk, NAME("attn_k"), kv_dim, c->dim) ||
-		    want_matrix(m, &L->wv, NAME("attn_v"), kv_dim, c->dim) ||
-		    want_matrix(m, &L->wo, NAME("attn_output"), c->dim, q_dim) ||
-		    want_norm(m, &L->ffn_norm, NAME("ffn_norm"), &buf) ||
-		    want_matrix(m, &L->w_gate, NAME("ffn_gate"), c->hidden_dim, c->dim) ||
-		    want_matrix(m, &L->w_up, NAME("ffn_up"), c->hidden_dim, c->dim) ||
-		    want_matrix(m, &L->w_down, NAME("ffn_down"), c->dim, c->hidden_dim))
-			return -1;
-#undef NAME
+		for (int i = 0; i < SL_LLAMA_LAYER_TENSORS; i++) {
+			const sl_llama_tensor *t = &sl_llama_layer[i];
+			sl_llama_gguf_name(name, sizeof name, t, l);
+			if (t->mat < 0 ? want_norm(m, i == 0 ? &L->attn_norm : &L->ffn_norm, name, &buf) :
+			    want_matrix(m, &L->mat[t->mat], name, (int)d.d[t->rows], (int)d.d[t->cols]))
+				return -1;
+		}
 	}
 	if (buf == m->norm_buf) { /* every norm was f32: nothing converted */
 		free(m->norm_buf);
@@ -339,40 +354,45 @@ static int load_tensors(sl_model *m)
 
 sl_model *sl_model_open(const char *path, int flags)
 {
+	sl_provider *p = sl_provider_file(path, flags & SL_MODEL_READ);
+
+	return p ? sl_model_new(p) : NULL;
+}
+
+sl_model *sl_model_new(sl_provider *p)
+{
 	sl_model *m = calloc(1, sizeof *m);
 	char *arch = NULL;
 	uint32_t vocab_key;
 	int rc;
 
-	if (!m)
+	if (!m) {
+		sl_provider_free(p);
 		return sl_seterr("out of memory"), NULL;
-	if ((flags & SL_MODEL_READ ? sl_gguf_open_read : sl_gguf_open)(&m->gguf, path)) {
-		free(m);
-		return NULL;
 	}
-	rc = sl_gguf_get_str(&m->gguf, "general.architecture", &arch);
+	m->prov = p;
+	m->meta = &p->shards[0];
+	rc = sl_gguf_get_str(m->meta, "general.architecture", &arch);
 	if (rc <= 0) {
 		if (rc == 0)
-			sl_seterr("%s: missing key general.architecture", path);
+			sl_seterr("%s: missing key general.architecture", gname(m));
 		goto fail;
 	}
 	if (strcmp(arch, "llama") != 0) {
-		sl_seterr("%s: architecture '%s' is not supported (only llama)", path, arch);
+		sl_seterr("%s: architecture '%s' is not supported (only llama)", gname(m), arch);
 		goto fail;
 	}
 	if (read_config(m, arch) || load_tensors(m) || read_special_ids(m))
 		goto fail;
-	rc = sl_gguf_get_u32(&m->gguf, "llama.vocab_size", &vocab_key);
+	rc = sl_gguf_get_u32(m->meta, "llama.vocab_size", &vocab_key);
 	if (rc < 0)
 		goto fail;
 	if (rc == 1 && vocab_key != (uint32_t)m->cfg.n_vocab) {
 		sl_seterr("%s: llama.vocab_size %u differs from token_embd.weight's %d rows",
-			  path, vocab_key, m->cfg.n_vocab);
+			  gname(m), vocab_key, m->cfg.n_vocab);
 		goto fail;
 	}
 	free(arch);
-	/* every weight is read for every token: fault them in now, in huge pages if possible */
-	sl_map_prefault(&m->gguf.map);
 	return m;
 fail:
 	free(arch);
@@ -386,7 +406,7 @@ void sl_model_close(sl_model *m)
 		return;
 	free(m->layers);
 	free(m->norm_buf);
-	sl_gguf_close(&m->gguf);
+	sl_provider_free(m->prov);
 	free(m);
 }
 
@@ -440,25 +460,17 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 	s->att_out = malloc((size_t)n_batch * q_dim * sizeof(float));
 	s->hb = malloc((size_t)n_batch * c->hidden_dim * sizeof(float));
 	s->hb2 = malloc((size_t)n_batch * c->hidden_dim * sizeof(float));
-	/* Attention weights for up to att_rows tokens per head: the whole batch unless that
-	 * would pass 2^18 floats per head (long contexts). */
-	s->att_rows = (1 << 18) / n_ctx;
-	if (s->att_rows > n_batch)
-		s->att_rows = n_batch;
-	if (s->att_rows < 1)
-		s->att_rows = 1;
-	s->att = malloc((size_t)c->n_heads * s->att_rows * n_ctx * sizeof(float));
-	s->att_kv = malloc((size_t)c->n_heads * 2 * ATT_CHUNK * c->head_dim * sizeof(float));
 	s->logits = malloc((size_t)n_batch * c->n_vocab * sizeof(float));
 	s->rope_inv_freq = malloc((size_t)c->head_dim / 2 * sizeof(float));
 	if (!s->k_cache || !s->v_cache || !s->x || !s->xb || !s->q || !s->k || !s->v || !s->att_out ||
-	    !s->hb || !s->hb2 || !s->att || !s->att_kv || !s->logits || !s->rope_inv_freq) {
+	    !s->hb || !s->hb2 || !s->logits || !s->rope_inv_freq ||
+	    sl_attn_scratch_init(&s->att, c->n_heads, c->head_dim, n_ctx, n_batch)) {
 		sl_state_free(s);
 		return sl_seterr("out of memory (KV cache and activations for %d positions)", n_ctx), NULL;
 	}
 	s->bytes = 2 * kv_n * kv_elem + sizeof(float) *
 		   ((size_t)n_batch * (2 * c->dim + 2 * q_dim + 2 * kv_dim + 2 * c->hidden_dim + c->n_vocab) +
-		    (size_t)c->n_heads * ((size_t)s->att_rows * n_ctx + 2 * ATT_CHUNK * c->head_dim) + c->head_dim / 2);
+		    (size_t)c->head_dim / 2) + sl_attn_scratch_bytes(&s->att, c->n_heads, c->head_dim);
 	/* HF LlamaRotaryEmbedding: inv_freq = 1 / base^(arange(0, head_dim, 2) / head_dim) */
 	for (int i = 0; i < c->head_dim / 2; i++)
 		s->rope_inv_freq[i] = (float)pow(c->rope_base, -2.0 * i / c->head_dim);
@@ -479,8 +491,7 @@ void sl_state_free(sl_state *s)
 	free(s->att_out);
 	free(s->hb);
 	free(s->hb2);
-	free(s->att);
-	free(s->att_kv);
+	sl_attn_scratch_free(&s->att);
 	free(s->logits);
 	free(s->rope_inv_freq);
 	free(s);
@@ -523,163 +534,6 @@ static void rope(float *v, int n_heads, int head_dim, int pos, const float *inv_
 	}
 }
 
-/*
- * Attention reads the cache in blocks of ATT_CHUNK positions, converted once to f32 for the
- * whole batch: keys transposed ([head_dim][ATT_CHUNK], so a score is a sum of rows scaled by
- * q[i], over a fixed-length loop the compiler can vectorize; tmp holds them untransposed on
- * the way), values as they are.
- */
-static void kv_load(float *dst, float *tmp, const sl_state *s, const void *cache, size_t first,
-		    size_t stride, int pc, int hd, int transpose)
-{
-	float *rows = transpose ? tmp : dst; /* pc rows of hd, as cached */
-
-	if (s->kv_type == SL_F32)
-		for (int j = 0; j < pc; j++)
-			memcpy(rows + (size_t)j * hd, (const float *)cache + first + (size_t)j * stride,
-			       (size_t)hd * sizeof(float));
-	else
-		sl_f16_to_f32_rows((const sl_f16 *)cache + first, stride, rows, (size_t)hd, pc, (size_t)hd);
-	if (!transpose)
-		return;
-	for (int i = 0; i < hd; i++) {
-		float *d = dst + (size_t)i * ATT_CHUNK;
-		for (int j = 0; j < pc; j++)
-			d[j] = rows[(size_t)j * hd + i];
-		for (int j = pc; j < ATT_CHUNK; j++)
-			d[j] = 0;
-	}
-}
-
-/* out += a · v over n values; blocks of fixed length so that the compiler vectorizes them. */
-static void axpy(float *restrict out, float a, const float *restrict v, int n)
-{
-	int i = 0;
-
-	for (; i + 16 <= n; i += 16)
-		for (int u = 0; u < 16; u++)
-			out[i + u] += a * v[i + u];
-	for (; i < n; i++)
-		out[i] += a * v[i];
-}
-
-typedef struct {
-	const sl_config *c;
-	sl_state *s;
-	int layer, n, pos;
-	int heads_per_task;   /* 1, or all the query heads of a KV head */
-} attn_job;
-
-/*
- * Query heads h0..h1-1 for tokens t0..t1-1 of the batch: HF eager_attention_forward with
- * repeat_kv (query head h reads KV head h / (n_heads / n_kv_heads); the heads given here
- * share one) and the causal mask (token t at position pos+t sees positions 0..pos+t):
- *   attn_weights = softmax(q · kᵀ / sqrt(head_dim));  attn_output = attn_weights · v
- */
-static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
-{
-	const sl_config *c = j->c;
-	sl_state *s = j->s;
-	int hd = c->head_dim, kv_dim = c->n_kv_heads * hd, q_dim = c->n_heads * hd;
-	int kvh = h0 / (c->n_heads / c->n_kv_heads), n_pos = j->pos + t1;
-	size_t base = (size_t)j->layer * s->n_ctx * kv_dim + (size_t)kvh * hd;
-	float *kc = s->att_kv + (size_t)h0 * 2 * ATT_CHUNK * hd, *tmp = kc + ATT_CHUNK * hd;
-	float scale = 1.0f / sqrtf((float)hd);
-
-#define ATT_ROW(h, t) (s->att + ((size_t)(h) * s->att_rows + (size_t)((t) - t0)) * s->n_ctx)
-	/* attn_weights = q · kᵀ / sqrt(head_dim), a block of positions at a time */
-	for (int p0 = 0; p0 < n_pos; p0 += ATT_CHUNK) {
-		int pc = n_pos - p0 < ATT_CHUNK ? n_pos - p0 : ATT_CHUNK;
-		kv_load(kc, tmp, s, s->k_cache, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 1);
-		for (int h = h0; h < h1; h++) {
-			for (int t = t0; t < t1; t++) {
-				int seen = j->pos + t + 1 - p0;     /* causal mask */
-				if (seen <= 0)
-					continue;
-				if (seen > pc)
-					seen = pc;
-				const float *q = s->q + (size_t)t * q_dim + (size_t)h * hd;
-				float acc[ATT_CHUNK] = {0};
-				for (int i = 0; i < hd; i++) {
-					const float *kr = kc + (size_t)i * ATT_CHUNK;
-					float qi = q[i];
-					for (int k = 0; k < ATT_CHUNK; k++)
-						acc[k] += qi * kr[k];
-				}
-				float *row = ATT_ROW(h, t) + p0;
-				for (int k = 0; k < seen; k++)
-					row[k] = acc[k] * scale;
-			}
-		}
-	}
-	/* attn_weights = softmax(attn_weights, dim=-1) */
-	for (int h = h0; h < h1; h++) {
-		for (int t = t0; t < t1; t++) {
-			float *row = ATT_ROW(h, t), max = -INFINITY;
-			int np = j->pos + t + 1;
-			double sum = 0;
-			for (int p = 0; p < np; p++)
-				if (row[p] > max)
-					max = row[p];
-			for (int p = 0; p < np; p++) {
-				row[p] = expf(row[p] - max);
-				sum += row[p];
-			}
-			float inv = (float)(1.0 / sum);
-			for (int p = 0; p < np; p++)
-				row[p] *= inv;
-			float *out = s->att_out + (size_t)t * q_dim + (size_t)h * hd;
-			for (int i = 0; i < hd; i++)
-				out[i] = 0;
-		}
-	}
-	/* attn_output = attn_weights · v */
-	for (int p0 = 0; p0 < n_pos; p0 += ATT_CHUNK) {
-		int pc = n_pos - p0 < ATT_CHUNK ? n_pos - p0 : ATT_CHUNK;
-		kv_load(kc, tmp, s, s->v_cache, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 0);
-		for (int h = h0; h < h1; h++) {
-			for (int t = t0; t < t1; t++) {
-				int seen = j->pos + t + 1 - p0;
-				if (seen <= 0)
-					continue;
-				if (seen > pc)
-					seen = pc;
-				const float *row = ATT_ROW(h, t) + p0;
-				float *out = s->att_out + (size_t)t * q_dim + (size_t)h * hd;
-				for (int k = 0; k < seen; k++)
-					axpy(out, row[k], kc + (size_t)k * hd, hd);
-			}
-		}
-	}
-#undef ATT_ROW
-}
-
-/*
- * Query heads h0..h0+heads_per_task-1 (all reading one KV head), the batch in groups of
- * att_rows tokens (the weights of a group must fit s->att).
- */
-static void attn_task(void *arg, int task, int n_tasks)
-{
-	const attn_job *j = arg;
-	int h0 = task * j->heads_per_task, step = j->s->att_rows;
-
-	(void)n_tasks;
-	for (int t0 = 0; t0 < j->n; t0 += step)
-		attn_rows(j, h0, h0 + j->heads_per_task, t0, t0 + step < j->n ? t0 + step : j->n);
-}
-
-static void attention(sl_pool *pool, const sl_config *c, sl_state *s, int layer, int n, int pos)
-{
-	/* Decoding one token, converting a block of the cache costs about as much as using
-	 * it: then one task serves all the query heads of a KV head, if there are enough KV
-	 * heads to keep the threads busy.  The split does not change a bit of the result. */
-	int n_rep = c->n_heads / c->n_kv_heads;
-	attn_job job = { c, s, layer, n, pos,
-			 n == 1 && c->n_kv_heads >= sl_pool_threads(pool) ? n_rep : 1 };
-
-	sl_pool_run(pool, c->n_heads / job.heads_per_task, attn_task, &job);
-}
-
 /* Append k, v of the batch to the cache of `layer` at positions pos..pos+n-1. */
 static void kv_store(const sl_config *c, sl_state *s, int layer, int n, int pos)
 {
@@ -703,84 +557,123 @@ static void matmul(sl_pool *pool, const sl_state *s, const sl_weight *w, const f
 		sl_matmul(pool, w->type, w->data, w->rows, w->cols, x, n, y);
 }
 
+static const void *layer_cache(const sl_state *s, const void *cache, int layer, size_t kv_dim)
+{
+	return (const char *)cache + (size_t)layer * s->n_ctx * kv_dim * (s->kv_type == SL_F32 ? 4 : 2);
+}
+
 /* ==== the forward pass ==== */
 
-const float *sl_forward(const sl_model *m, sl_state *s, sl_pool *pool,
-			const int32_t *tokens, int n, int pos, int all_logits)
+int sl_forward_embed(const sl_model *m, sl_state *s, const int32_t *tokens, int n, int pos)
 {
 	const sl_config *c = &m->cfg;
-	int dim = c->dim, hd = c->head_dim, hidden = c->hidden_dim;
-	int q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd;
-	float *x = s->x, *xb = s->xb;
 
 	if (n < 1 || n > s->n_batch || pos < 0 || pos > s->n_ctx - n)
 		return sl_seterr("forward: %d tokens at position %d do not fit (batch %d, context %d)",
-				 n, pos, s->n_batch, s->n_ctx), NULL;
+				 n, pos, s->n_batch, s->n_ctx);
 	for (int t = 0; t < n; t++)
 		if (tokens[t] < 0 || tokens[t] >= c->n_vocab)
-			return sl_seterr("forward: id %d >= vocab %d", tokens[t], c->n_vocab), NULL;
+			return sl_seterr("forward: id %d >= vocab %d", tokens[t], c->n_vocab);
 
 	/* inputs_embeds = self.embed_tokens(input_ids) */
 	for (int t = 0; t < n; t++)
 		sl_dequant_row(m->tok_embd.type,
 			       (const char *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes,
-			       x + (size_t)t * dim, (uint64_t)dim);
+			       s->x + (size_t)t * c->dim, (uint64_t)c->dim);
+	return 0;
+}
 
-	for (int l = 0; l < c->n_layers; l++) {
-		const sl_layer *L = &m->layers[l];
+/* LlamaDecoderLayer.forward for the batch in s->x, with the layer's weights in L. */
+static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer *L, int l,
+		  int n, int pos)
+{
+	int dim = c->dim, hd = c->head_dim, hidden = c->hidden_dim;
+	int q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd;
+	float *x = s->x, *xb = s->xb;
 
-		/* hidden_states = self.input_layernorm(hidden_states) */
-		for (int t = 0; t < n; t++)
-			rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, L->attn_norm, dim, c->eps);
+	/* hidden_states = self.input_layernorm(hidden_states) */
+	for (int t = 0; t < n; t++)
+		rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, L->attn_norm, dim, c->eps);
 
-		/* query_states = self.q_proj(hidden_states), and k_proj, v_proj */
-		matmul(pool, s, &L->wq, xb, n, s->q);
-		matmul(pool, s, &L->wk, xb, n, s->k);
-		matmul(pool, s, &L->wv, xb, n, s->v);
+	/* query_states = self.q_proj(hidden_states), and k_proj, v_proj */
+	matmul(pool, s, &L->wq, xb, n, s->q);
+	matmul(pool, s, &L->wk, xb, n, s->k);
+	matmul(pool, s, &L->wv, xb, n, s->v);
 
-		/* query_states, key_states = apply_rotary_pos_emb(q, k, cos, sin) */
-		for (int t = 0; t < n; t++) {
-			rope(s->q + (size_t)t * q_dim, c->n_heads, hd, pos + t, s->rope_inv_freq);
-			rope(s->k + (size_t)t * kv_dim, c->n_kv_heads, hd, pos + t, s->rope_inv_freq);
-		}
-
-		/* key_states, value_states = past_key_value.update(k, v, layer_idx) */
-		kv_store(c, s, l, n, pos);
-
-		/* attn_output = eager_attention_forward(...): the heads in parallel */
-		attention(pool, c, s, l, n, pos);
-
-		/* attn_output = self.o_proj(attn_output);  hidden_states = residual + hidden_states */
-		matmul(pool, s, &L->wo, s->att_out, n, xb);
-		for (size_t i = 0; i < (size_t)n * dim; i++)
-			x[i] += xb[i];
-
-		/* hidden_states = self.post_attention_layernorm(hidden_states) */
-		for (int t = 0; t < n; t++)
-			rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, L->ffn_norm, dim, c->eps);
-
-		/* LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), act_fn = SiLU */
-		matmul(pool, s, &L->w_gate, xb, n, s->hb);
-		matmul(pool, s, &L->w_up, xb, n, s->hb2);
-		for (size_t i = 0; i < (size_t)n * hidden; i++) {
-			float g = s->hb[i];
-			s->hb[i] = g / (1.0f + expf(-g)) * s->hb2[i];
-		}
-		matmul(pool, s, &L->w_down, s->hb, n, xb);
-
-		/* hidden_states = residual + hidden_states */
-		for (size_t i = 0; i < (size_t)n * dim; i++)
-			x[i] += xb[i];
+	/* query_states, key_states = apply_rotary_pos_emb(q, k, cos, sin) */
+	for (int t = 0; t < n; t++) {
+		rope(s->q + (size_t)t * q_dim, c->n_heads, hd, pos + t, s->rope_inv_freq);
+		rope(s->k + (size_t)t * kv_dim, c->n_kv_heads, hd, pos + t, s->rope_inv_freq);
 	}
+
+	/* key_states, value_states = past_key_value.update(k, v, layer_idx) */
+	kv_store(c, s, l, n, pos);
+
+	/* attn_output = eager_attention_forward(...): the heads in parallel (sl_attn.h) */
+	sl_attn a = { c->n_heads, c->n_kv_heads, hd, s->kv_type,
+		      layer_cache(s, s->k_cache, l, (size_t)kv_dim),
+		      layer_cache(s, s->v_cache, l, (size_t)kv_dim), s->q, s->att_out, n, pos };
+	sl_attention(pool, &a, &s->att);
+
+	/* attn_output = self.o_proj(attn_output);  hidden_states = residual + hidden_states */
+	matmul(pool, s, &L->wo, s->att_out, n, xb);
+	for (size_t i = 0; i < (size_t)n * dim; i++)
+		x[i] += xb[i];
+
+	/* hidden_states = self.post_attention_layernorm(hidden_states) */
+	for (int t = 0; t < n; t++)
+		rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, L->ffn_norm, dim, c->eps);
+
+	/* LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), act_fn = SiLU */
+	matmul(pool, s, &L->w_gate, xb, n, s->hb);
+	matmul(pool, s, &L->w_up, xb, n, s->hb2);
+	for (size_t i = 0; i < (size_t)n * hidden; i++) {
+		float g = s->hb[i];
+		s->hb[i] = g / (1.0f + expf(-g)) * s->hb2[i];
+	}
+	matmul(pool, s, &L->w_down, s->hb, n, xb);
+
+	/* hidden_states = residual + hidden_states */
+	for (size_t i = 0; i < (size_t)n * dim; i++)
+		x[i] += xb[i];
+}
+
+int sl_forward_layer(const sl_model *m, sl_state *s, sl_pool *pool, int l, int n, int pos)
+{
+	sl_provider *p = m->prov;
+	const sl_layer *L = p->acquire(p, &m->layers[l], l);
+
+	if (!L)
+		return -1;
+	block(&m->cfg, s, pool, L, l, n, pos);
+	p->release(p, l);
+	return 0;
+}
+
+const float *sl_forward_head(const sl_model *m, sl_state *s, sl_pool *pool, int n, int all_logits)
+{
+	const sl_config *c = &m->cfg;
+	int dim = c->dim;
 
 	/* hidden_states = self.norm(hidden_states);  logits = self.lm_head(hidden_states) */
 	if (all_logits) {
 		for (int t = 0; t < n; t++)
-			rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, m->out_norm, dim, c->eps);
-		matmul(pool, s, &m->output, xb, n, s->logits);
+			rmsnorm(s->xb + (size_t)t * dim, s->x + (size_t)t * dim, m->out_norm, dim, c->eps);
+		matmul(pool, s, &m->output, s->xb, n, s->logits);
 	} else {
-		rmsnorm(xb, x + (size_t)(n - 1) * dim, m->out_norm, dim, c->eps);
-		matmul(pool, s, &m->output, xb, 1, s->logits);
+		rmsnorm(s->xb, s->x + (size_t)(n - 1) * dim, m->out_norm, dim, c->eps);
+		matmul(pool, s, &m->output, s->xb, 1, s->logits);
 	}
 	return s->logits;
+}
+
+const float *sl_forward(const sl_model *m, sl_state *s, sl_pool *pool,
+			const int32_t *tokens, int n, int pos, int all_logits)
+{
+	if (sl_forward_embed(m, s, tokens, n, pos))
+		return NULL;
+	for (int l = 0; l < m->cfg.n_layers; l++)
+		if (sl_forward_layer(m, s, pool, l, n, pos))
+			return NULL;
+	return sl_forward_head(m, s, pool, n, all_logits);
 }

@@ -2,9 +2,10 @@
  * sl_model — a Llama model read from GGUF, its KV cache, and the forward pass.
  *
  * sl_model_open() maps the file (weights stay in the mapping, never copied; SL_MODEL_READ
- * reads them into memory instead, see sl_map_read), reads the
- * hyper-parameters from the `llama.*` keys, and checks every tensor sl_forward() will touch:
- * present, the right shape, a type the kernels read.  sl_state holds what changes per run:
+ * reads them into memory instead, see sl_map_read); sl_model_new() takes any provider of
+ * weights (sl_provider.h: files, memory buffers, ...).  Either reads the hyper-parameters from
+ * the `llama.*` keys and checks every tensor sl_forward() will touch: present, the right
+ * shape, a type the kernels read.  sl_state holds what changes per run:
  * the KV cache, sized to the context the caller asks for, and the activations, sized to a
  * batch of tokens, allocated once.  sl_forward() runs a batch of tokens at consecutive
  * positions and returns logits; prompts go through in batches (matrix × matrix products),
@@ -21,8 +22,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sl_attn.h"
 #include "sl_gguf.h"
+#include "sl_llama.h"
 #include "sl_pool.h"
+#include "sl_provider.h"
 
 #define SL_MAX_EOG 16
 
@@ -43,33 +47,45 @@ typedef struct {
 	int tied;          /* 1 if output.weight is absent (token_embd used as the head) */
 } sl_config;
 
-/* A weight matrix in the mapping: rows × cols of `type`, row r at data + r*row_bytes. */
+/*
+ * A weight matrix: rows × cols of `type`, row r at data + r*row_bytes.  In the model's layer
+ * templates data is NULL and (shard, src) say where the matrix lives; a provider's view of
+ * the layer (sl_provider.h) sets data.
+ */
 typedef struct {
 	uint32_t type;
 	const void *data;
 	int rows, cols;
 	size_t row_bytes;
+	int shard;
+	const sl_gguf_tensor *src;
 } sl_weight;
 
-typedef struct {
-	const float *attn_norm;  /* [dim] */
-	sl_weight wq;            /* [n_heads*head_dim][dim], rows RoPE-permuted */
-	sl_weight wk;            /* [n_kv_heads*head_dim][dim], rows RoPE-permuted */
-	sl_weight wv;            /* [n_kv_heads*head_dim][dim] */
-	sl_weight wo;            /* [dim][n_heads*head_dim] */
+struct sl_layer {
+	union {
+		struct {
+			sl_weight wq;      /* [n_heads*head_dim][dim], rows RoPE-permuted */
+			sl_weight wk;      /* [n_kv_heads*head_dim][dim], rows RoPE-permuted */
+			sl_weight wv;      /* [n_kv_heads*head_dim][dim] */
+			sl_weight wo;      /* [dim][n_heads*head_dim] */
+			sl_weight w_gate;  /* [hidden_dim][dim]  (HF gate_proj, llama2.c w1) */
+			sl_weight w_up;    /* [hidden_dim][dim]  (HF up_proj,   llama2.c w3) */
+			sl_weight w_down;  /* [dim][hidden_dim]  (HF down_proj, llama2.c w2) */
+		};
+		sl_weight mat[SL_LM_COUNT];  /* the same, in the order of enum sl_llama_mat */
+	};
+	const float *attn_norm;  /* [dim], resident: norms are pinned at open */
 	const float *ffn_norm;   /* [dim] */
-	sl_weight w_gate;        /* [hidden_dim][dim]  (HF gate_proj, llama2.c w1) */
-	sl_weight w_up;          /* [hidden_dim][dim]  (HF up_proj,   llama2.c w3) */
-	sl_weight w_down;        /* [dim][hidden_dim]  (HF down_proj, llama2.c w2) */
-} sl_layer;
+};
 
 typedef struct {
-	sl_gguf gguf;
 	sl_config cfg;
-	sl_weight tok_embd;      /* [n_vocab][dim] */
+	sl_provider *prov;       /* owned: where the weights come from */
+	const sl_gguf *meta;     /* the shard whose keys describe the model (prov->shards[0]) */
+	sl_weight tok_embd;      /* [n_vocab][dim], pinned */
 	const float *out_norm;   /* [dim] */
-	sl_weight output;        /* [n_vocab][dim]; == tok_embd when tied */
-	sl_layer *layers;        /* [n_layers] */
+	sl_weight output;        /* [n_vocab][dim], pinned; == tok_embd when tied */
+	sl_layer *layers;        /* [n_layers] templates: types, shapes, where; data NULL */
 	float *norm_buf;         /* norms converted to f32 when stored as f16/bf16 (else NULL) */
 } sl_model;
 
@@ -80,6 +96,8 @@ typedef struct {
  */
 enum { SL_MODEL_READ = 1 }; /* flags: read the file into memory instead of mapping it */
 sl_model *sl_model_open(const char *path, int flags);
+/* The same over any provider, which the model then owns (freed on failure too). */
+sl_model *sl_model_new(sl_provider *p);
 void sl_model_close(sl_model *m);
 
 /* Bytes of weights one token reads (every matrix once): the memory-bound cost per token. */
@@ -101,9 +119,7 @@ typedef struct {
 	float *k, *v;            /* [n_batch][n_kv_heads*head_dim] */
 	float *att_out;          /* [n_batch][n_heads*head_dim] */
 	float *hb, *hb2;         /* [n_batch][hidden_dim] */
-	int att_rows;            /* tokens whose attention weights att holds at once */
-	float *att;              /* [n_heads][att_rows][n_ctx] attention weights */
-	float *att_kv;           /* [n_heads][64 * head_dim] a block of the cache as f32 */
+	sl_attn_scratch att;     /* attention weights and cache blocks */
 	float *logits;           /* [n_batch][n_vocab] */
 	float *rope_inv_freq;    /* [head_dim/2] freq_base^(-2i/head_dim) */
 	uint64_t bytes;          /* all of the above */
@@ -125,9 +141,19 @@ uint64_t sl_state_bytes(const sl_state *s);
  * cache must hold positions 0..pos-1 from earlier calls).  Requires 1 <= n <= n_batch,
  * pos + n <= n_ctx and every id < n_vocab.  Returns the logits: n rows of n_vocab if
  * all_logits, else only the last token's row; they live in s->logits until the next call.
- * NULL with sl_error if an argument is out of range.  pool may be NULL.
+ * NULL with sl_error if an argument is out of range or a layer's weights cannot be had.
+ * pool may be NULL.
  */
 const float *sl_forward(const sl_model *m, sl_state *s, sl_pool *pool,
 			const int32_t *tokens, int n, int pos, int all_logits);
+
+/*
+ * sl_forward in its three steps, for a caller that runs each layer when its weights arrive
+ * (a page loading chunks): embed (checks the arguments as sl_forward does; 0 or -1), then
+ * every layer in order (0 or -1), then the head.  sl_forward is exactly these calls.
+ */
+int sl_forward_embed(const sl_model *m, sl_state *s, const int32_t *tokens, int n, int pos);
+int sl_forward_layer(const sl_model *m, sl_state *s, sl_pool *pool, int layer, int n, int pos);
+const float *sl_forward_head(const sl_model *m, sl_state *s, sl_pool *pool, int n, int all_logits);
 
 #endif

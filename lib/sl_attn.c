@@ -1,0 +1,235 @@
+/*
+ * sl_attn — attention over the KV cache (sl_attn.h): the blocked version, then the reference.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_attn.h"
+#include "sl_err.h"
+#include "sl_kernels.h"
+#include "sl_types.h"
+
+int sl_attn_scratch_init(sl_attn_scratch *sc, int n_heads, int head_dim, int n_ctx, int n_batch)
+{
+	memset(sc, 0, sizeof *sc);
+	sc->n_ctx = n_ctx;
+	/* The weights of the whole batch, unless that passes 2^18 floats per head (long contexts). */
+	sc->rows = (1 << 18) / n_ctx;
+	if (sc->rows > n_batch)
+		sc->rows = n_batch;
+	if (sc->rows < 1)
+		sc->rows = 1;
+	sc->att = malloc((size_t)n_heads * sc->rows * n_ctx * sizeof(float));
+	sc->kv = malloc((size_t)n_heads * 2 * SL_ATTN_BLOCK * head_dim * sizeof(float));
+	if (!sc->att || !sc->kv) {
+		sl_attn_scratch_free(sc);
+		return sl_seterr("out of memory (attention for %d positions)", n_ctx);
+	}
+	return 0;
+}
+
+void sl_attn_scratch_free(sl_attn_scratch *sc)
+{
+	free(sc->att);
+	free(sc->kv);
+	sc->att = sc->kv = NULL;
+}
+
+uint64_t sl_attn_scratch_bytes(const sl_attn_scratch *sc, int n_heads, int head_dim)
+{
+	return sizeof(float) * (uint64_t)n_heads *
+	       ((uint64_t)sc->rows * sc->n_ctx + 2 * SL_ATTN_BLOCK * (uint64_t)head_dim);
+}
+
+/* ==== blocked ==== */
+
+/*
+ * A block of pc cached positions of one KV head as f32, converted once for the whole batch:
+ * keys transposed ([head_dim][SL_ATTN_BLOCK], so a score is a sum of rows scaled by q[i],
+ * over a fixed-length loop the compiler vectorizes; tmp holds them untransposed on the way),
+ * values as they are.
+ */
+static void kv_load(float *dst, float *tmp, uint32_t kv_type, const void *cache, size_t first,
+		    size_t stride, int pc, int hd, int transpose)
+{
+	float *rows = transpose ? tmp : dst; /* pc rows of hd, as cached */
+
+	if (kv_type == SL_F32)
+		for (int j = 0; j < pc; j++)
+			memcpy(rows + (size_t)j * hd, (const float *)cache + first + (size_t)j * stride,
+			       (size_t)hd * sizeof(float));
+	else
+		sl_f16_to_f32_rows((const sl_f16 *)cache + first, stride, rows, (size_t)hd, pc, (size_t)hd);
+	if (!transpose)
+		return;
+	for (int i = 0; i < hd; i++) {
+		float *d = dst + (size_t)i * SL_ATTN_BLOCK;
+		for (int j = 0; j < pc; j++)
+			d[j] = rows[(size_t)j * hd + i];
+		for (int j = pc; j < SL_ATTN_BLOCK; j++)
+			d[j] = 0;
+	}
+}
+
+/* out += a · v over n values; blocks of fixed length so that the compiler vectorizes them. */
+static void axpy(float *restrict out, float a, const float *restrict v, int n)
+{
+	int i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		for (int u = 0; u < 16; u++)
+			out[i + u] += a * v[i + u];
+	for (; i < n; i++)
+		out[i] += a * v[i];
+}
+
+typedef struct {
+	const sl_attn *a;
+	sl_attn_scratch *sc;
+	int heads_per_task;   /* 1, or all the query heads of a KV head */
+} attn_job;
+
+/* Query heads h0..h1-1 (all reading one KV head) for tokens t0..t1-1 of the batch. */
+static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
+{
+	const sl_attn *a = j->a;
+	sl_attn_scratch *sc = j->sc;
+	int hd = a->head_dim, kv_dim = a->n_kv_heads * hd, q_dim = a->n_heads * hd;
+	int kvh = h0 / (a->n_heads / a->n_kv_heads), n_pos = a->pos + t1;
+	size_t base = (size_t)kvh * hd;
+	float *kc = sc->kv + (size_t)h0 * 2 * SL_ATTN_BLOCK * hd, *tmp = kc + SL_ATTN_BLOCK * hd;
+	float scale = 1.0f / sqrtf((float)hd);
+
+#define ATT_ROW(h, t) (sc->att + ((size_t)(h) * sc->rows + (size_t)((t) - t0)) * sc->n_ctx)
+	/* attn_weights = q · kᵀ / sqrt(head_dim), a block of positions at a time */
+	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
+		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
+		kv_load(kc, tmp, a->kv_type, a->k, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 1);
+		for (int h = h0; h < h1; h++) {
+			for (int t = t0; t < t1; t++) {
+				int seen = a->pos + t + 1 - p0;     /* causal mask */
+				if (seen <= 0)
+					continue;
+				if (seen > pc)
+					seen = pc;
+				const float *q = a->q + (size_t)t * q_dim + (size_t)h * hd;
+				float acc[SL_ATTN_BLOCK] = {0};
+				for (int i = 0; i < hd; i++) {
+					const float *kr = kc + (size_t)i * SL_ATTN_BLOCK;
+					float qi = q[i];
+					for (int k = 0; k < SL_ATTN_BLOCK; k++)
+						acc[k] += qi * kr[k];
+				}
+				float *row = ATT_ROW(h, t) + p0;
+				for (int k = 0; k < seen; k++)
+					row[k] = acc[k] * scale;
+			}
+		}
+	}
+	/* attn_weights = softmax(attn_weights, dim=-1) */
+	for (int h = h0; h < h1; h++) {
+		for (int t = t0; t < t1; t++) {
+			float *row = ATT_ROW(h, t), max = -INFINITY;
+			int np = a->pos + t + 1;
+			double sum = 0;
+			for (int p = 0; p < np; p++)
+				if (row[p] > max)
+					max = row[p];
+			for (int p = 0; p < np; p++) {
+				row[p] = expf(row[p] - max);
+				sum += row[p];
+			}
+			float inv = (float)(1.0 / sum);
+			for (int p = 0; p < np; p++)
+				row[p] *= inv;
+			float *out = a->out + (size_t)t * q_dim + (size_t)h * hd;
+			for (int i = 0; i < hd; i++)
+				out[i] = 0;
+		}
+	}
+	/* attn_output = attn_weights · v */
+	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
+		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
+		kv_load(kc, tmp, a->kv_type, a->v, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 0);
+		for (int h = h0; h < h1; h++) {
+			for (int t = t0; t < t1; t++) {
+				int seen = a->pos + t + 1 - p0;
+				if (seen <= 0)
+					continue;
+				if (seen > pc)
+					seen = pc;
+				const float *row = ATT_ROW(h, t) + p0;
+				float *out = a->out + (size_t)t * q_dim + (size_t)h * hd;
+				for (int k = 0; k < seen; k++)
+					axpy(out, row[k], kc + (size_t)k * hd, hd);
+			}
+		}
+	}
+#undef ATT_ROW
+}
+
+/* One task: heads_per_task query heads, the batch in groups of sc->rows tokens. */
+static void attn_task(void *arg, int task, int n_tasks)
+{
+	const attn_job *j = arg;
+	int h0 = task * j->heads_per_task, step = j->sc->rows, n = j->a->n;
+
+	(void)n_tasks;
+	for (int t0 = 0; t0 < n; t0 += step)
+		attn_rows(j, h0, h0 + j->heads_per_task, t0, t0 + step < n ? t0 + step : n);
+}
+
+void sl_attention(sl_pool *pool, const sl_attn *a, sl_attn_scratch *sc)
+{
+	/* Decoding one token, converting a block of the cache costs about as much as using
+	 * it: then one task serves all the query heads of a KV head, if there are enough KV
+	 * heads to keep the threads busy.  The split does not change a bit of the result. */
+	int n_rep = a->n_heads / a->n_kv_heads;
+	attn_job job = { a, sc, a->n == 1 && a->n_kv_heads >= sl_pool_threads(pool) ? n_rep : 1 };
+
+	sl_pool_run(pool, a->n_heads / job.heads_per_task, attn_task, &job);
+}
+
+/* ==== reference ==== */
+
+static double cached(const sl_attn *a, const void *cache, size_t i)
+{
+	return a->kv_type == SL_F32 ? ((const float *)cache)[i] : sl_f16_to_f32(((const sl_f16 *)cache)[i]);
+}
+
+int sl_attention_ref(const sl_attn *a)
+{
+	int hd = a->head_dim, kv_dim = a->n_kv_heads * hd, q_dim = a->n_heads * hd;
+	int n_rep = a->n_heads / a->n_kv_heads;
+	double *w = malloc((size_t)(a->pos + a->n) * sizeof *w);
+
+	if (!w)
+		return sl_seterr("out of memory");
+	for (int t = 0; t < a->n; t++) {
+		int n_pos = a->pos + t + 1;
+		for (int h = 0; h < a->n_heads; h++) {
+			const float *q = a->q + (size_t)t * q_dim + (size_t)h * hd;
+			size_t kvh = (size_t)(h / n_rep) * hd;
+			double max = -INFINITY, sum = 0;
+			for (int p = 0; p < n_pos; p++) {
+				double s = 0;
+				for (int i = 0; i < hd; i++)
+					s += q[i] * cached(a, a->k, (size_t)p * kv_dim + kvh + i);
+				w[p] = s / sqrt((double)hd);
+				if (w[p] > max)
+					max = w[p];
+			}
+			for (int p = 0; p < n_pos; p++)
+				sum += w[p] = exp(w[p] - max);
+			for (int i = 0; i < hd; i++) {
+				double o = 0;
+				for (int p = 0; p < n_pos; p++)
+					o += w[p] / sum * cached(a, a->v, (size_t)p * kv_dim + kvh + i);
+				a->out[(size_t)t * q_dim + (size_t)h * hd + i] = (float)o;
+			}
+		}
+	}
+	free(w);
+	return 0;
+}

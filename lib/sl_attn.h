@@ -1,0 +1,51 @@
+/*
+ * sl_attn — causal grouped-query attention over the KV cache of one layer.
+ *
+ * HF eager_attention_forward with repeat_kv: query head h reads KV head
+ * h / (n_heads / n_kv_heads), and token t of the batch, at position pos + t, sees cache
+ * positions 0..pos+t:
+ *     attn_weights = softmax(q · kᵀ / sqrt(head_dim));  attn_output = attn_weights · v
+ *
+ * sl_attention() is the fast one: the cache is read in blocks of positions converted once to
+ * f32 for the whole batch, heads in parallel.  sl_attention_ref() is the specification: one
+ * token and one head at a time, sums in double.  test_attn checks one against the other.
+ */
+#ifndef SL_ATTN_H
+#define SL_ATTN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sl_pool.h"
+
+typedef struct {
+	int n_heads, n_kv_heads, head_dim;
+	uint32_t kv_type;        /* SL_F16 or SL_F32 (sl_types.h) */
+	/* this layer's cache: position p, KV head h at element (p*n_kv_heads + h)*head_dim */
+	const void *k, *v;
+	const float *q;          /* [n][n_heads*head_dim]: tokens at positions pos..pos+n-1 */
+	float *out;              /* [n][n_heads*head_dim] */
+	int n, pos;
+} sl_attn;
+
+/* Working memory of sl_attention(), for batches of up to n_batch tokens and n_ctx positions. */
+typedef struct {
+	int n_ctx, rows;         /* rows: tokens whose weights att holds at once, per head */
+	float *att;              /* [n_heads][rows][n_ctx] attention weights */
+	float *kv;               /* [n_heads][2 * SL_ATTN_BLOCK * head_dim] a cache block as f32 */
+} sl_attn_scratch;
+
+#define SL_ATTN_BLOCK 64     /* cache positions converted at a time */
+
+/* Allocate / free the scratch; -1 with sl_error on out of memory. */
+int sl_attn_scratch_init(sl_attn_scratch *sc, int n_heads, int head_dim, int n_ctx, int n_batch);
+void sl_attn_scratch_free(sl_attn_scratch *sc);
+uint64_t sl_attn_scratch_bytes(const sl_attn_scratch *sc, int n_heads, int head_dim);
+
+/* pos + n <= sc->n_ctx.  pool may be NULL; the result does not depend on it. */
+void sl_attention(sl_pool *pool, const sl_attn *a, sl_attn_scratch *sc);
+
+/* The reference.  0, or -1 with sl_error on out of memory. */
+int sl_attention_ref(const sl_attn *a);
+
+#endif

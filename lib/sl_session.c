@@ -1,0 +1,223 @@
+/*
+ * sl_session — context, cache, pool and sampler around sl_forward (sl_session.h).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_err.h"
+#include "sl_session.h"
+#include "sl_types.h"
+
+struct sl_session {
+	const sl_model *m;
+	sl_session_params p;
+	int n_ctx;
+	sl_state *st;
+	sl_pool *pool;
+	sl_sampler *smp;
+	int32_t *ids;            /* the context: fed and generated ids (also the penalty history) */
+	int n_ids, cap;
+	int n_run;               /* ids whose keys and values are in the cache */
+	long long n_gen;
+	const float *logits;     /* of the next id, once ready; NULL otherwise */
+	float *scratch;          /* [vocab] logits the sampler may modify */
+};
+
+sl_session_params sl_session_defaults(void)
+{
+	sl_session_params p;
+
+	memset(&p, 0, sizeof p);
+	p.n_batch = 64;
+	p.kv_type = SL_F16;
+	p.n_predict = 256;
+	p.sp = sl_sample_defaults();
+	return p;
+}
+
+sl_session *sl_session_new(const sl_model *m, const sl_session_params *p)
+{
+	sl_session *s = calloc(1, sizeof *s);
+	int n_cache;
+
+	if (!s)
+		return sl_seterr("out of memory"), NULL;
+	s->m = m;
+	s->p = *p;
+	s->n_ctx = p->n_ctx ? p->n_ctx : m->cfg.n_ctx_train;
+	if (s->n_ctx < 1 || s->n_ctx > m->cfg.n_ctx_train) {
+		sl_seterr("context %d is outside the model's 1..%d", s->n_ctx, m->cfg.n_ctx_train);
+		goto fail;
+	}
+	n_cache = p->n_cache > 0 && p->n_cache < s->n_ctx ? p->n_cache : s->n_ctx;
+	if (!(s->st = sl_state_new(m, n_cache, p->n_batch > 0 ? p->n_batch : 64, p->kv_type)) ||
+	    !(s->pool = sl_pool_new(p->threads)) ||
+	    !(s->smp = sl_sampler_new(m->cfg.n_vocab, &p->sp, p->seed)))
+		goto fail;
+	s->st->exact = p->exact;
+	s->scratch = malloc((size_t)m->cfg.n_vocab * sizeof *s->scratch);
+	if (!s->scratch) {
+		sl_seterr("out of memory");
+		goto fail;
+	}
+	return s;
+fail:
+	sl_session_free(s);
+	return NULL;
+}
+
+void sl_session_free(sl_session *s)
+{
+	if (!s)
+		return;
+	sl_state_free(s->st);
+	sl_pool_free(s->pool);
+	sl_sampler_free(s->smp);
+	free(s->ids);
+	free(s->scratch);
+	free(s);
+}
+
+/* Run the ids not yet in the cache, a batch at a time. */
+static int run(sl_session *s)
+{
+	int vocab = s->m->cfg.n_vocab, all = s->p.on_logits != NULL;
+
+	while (s->n_run < s->n_ids) {
+		int n = s->n_ids - s->n_run < s->st->n_batch ? s->n_ids - s->n_run : s->st->n_batch;
+		const float *l = sl_forward(s->m, s->st, s->pool, s->ids + s->n_run, n, s->n_run, all);
+		if (!l) {
+			s->logits = NULL;
+			return -1;
+		}
+		if (all) {
+			s->p.on_logits(s->p.ctx, l, n, vocab);
+			l += (size_t)(n - 1) * vocab;
+		}
+		s->n_run += n;
+		s->logits = l;
+	}
+	return 0;
+}
+
+static int append(sl_session *s, const int32_t *ids, int n)
+{
+	if (n > s->n_ctx - s->n_ids)
+		return sl_seterr("%d more ids do not fit in the context (%d of %d used)", n, s->n_ids,
+				 s->n_ctx);
+	if (s->n_ids + n > s->cap) {
+		int cap = s->cap ? s->cap : 256;
+		while (cap < s->n_ids + n)
+			cap = cap > s->n_ctx / 2 ? s->n_ctx : cap * 2;
+		int32_t *p = realloc(s->ids, (size_t)cap * sizeof *p);
+		if (!p)
+			return sl_seterr("out of memory");
+		s->ids = p;
+		s->cap = cap;
+	}
+	memcpy(s->ids + s->n_ids, ids, (size_t)n * sizeof *ids);
+	s->n_ids += n;
+	return 0;
+}
+
+int sl_session_feed(sl_session *s, const int32_t *ids, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] < 0 || ids[i] >= s->m->cfg.n_vocab)
+			return sl_seterr("id %d is outside the vocabulary (%d)", ids[i], s->m->cfg.n_vocab);
+	if (n < 0 || append(s, ids, n))
+		return -1;
+	return run(s);
+}
+
+sl_stop sl_session_next(sl_session *s)
+{
+	if (s->p.n_predict >= 0 && s->n_gen >= s->p.n_predict)
+		return SL_STOP_LENGTH;
+	if (s->n_ids >= s->n_ctx || s->n_ids > s->st->n_ctx)
+		return SL_STOP_CONTEXT;
+	if (s->n_run < s->n_ids && run(s))
+		return SL_STOP_ERROR;
+	if (!s->logits) {
+		sl_seterr("nothing to continue: no ids were fed");
+		return SL_STOP_ERROR;
+	}
+	return SL_STOP_NONE;
+}
+
+const float *sl_session_logits(const sl_session *s)
+{
+	return s->logits;
+}
+
+static int is_eog(const sl_config *c, int32_t id)
+{
+	for (int i = 0; i < c->n_eog; i++)
+		if (id == c->eog[i])
+			return 1;
+	return 0;
+}
+
+sl_stop sl_session_sample(sl_session *s, int32_t *out)
+{
+	int32_t id;
+
+	if (!s->logits) {
+		sl_seterr("no logits ready: call sl_session_next first");
+		return SL_STOP_ERROR;
+	}
+	memcpy(s->scratch, s->logits, (size_t)s->m->cfg.n_vocab * sizeof *s->scratch);
+	id = sl_sample(s->smp, s->scratch, s->ids, s->n_ids);
+	*out = id;
+	if (is_eog(&s->m->cfg, id) && !s->p.ignore_eos)
+		return SL_STOP_EOG;
+	if (append(s, &id, 1))
+		return SL_STOP_ERROR;
+	s->n_gen++;
+	s->logits = NULL;
+	return SL_STOP_NONE;
+}
+
+sl_stop sl_session_step(sl_session *s, int32_t *id)
+{
+	sl_stop why = sl_session_next(s);
+
+	return why != SL_STOP_NONE ? why : sl_session_sample(s, id);
+}
+
+int sl_session_top(sl_session *s, int n, int32_t *ids, float *probs)
+{
+	if (n > s->m->cfg.n_vocab)
+		n = s->m->cfg.n_vocab;
+	if (!s->logits || n < 1)
+		return 0;
+	sl_sampler_top_n(s->smp, s->logits, n, ids, probs);
+	return n;
+}
+
+double sl_logprob(const float *logits, int vocab, int32_t id)
+{
+	double max = -INFINITY, sum = 0;
+
+	for (int i = 0; i < vocab; i++)
+		if (logits[i] > max)
+			max = logits[i];
+	for (int i = 0; i < vocab; i++)
+		sum += exp((double)logits[i] - max);
+	return (double)logits[id] - max - log(sum);
+}
+
+double sl_session_logprob(const sl_session *s, int32_t id)
+{
+	if (!s->logits || id < 0 || id >= s->m->cfg.n_vocab)
+		return NAN;
+	return sl_logprob(s->logits, s->m->cfg.n_vocab, id);
+}
+
+sl_session_info sl_session_get_info(const sl_session *s)
+{
+	sl_session_info i = { s->n_ctx, s->st->n_ctx, sl_pool_threads(s->pool), s->n_ids, s->n_gen,
+			      sl_state_bytes(s->st), s->p.seed, s->ids };
+	return i;
+}

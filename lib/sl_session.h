@@ -1,0 +1,93 @@
+/*
+ * sl_session — the engine every front end drives: a model's context, KV cache, thread
+ * pool and sampler, and the loop of generation.
+ *
+ *     sl_session *s = sl_session_new(model, &params);
+ *     sl_session_feed(s, prompt, n);               // run in batches (matrix × matrix)
+ *     while (sl_session_step(s, &id) == SL_STOP_NONE)
+ *             write(id);                           // then: why it stopped
+ *
+ * Ids fed are run at once; an id the session samples is appended to the context but run
+ * only when the next id is asked for, so the last id of a generation is never run (nothing
+ * would read its logits).  sl_session_step() is sl_session_next() (is there a next id, and
+ * its logits ready) then sl_session_sample(); between the two a caller may look at the
+ * distribution (sl_session_top, sl_session_logprob), as sl-infer --top does.
+ */
+#ifndef SL_SESSION_H
+#define SL_SESSION_H
+
+#include <stdint.h>
+
+#include "sl_model.h"
+#include "sl_sample.h"
+
+typedef struct {
+	int n_ctx;               /* ids in the context, prompt included; 0: the model's */
+	int n_cache;             /* positions the KV cache holds; 0: n_ctx (sl-infer: prompt + n) */
+	int n_batch;             /* ids per forward pass when feeding (default 64) */
+	uint32_t kv_type;        /* SL_F16 (default) or SL_F32 */
+	int threads;             /* 0: every core; the ids do not depend on it */
+	int exact;               /* reference products in double (sl_state.exact): slow */
+	long long n_predict;     /* generate at most this many ids; < 0: no limit (default 256) */
+	int ignore_eos;          /* do not stop at the model's end-of-generation ids */
+	sl_sample_params sp;
+	uint64_t seed;
+	/* Every row of raw logits the model computes, in order of position (the prompt's, then
+	 * each generated id's but the last): called when set.  Costs the logits of every prompt
+	 * position (sl-infer --logits). */
+	void (*on_logits)(void *ctx, const float *rows, int n_rows, int vocab);
+	void *ctx;
+} sl_session_params;
+
+sl_session_params sl_session_defaults(void);
+
+typedef enum {
+	SL_STOP_NONE = 0,        /* not stopped: an id was sampled / logits are ready */
+	SL_STOP_EOG,             /* the model's end-of-generation id was sampled (not appended) */
+	SL_STOP_LENGTH,          /* n_predict ids generated */
+	SL_STOP_CONTEXT,         /* the context is full */
+	SL_STOP_ERROR,           /* sl_error says why */
+} sl_stop;
+
+typedef struct sl_session sl_session;
+
+/* The model is borrowed: it must outlive the session.  NULL with sl_error. */
+sl_session *sl_session_new(const sl_model *m, const sl_session_params *p);
+void sl_session_free(sl_session *s);
+
+/* Append ids to the context and run them (and an id sampled before them), in batches.
+ * 0, or -1 with sl_error (an id outside the vocabulary, more ids than the context holds). */
+int sl_session_feed(sl_session *s, const int32_t *ids, int n);
+
+/* Get the logits of the next id ready (running the id sampled last).  SL_STOP_NONE when they
+ * are, else why there is no next id (LENGTH, CONTEXT, or ERROR: nothing fed yet, a failed
+ * forward pass). */
+sl_stop sl_session_next(sl_session *s);
+/* The raw logits of the next id [vocab], after sl_session_next() returned SL_STOP_NONE. */
+const float *sl_session_logits(const sl_session *s);
+/* Draw the next id from the ready logits into *id: SL_STOP_NONE (appended to the context)
+ * or SL_STOP_EOG (an end-of-generation id, not appended). */
+sl_stop sl_session_sample(sl_session *s, int32_t *id);
+/* sl_session_next, then sl_session_sample. */
+sl_stop sl_session_step(sl_session *s, int32_t *id);
+
+/* From the ready logits: the n most likely ids and their probabilities (raw softmax, most
+ * likely first), n capped at the vocabulary; returns that n.  And ln p(id). */
+int sl_session_top(sl_session *s, int n, int32_t *ids, float *probs);
+double sl_session_logprob(const sl_session *s, int32_t id);
+
+/* ln softmax(logits)[id] over vocab values, the sum in double. */
+double sl_logprob(const float *logits, int vocab, int32_t id);
+
+typedef struct {
+	int n_ctx, n_cache, threads;
+	int n_ids;               /* in the context: fed and generated */
+	long long n_generated;
+	uint64_t state_bytes;    /* KV cache + activations */
+	uint64_t seed;
+	const int32_t *ids;      /* the context [n_ids] */
+} sl_session_info;
+
+sl_session_info sl_session_get_info(const sl_session *s);
+
+#endif
