@@ -103,10 +103,9 @@ static const struct option longopts[] = {
 
 typedef struct {
 	const char *model_path, *in_path, *probs_path, *logits_path;
-	long long n_predict, ctx, threads, batch, top, seed;
-	int have_seed, echo, ignore_eos, stats, quiet, verbose, exact, no_mmap;
-	uint32_t kv_type;
-	sl_sample_params sp;
+	long long ctx, top;
+	int have_seed, echo, stats, quiet, verbose, no_mmap;
+	sl_session_params p;     /* what the options set of the session (n_cache, seed: later) */
 } options;
 
 static void parse_options(options *o, int argc, char **argv)
@@ -114,45 +113,42 @@ static void parse_options(options *o, int argc, char **argv)
 	int c;
 
 	memset(o, 0, sizeof *o);
-	o->n_predict = 256;
-	o->batch = 64;
+	o->p = sl_session_defaults();
 	o->top = -1;
-	o->kv_type = SL_F16;
-	o->sp = sl_sample_defaults();
 	opterr = 0; /* sl_bad_option says it, with our program name */
 	while ((c = getopt_long(argc, argv, ":m:n:c:t:b:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->model_path = optarg; break;
-		case 'n': o->n_predict = sl_opt_int(usage, "-n", optarg, 0, 1LL << 31); break;
+		case 'n': o->p.n_predict = sl_opt_int(usage, "-n", optarg, 0, 1LL << 31); break;
 		case 'c': o->ctx = sl_opt_int(usage, "-c", optarg, 1, 1 << 24); break;
-		case 't': o->threads = sl_opt_int(usage, "-t", optarg, 0, 1024); break;
-		case 'b': o->batch = sl_opt_int(usage, "-b", optarg, 1, 4096); break;
-		case OPT_TEMP: o->sp.temp = (float)sl_opt_double(usage, "--temp", optarg, 0, 1e6); break;
-		case OPT_TOP_K: o->sp.top_k = (int)sl_opt_int(usage, "--top-k", optarg, 0, 1 << 30); break;
-		case OPT_TOP_P: o->sp.top_p = (float)sl_opt_double(usage, "--top-p", optarg, 1e-9, 1); break;
-		case OPT_MIN_P: o->sp.min_p = (float)sl_opt_double(usage, "--min-p", optarg, 0, 1); break;
+		case 't': o->p.threads = (int)sl_opt_int(usage, "-t", optarg, 0, 1024); break;
+		case 'b': o->p.n_batch = (int)sl_opt_int(usage, "-b", optarg, 1, 4096); break;
+		case OPT_TEMP: o->p.sp.temp = (float)sl_opt_double(usage, "--temp", optarg, 0, 1e6); break;
+		case OPT_TOP_K: o->p.sp.top_k = (int)sl_opt_int(usage, "--top-k", optarg, 0, 1 << 30); break;
+		case OPT_TOP_P: o->p.sp.top_p = (float)sl_opt_double(usage, "--top-p", optarg, 1e-9, 1); break;
+		case OPT_MIN_P: o->p.sp.min_p = (float)sl_opt_double(usage, "--min-p", optarg, 0, 1); break;
 		case OPT_REPEAT:
-			o->sp.repeat_penalty = (float)sl_opt_double(usage, "--repeat-penalty", optarg, 1e-6, 1e6);
+			o->p.sp.repeat_penalty = (float)sl_opt_double(usage, "--repeat-penalty", optarg, 1e-6, 1e6);
 			break;
 		case OPT_SEED:
-			o->seed = sl_opt_int(usage, "--seed", optarg, 0, INT64_MAX);
+			o->p.seed = (uint64_t)sl_opt_int(usage, "--seed", optarg, 0, INT64_MAX);
 			o->have_seed = 1;
 			break;
 		case OPT_ECHO: o->echo = 1; break;
-		case OPT_IGNORE_EOS: o->ignore_eos = 1; break;
+		case OPT_IGNORE_EOS: o->p.ignore_eos = 1; break;
 		case OPT_TOP: o->top = sl_opt_int(usage, "--top", optarg, 1, 1 << 20); break;
 		case OPT_PROBS: o->probs_path = optarg; break;
 		case OPT_LOGITS: o->logits_path = optarg; break;
 		case OPT_KV_TYPE:
 			if (strcmp(optarg, "f16") == 0)
-				o->kv_type = SL_F16;
+				o->p.kv_type = SL_F16;
 			else if (strcmp(optarg, "f32") == 0)
-				o->kv_type = SL_F32;
+				o->p.kv_type = SL_F32;
 			else
 				sl_usage_error(usage, "--kv-type: '%s' is not f16 or f32", optarg);
 			break;
 		case OPT_STATS: o->stats = 1; break;
-		case OPT_EXACT: o->exact = 1; break;
+		case OPT_EXACT: o->p.exact = 1; break;
 		case OPT_NO_MMAP: o->no_mmap = 1; break;
 		case 'q': o->quiet = 1; o->verbose = 0; break;
 		case 'v': o->verbose = 1; o->quiet = 0; break;
@@ -208,7 +204,7 @@ typedef struct {
 	int n_ctx;
 	int32_t *top_ids;        /* [top] */
 	float *top_p;            /* [top] */
-	double t_load, t_prompt0, t_first, t_prompt_end, t_end;
+	double t_load;
 } run;
 
 static void *xmalloc(size_t n)
@@ -251,12 +247,6 @@ static double read_prompt(run *r)
 	if (r->n_prompt > (size_t)r->n_ctx)
 		sl_die("%s: the prompt has %zu ids, more than the context (%d)", r->in_name, r->n_prompt,
 		       r->n_ctx);
-	if (r->n_prompt == 0) {
-		if (r->m->cfg.bos < 0)
-			sl_die("%s: empty prompt, and the model has no BOS id to start from", r->in_name);
-		r->prompt = xmalloc(sizeof *r->prompt);
-		r->prompt[r->n_prompt++] = r->m->cfg.bos;
-	}
 	return sl_time_now() - t0;
 }
 
@@ -264,7 +254,7 @@ static double read_prompt(run *r)
 static void load(run *r)
 {
 	options *o = &r->o;
-	sl_session_params p = sl_session_defaults();
+	sl_session_params *p = &o->p;
 	double t0 = sl_time_now(), waited;
 	long long want;
 
@@ -281,20 +271,14 @@ static void load(run *r)
 	if (o->probs_path)
 		r->probs_fp = open_out(o->probs_path);
 
-	want = (long long)r->n_prompt + o->n_predict;
-	p.n_ctx = r->n_ctx;
-	p.n_cache = want < r->n_ctx ? (int)want : r->n_ctx;
-	p.n_batch = (int)o->batch;
-	p.kv_type = o->kv_type;
-	p.threads = (int)o->threads;
-	p.exact = o->exact;
-	p.n_predict = o->n_predict;
-	p.ignore_eos = o->ignore_eos;
-	p.sp = o->sp;
-	p.seed = o->have_seed ? (uint64_t)o->seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	p.on_logits = r->logits_fp ? on_logits : NULL;
-	p.ctx = r;
-	r->ss = sl_session_new(r->m, &p);
+	want = (long long)r->n_prompt + p->n_predict;
+	p->n_ctx = r->n_ctx;
+	p->n_cache = want < r->n_ctx ? (int)want : r->n_ctx;
+	if (!o->have_seed)
+		p->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	p->on_logits = r->logits_fp ? on_logits : NULL;
+	p->ctx = r;
+	r->ss = sl_session_new(r->m, p);
 	if (!r->ss)
 		sl_die_lib();
 	if (o->top > 0) {
@@ -306,34 +290,17 @@ static void load(run *r)
 	r->t_load = sl_time_now() - t0 - waited;
 }
 
-/* "N MiB read", or "N MiB mapped, M MiB in 2 MiB pages" (see sl_map_prefault). */
-static const char *model_memory(const run *r, char *buf, size_t n)
-{
-	const sl_provider *p = r->m->prov;
-
-	if (strcmp(p->kind, "mapped") == 0)
-		snprintf(buf, n, "%.1f MiB mapped, %.1f MiB in 2 MiB pages", p->file_bytes / 1048576.0,
-			 p->huge_bytes / 1048576.0);
-	else
-		snprintf(buf, n, "%.1f MiB %s", p->file_bytes / 1048576.0, p->kind);
-	return buf;
-}
-
 static void describe(const run *r)
 {
-	const sl_config *c = &r->m->cfg;
 	sl_session_info i = sl_session_get_info(r->ss);
-	char how[80];
+	char what[256], how[80];
 
-	sl_warn("%s: vocab %d, dim %d, %d layers, %d heads (%d kv), head dim %d, ffn %d, "
-		"context %d, rope base %g, eps %g, %s head", r->o.model_path, c->n_vocab, c->dim,
-		c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->hidden_dim,
-		c->n_ctx_train, (double)c->rope_base, (double)c->eps, c->tied ? "tied" : "separate");
-	sl_warn("model %s; %.1f MiB of weights read per generated id", model_memory(r, how, sizeof how),
-		sl_model_weight_bytes(r->m) / 1048576.0);
+	sl_warn("%s: %s", r->o.model_path, sl_model_describe(r->m, what, sizeof what));
+	sl_warn("model %s; %.1f MiB of weights read per generated id",
+		sl_provider_describe(r->m->prov, how, sizeof how), sl_model_weight_bytes(r->m) / 1048576.0);
 	sl_warn("%zu prompt ids, context %d (cache for %d, %s), %d threads, kernels %s, seed %llu",
-		r->n_prompt, i.n_ctx, i.n_cache, r->o.kv_type == SL_F32 ? "f32" : "f16", i.threads,
-		r->o.exact ? "exact" : sl_kernels_name(), (unsigned long long)i.seed);
+		r->n_prompt, i.n_ctx, i.n_cache, r->o.p.kv_type == SL_F32 ? "f32" : "f16", i.threads,
+		r->o.p.exact ? "exact" : sl_kernels_name(), (unsigned long long)i.seed);
 }
 
 static void write_top(run *r)
@@ -357,8 +324,6 @@ static sl_stop generate(run *r)
 		if (r->o.top > 0)
 			write_top(r);
 		why = sl_session_sample(r->ss, &id);
-		if (!r->t_first)
-			r->t_first = sl_time_now();
 		if (why != SL_STOP_NONE)
 			break;
 		emit(id);
@@ -370,18 +335,17 @@ static sl_stop generate(run *r)
 
 static void print_stats(const run *r)
 {
-	double tp = r->t_prompt_end - r->t_prompt0, tg = r->t_end - r->t_prompt_end;
 	sl_session_info i = sl_session_get_info(r->ss);
 	char how[80];
 
 	sl_warn("load %.1f ms (model %s, state %.1f MiB)", r->t_load * 1e3,
-		model_memory(r, how, sizeof how), i.state_bytes / 1048576.0);
-	sl_warn("prompt %zu ids in %.1f ms (%.1f ids/s)", r->n_prompt, tp * 1e3,
-		tp > 0 ? r->n_prompt / tp : 0);
-	if (r->t_first > 0)
-		sl_warn("first id after %.1f ms", (r->t_first - r->t_prompt0) * 1e3);
-	sl_warn("generated %lld ids in %.1f ms (%.1f ids/s)", i.n_generated, tg * 1e3,
-		tg > 0 && i.n_generated > 0 ? i.n_generated / tg : 0);
+		sl_provider_describe(r->m->prov, how, sizeof how), i.state_bytes / 1048576.0);
+	sl_warn("prompt %zu ids in %.1f ms (%.1f ids/s)", r->n_prompt, i.feed_s * 1e3,
+		i.feed_s > 0 ? r->n_prompt / i.feed_s : 0);
+	if (i.first_s >= 0)
+		sl_warn("first id after %.1f ms", i.first_s * 1e3);
+	sl_warn("generated %lld ids in %.1f ms (%.1f ids/s)", i.n_generated, i.gen_s * 1e3,
+		i.gen_s > 0 && i.n_generated > 0 ? i.n_generated / i.gen_s : 0);
 	sl_warn("peak RSS %.1f MiB", sl_peak_rss() / 1048576.0);
 }
 
@@ -397,21 +361,18 @@ int main(int argc, char **argv)
 	if (!r.o.model_path)
 		r.o.model_path = sl_default_model();
 	load(&r);
+	if (sl_session_start(r.ss, r.prompt, (int)r.n_prompt))
+		sl_die("%s: %s", r.in_name, sl_error());
+	r.n_prompt = (size_t)sl_session_get_info(r.ss).n_ids; /* BOS, if it was empty */
 	if (r.o.verbose)
 		describe(&r);
 	if (r.o.echo)
-		for (size_t i = 0; i < r.n_prompt; i++)
-			emit(r.prompt[i]);
-
-	r.t_prompt0 = sl_time_now();
-	if (sl_session_feed(r.ss, r.prompt, (int)r.n_prompt))
-		sl_die_lib();
-	r.t_prompt_end = sl_time_now();
+		for (size_t k = 0; k < r.n_prompt; k++)
+			emit(sl_session_get_info(r.ss).ids[k]);
 	why = generate(&r);
-	r.t_end = sl_time_now();
 	if (why == SL_STOP_CONTEXT && !r.o.quiet)
 		sl_warn("context full (%d ids): stopped after %lld of %lld ids", r.n_ctx,
-			sl_session_get_info(r.ss).n_generated, r.o.n_predict);
+			sl_session_get_info(r.ss).n_generated, r.o.p.n_predict);
 
 	close_out(r.logits_fp, r.o.logits_path);
 	close_out(r.probs_fp, r.o.probs_path);

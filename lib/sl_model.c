@@ -410,6 +410,17 @@ void sl_model_close(sl_model *m)
 	free(m);
 }
 
+const char *sl_model_describe(const sl_model *m, char *buf, size_t n)
+{
+	const sl_config *c = &m->cfg;
+
+	snprintf(buf, n, "vocab %d, dim %d, %d layers, %d heads (%d kv), head dim %d, ffn %d, "
+		 "context %d, rope base %g, eps %g, %s head", c->n_vocab, c->dim, c->n_layers,
+		 c->n_heads, c->n_kv_heads, c->head_dim, c->hidden_dim, c->n_ctx_train,
+		 (double)c->rope_base, (double)c->eps, c->tied ? "tied" : "separate");
+	return buf;
+}
+
 static uint64_t wbytes(const sl_weight *w)
 {
 	return (uint64_t)w->rows * w->row_bytes;

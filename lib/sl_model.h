@@ -100,6 +100,10 @@ sl_model *sl_model_open(const char *path, int flags);
 sl_model *sl_model_new(sl_provider *p);
 void sl_model_close(sl_model *m);
 
+/* One line for people: "vocab 512, dim 64, 5 layers, 8 heads (4 kv), ..., tied head".
+ * Returns buf. */
+const char *sl_model_describe(const sl_model *m, char *buf, size_t n);
+
 /* Bytes of weights one token reads (every matrix once): the memory-bound cost per token. */
 uint64_t sl_model_weight_bytes(const sl_model *m);
 

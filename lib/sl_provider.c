@@ -2,6 +2,7 @@
  * sl_provider — the resident backends: every shard mapped, read, or given in memory
  * (sl_provider.h).  acquire() hands out views whose pointers were fixed the first time.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,4 +150,14 @@ int sl_provider_find(const sl_provider *p, const char *name, const sl_gguf_tenso
 	}
 	*t = NULL;
 	return -1;
+}
+
+const char *sl_provider_describe(const sl_provider *p, char *buf, size_t n)
+{
+	if (strcmp(p->kind, "mapped") == 0)
+		snprintf(buf, n, "%.1f MiB mapped, %.1f MiB in 2 MiB pages", p->file_bytes / 1048576.0,
+			 p->huge_bytes / 1048576.0);
+	else
+		snprintf(buf, n, "%.1f MiB %s", p->file_bytes / 1048576.0, p->kind);
+	return buf;
 }

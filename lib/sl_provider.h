@@ -63,6 +63,9 @@ sl_provider *sl_provider_memory(const void *const *bufs, const uint64_t *sizes, 
 
 void sl_provider_free(sl_provider *p);
 
+/* "N MiB mapped, M MiB in 2 MiB pages", "N MiB read", ... (for -v and --stats).  Returns buf. */
+const char *sl_provider_describe(const sl_provider *p, char *buf, size_t n);
+
 /* The shard that holds tensor `name` and the tensor, or -1 if no shard has it. */
 int sl_provider_find(const sl_provider *p, const char *name, const sl_gguf_tensor **t);
 

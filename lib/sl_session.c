@@ -7,6 +7,7 @@
 
 #include "sl_err.h"
 #include "sl_session.h"
+#include "sl_sys.h"
 #include "sl_types.h"
 
 struct sl_session {
@@ -22,6 +23,9 @@ struct sl_session {
 	long long n_gen;
 	const float *logits;     /* of the next id, once ready; NULL otherwise */
 	float *scratch;          /* [vocab] logits the sampler may modify */
+	/* sl_time_now() at: the first feed, the end of the last feed, the first id sampled, the
+	 * end of the last next/sample; and the seconds spent feeding */
+	double t_start, t_fed, t_first, t_last, feed_s;
 };
 
 sl_session_params sl_session_defaults(void)
@@ -123,12 +127,31 @@ static int append(sl_session *s, const int32_t *ids, int n)
 
 int sl_session_feed(sl_session *s, const int32_t *ids, int n)
 {
+	double t0 = sl_time_now();
+	int rc;
+
 	for (int i = 0; i < n; i++)
 		if (ids[i] < 0 || ids[i] >= s->m->cfg.n_vocab)
 			return sl_seterr("id %d is outside the vocabulary (%d)", ids[i], s->m->cfg.n_vocab);
 	if (n < 0 || append(s, ids, n))
 		return -1;
-	return run(s);
+	if (!s->t_start)
+		s->t_start = t0;
+	rc = run(s);
+	s->t_fed = s->t_last = sl_time_now();
+	s->feed_s += s->t_fed - t0;
+	return rc;
+}
+
+int sl_session_start(sl_session *s, const int32_t *ids, int n)
+{
+	int32_t bos = s->m->cfg.bos;
+
+	if (n > 0)
+		return sl_session_feed(s, ids, n);
+	if (bos < 0)
+		return sl_seterr("empty prompt, and the model has no BOS id to start from");
+	return sl_session_feed(s, &bos, 1);
 }
 
 sl_stop sl_session_next(sl_session *s)
@@ -139,6 +162,7 @@ sl_stop sl_session_next(sl_session *s)
 		return SL_STOP_CONTEXT;
 	if (s->n_run < s->n_ids && run(s))
 		return SL_STOP_ERROR;
+	s->t_last = sl_time_now();
 	if (!s->logits) {
 		sl_seterr("nothing to continue: no ids were fed");
 		return SL_STOP_ERROR;
@@ -170,6 +194,9 @@ sl_stop sl_session_sample(sl_session *s, int32_t *out)
 	memcpy(s->scratch, s->logits, (size_t)s->m->cfg.n_vocab * sizeof *s->scratch);
 	id = sl_sample(s->smp, s->scratch, s->ids, s->n_ids);
 	*out = id;
+	s->t_last = sl_time_now();
+	if (!s->t_first)
+		s->t_first = s->t_last;
 	if (is_eog(&s->m->cfg, id) && !s->p.ignore_eos)
 		return SL_STOP_EOG;
 	if (append(s, &id, 1))
@@ -218,6 +245,7 @@ double sl_session_logprob(const sl_session *s, int32_t id)
 sl_session_info sl_session_get_info(const sl_session *s)
 {
 	sl_session_info i = { s->n_ctx, s->st->n_ctx, sl_pool_threads(s->pool), s->n_ids, s->n_gen,
-			      sl_state_bytes(s->st), s->p.seed, s->ids };
+			      sl_state_bytes(s->st), s->p.seed, s->ids, s->feed_s,
+			      s->t_first ? s->t_first - s->t_start : -1, s->t_last - s->t_fed };
 	return i;
 }

@@ -59,6 +59,10 @@ void sl_session_free(sl_session *s);
  * 0, or -1 with sl_error (an id outside the vocabulary, more ids than the context holds). */
 int sl_session_feed(sl_session *s, const int32_t *ids, int n);
 
+/* sl_session_feed for a prompt: an empty one starts from the model's BOS id (-1 if it has
+ * none). */
+int sl_session_start(sl_session *s, const int32_t *ids, int n);
+
 /* Get the logits of the next id ready (running the id sampled last).  SL_STOP_NONE when they
  * are, else why there is no next id (LENGTH, CONTEXT, or ERROR: nothing fed yet, a failed
  * forward pass). */
@@ -86,6 +90,9 @@ typedef struct {
 	uint64_t state_bytes;    /* KV cache + activations */
 	uint64_t seed;
 	const int32_t *ids;      /* the context [n_ids] */
+	/* seconds: spent feeding (the prompt); from the first feed to the first id sampled (-1:
+	 * none yet); from the end of the last feed to the end of the last next/sample */
+	double feed_s, first_s, gen_s;
 } sl_session_info;
 
 sl_session_info sl_session_get_info(const sl_session *s);
