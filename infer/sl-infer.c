@@ -18,10 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sl_budget.h"
 #include "sl_cli.h"
 #include "sl_kernels.h"
 #include "sl_model.h"
 #include "sl_session.h"
+#include "sl_stream.h"
 #include "sl_sys.h"
 #include "sl_tokio.h"
 #include "sl_types.h"
@@ -30,7 +32,8 @@ static const char usage[] =
 	"usage: sl-infer [-qvV] [-m model] [-n count] [-c context] [-t threads] [--temp T]\n"
 	"                [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]\n"
 	"                [--echo] [--ignore-eos] [--top N] [--probs file] [--logits file]\n"
-	"                [--stats] [--kv-type f16|f32] [--exact] [--no-mmap] [-b batch] [file]";
+	"                [--stats] [--kv-type f16|f32|q8_0] [--mem-limit size|auto]\n"
+	"                [--profile low|mid|high|auto] [--exact] [--no-mmap] [-b batch] [file]";
 
 static const char help[] =
 	"Continue a stream of token ids (from sl-tok) with a Llama model; write the new ids.\n"
@@ -52,7 +55,12 @@ static const char help[] =
 	"      --probs FILE       write the --top lines to FILE instead (N defaults to 5)\n"
 	"      --logits FILE      write the raw logits of every position (f32 little-endian,\n"
 	"                         one row of vocab-size values per position)\n"
-	"      --kv-type T        KV cache precision: f16 (default) or f32\n"
+	"      --kv-type T        KV cache precision: f16 (default), f32 or q8_0\n"
+	"      --mem-limit SIZE   hold at most SIZE bytes (800M, 1.2G; M = MiB, MB = 10^6): the\n"
+	"                         layers that do not fit are read again for every id; auto:\n"
+	"                         the cgroup's limit, else MemAvailable (see MEMORY in sl-infer(1))\n"
+	"      --profile P        low (600 MB), mid (800 MB), high (1200 MB): a budget with its\n"
+	"                         threads, KV cache type and read-ahead; auto: from this machine\n"
 	"      --exact            multiply with dequantized weights in double precision\n"
 	"                         (slow; for testing against the reference)\n"
 	"      --no-mmap          read the model into memory instead of mapping it\n"
@@ -71,6 +79,7 @@ static const char help[] =
 enum {
 	OPT_TEMP = 256, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT, OPT_SEED, OPT_ECHO,
 	OPT_IGNORE_EOS, OPT_TOP, OPT_PROBS, OPT_LOGITS, OPT_STATS, OPT_KV_TYPE, OPT_EXACT, OPT_NO_MMAP,
+	OPT_MEM_LIMIT, OPT_PROFILE,
 };
 
 static const struct option longopts[] = {
@@ -93,6 +102,8 @@ static const struct option longopts[] = {
 	{"kv-type", required_argument, NULL, OPT_KV_TYPE},
 	{"exact", no_argument, NULL, OPT_EXACT},
 	{"no-mmap", no_argument, NULL, OPT_NO_MMAP},
+	{"mem-limit", required_argument, NULL, OPT_MEM_LIMIT},
+	{"profile", required_argument, NULL, OPT_PROFILE},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
@@ -104,7 +115,8 @@ static const struct option longopts[] = {
 typedef struct {
 	const char *model_path, *in_path, *probs_path, *logits_path;
 	long long ctx, top;
-	int have_seed, echo, stats, quiet, verbose, no_mmap;
+	int have_seed, echo, stats, quiet, verbose, no_mmap, have_threads, have_kv, have_batch;
+	const char *mem_limit, *profile;
 	sl_session_params p;     /* what the options set of the session (n_cache, seed: later) */
 } options;
 
@@ -121,8 +133,8 @@ static void parse_options(options *o, int argc, char **argv)
 		case 'm': o->model_path = optarg; break;
 		case 'n': o->p.n_predict = sl_opt_int(usage, "-n", optarg, 0, 1LL << 31); break;
 		case 'c': o->ctx = sl_opt_int(usage, "-c", optarg, 1, 1 << 24); break;
-		case 't': o->p.threads = (int)sl_opt_int(usage, "-t", optarg, 0, 1024); break;
-		case 'b': o->p.n_batch = (int)sl_opt_int(usage, "-b", optarg, 1, 4096); break;
+		case 't': o->have_threads = 1; o->p.threads = (int)sl_opt_int(usage, "-t", optarg, 0, 1024); break;
+		case 'b': o->have_batch = 1; o->p.n_batch = (int)sl_opt_int(usage, "-b", optarg, 1, 4096); break;
 		case OPT_TEMP: o->p.sp.temp = (float)sl_opt_double(usage, "--temp", optarg, 0, 1e6); break;
 		case OPT_TOP_K: o->p.sp.top_k = (int)sl_opt_int(usage, "--top-k", optarg, 0, 1 << 30); break;
 		case OPT_TOP_P: o->p.sp.top_p = (float)sl_opt_double(usage, "--top-p", optarg, 1e-9, 1); break;
@@ -140,12 +152,25 @@ static void parse_options(options *o, int argc, char **argv)
 		case OPT_PROBS: o->probs_path = optarg; break;
 		case OPT_LOGITS: o->logits_path = optarg; break;
 		case OPT_KV_TYPE:
+			o->have_kv = 1;
 			if (strcmp(optarg, "f16") == 0)
 				o->p.kv_type = SL_F16;
 			else if (strcmp(optarg, "f32") == 0)
 				o->p.kv_type = SL_F32;
+			else if (strcmp(optarg, "q8_0") == 0)
+				o->p.kv_type = SL_Q8_0;
 			else
-				sl_usage_error(usage, "--kv-type: '%s' is not f16 or f32", optarg);
+				sl_usage_error(usage, "--kv-type: '%s' is not f16, f32 or q8_0", optarg);
+			break;
+		case OPT_MEM_LIMIT:
+			if (strcmp(optarg, "auto") != 0 && sl_parse_size(optarg, &(uint64_t){0}))
+				sl_usage_error(usage, "--mem-limit: '%s' is not a size (like 800M or 1.2G) or auto", optarg);
+			o->mem_limit = optarg;
+			break;
+		case OPT_PROFILE:
+			if (strcmp(optarg, "auto") != 0 && !sl_profile_get(optarg))
+				sl_usage_error(usage, "--profile: '%s' is not low, mid, high or auto", optarg);
+			o->profile = optarg;
 			break;
 		case OPT_STATS: o->stats = 1; break;
 		case OPT_EXACT: o->p.exact = 1; break;
@@ -205,6 +230,9 @@ typedef struct {
 	int32_t *top_ids;        /* [top] */
 	float *top_p;            /* [top] */
 	double t_load;
+	uint64_t budget;         /* --mem-limit / --profile: bytes, or 0 for none */
+	const char *budget_from; /* what set it, for -v */
+	int ring;
 } run;
 
 static void *xmalloc(size_t n)
@@ -250,7 +278,48 @@ static double read_prompt(run *r)
 	return sl_time_now() - t0;
 }
 
-/* Map and check the model, read the prompt, make the session (cache: prompt + N ids). */
+/*
+ * --mem-limit and --profile: the budget, and the profile's threads, KV cache type and
+ * read-ahead where the options do not say.  A profile's own budget unless --mem-limit gives
+ * one; auto is what sl_mem_available() finds, less 5% (at least 32 MiB) of headroom.
+ */
+static void choose_budget(run *r)
+{
+	options *o = &r->o;
+	const char *src = NULL;
+	uint64_t avail = 0;
+	const sl_profile *pf = NULL;
+	int want_auto = (o->mem_limit && !strcmp(o->mem_limit, "auto")) || (o->profile && !strcmp(o->profile, "auto"));
+
+	r->ring = 2;
+	if (!o->mem_limit && !o->profile)
+		return;
+	if (want_auto) {
+		avail = sl_mem_available(&src);
+		if (!avail)
+			sl_die("auto: cannot tell how much memory this process may use (found %s)", src);
+		avail -= avail / 20 > (32u << 20) ? avail / 20 : (32u << 20) < avail ? (32u << 20) : avail / 2;
+	}
+	if (o->profile)
+		pf = strcmp(o->profile, "auto") ? sl_profile_get(o->profile) : sl_profile_for(avail);
+	if (o->mem_limit && strcmp(o->mem_limit, "auto"))
+		sl_parse_size(o->mem_limit, &r->budget), r->budget_from = "--mem-limit";
+	else if (want_auto)
+		r->budget = avail, r->budget_from = src;
+	else
+		r->budget = pf->budget, r->budget_from = "the profile";
+	if (pf) {
+		int cores = sl_cores();
+		if (!o->have_threads)
+			o->p.threads = pf->threads < cores ? pf->threads : cores;
+		if (!o->have_kv)
+			o->p.kv_type = pf->kv_type;
+		r->ring = pf->ring;
+	}
+}
+
+/* Map and check the model (or open it for streaming), read the prompt, make the session
+ * (cache: prompt + N ids), and under a budget decide what stays in memory. */
 static void load(run *r)
 {
 	options *o = &r->o;
@@ -258,7 +327,9 @@ static void load(run *r)
 	double t0 = sl_time_now(), waited;
 	long long want;
 
-	r->m = sl_model_open(o->model_path, o->no_mmap ? SL_MODEL_READ : 0);
+	choose_budget(r);
+	r->m = r->budget ? sl_model_new(sl_provider_stream(o->model_path)) :
+			   sl_model_open(o->model_path, o->no_mmap ? SL_MODEL_READ : 0);
 	if (!r->m)
 		sl_die_lib();
 	if (o->ctx > r->m->cfg.n_ctx_train)
@@ -274,6 +345,10 @@ static void load(run *r)
 	want = (long long)r->n_prompt + p->n_predict;
 	p->n_ctx = r->n_ctx;
 	p->n_cache = want < r->n_ctx ? (int)want : r->n_ctx;
+	if (r->budget && !o->have_batch) /* each batch reads the streamed layers once */
+		p->n_batch = r->n_prompt < 256 ? (r->n_prompt ? (int)r->n_prompt : 1) : 256;
+	if (p->kv_type == SL_Q8_0 && r->m->cfg.head_dim % 32 && !o->have_kv)
+		p->kv_type = SL_F16; /* the profile's q8_0 does not fit this model's heads */
 	if (!o->have_seed)
 		p->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	p->on_logits = r->logits_fp ? on_logits : NULL;
@@ -281,6 +356,16 @@ static void load(run *r)
 	r->ss = sl_session_new(r->m, p);
 	if (!r->ss)
 		sl_die_lib();
+	if (r->budget) {
+		sl_stream_stats st;
+		sl_stream_get_stats(r->m->prov, &st);
+		/* what the process holds besides the weights: what it holds now less the pinned
+		 * tensors, the state (not all touched yet), and 8 MiB for stacks and reads in flight */
+		sl_stream_opts so = { r->budget, sl_rss_now() - st.pinned_bytes +
+				      sl_session_get_info(r->ss).state_bytes + (8u << 20), r->ring, 1 };
+		if (sl_stream_plan(r->m->prov, r->m, &so))
+			sl_die_lib();
+	}
 	if (o->top > 0) {
 		if (o->top > r->m->cfg.n_vocab)
 			o->top = r->m->cfg.n_vocab;
@@ -293,6 +378,7 @@ static void load(run *r)
 static void describe(const run *r)
 {
 	sl_session_info i = sl_session_get_info(r->ss);
+	sl_stream_stats st;
 	char what[256], how[80];
 
 	sl_warn("%s: %s", r->o.model_path, sl_model_describe(r->m, what, sizeof what));
@@ -301,6 +387,12 @@ static void describe(const run *r)
 	sl_warn("%zu prompt ids, context %d (cache for %d, %s), %d threads, kernels %s, seed %llu",
 		r->n_prompt, i.n_ctx, i.n_cache, r->o.p.kv_type == SL_F32 ? "f32" : "f16", i.threads,
 		r->o.p.exact ? "exact" : sl_kernels_name(), (unsigned long long)i.seed);
+	if (sl_stream_get_stats(r->m->prov, &st) == 0)
+		sl_warn("memory budget %.1f MiB (from %s%s%s): %d of %d layers resident, %d streamed "
+			"through %d buffers (%s reads), KV cache %s, batches of %d", r->budget / 1048576.0,
+			r->budget_from, r->o.profile ? ", profile " : "", r->o.profile ? r->o.profile : "",
+			st.n_resident, st.n_resident + st.n_streamed, st.n_streamed, st.ring,
+			st.direct ? "direct" : "buffered", sl_type_get(r->o.p.kv_type)->name, r->o.p.n_batch);
 }
 
 static void write_top(run *r)
@@ -336,6 +428,7 @@ static sl_stop generate(run *r)
 static void print_stats(const run *r)
 {
 	sl_session_info i = sl_session_get_info(r->ss);
+	sl_stream_stats st;
 	char how[80];
 
 	sl_warn("load %.1f ms (model %s, state %.1f MiB)", r->t_load * 1e3,
@@ -347,6 +440,13 @@ static void print_stats(const run *r)
 	sl_warn("generated %lld ids in %.1f ms (%.1f ids/s)", i.n_generated, i.gen_s * 1e3,
 		i.gen_s > 0 && i.n_generated > 0 ? i.n_generated / i.gen_s : 0);
 	sl_warn("peak RSS %.1f MiB", sl_peak_rss() / 1048576.0);
+	if (sl_stream_get_stats(r->m->prov, &st) == 0)
+		sl_warn("memory: %.1f MiB resident (pinned %.1f, %d layers %.1f, buffers %.1f), %.1f MiB "
+			"re-read per id; read %.1f MiB in %.1f ms (%.0f MB/s), waited %.1f ms",
+			(st.pinned_bytes + st.resident_bytes + st.ring_bytes) / 1048576.0,
+			st.pinned_bytes / 1048576.0, st.n_resident, st.resident_bytes / 1048576.0,
+			st.ring_bytes / 1048576.0, st.pass_bytes / 1048576.0, st.read_bytes / 1048576.0,
+			st.read_s * 1e3, st.read_s > 0 ? st.read_bytes / st.read_s / 1e6 : 0, st.wait_s * 1e3);
 }
 
 /* ==== main ==== */

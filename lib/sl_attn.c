@@ -44,23 +44,40 @@ uint64_t sl_attn_scratch_bytes(const sl_attn_scratch *sc, int n_heads, int head_
 
 /* ==== blocked ==== */
 
+/* pc positions from p0 of KV head kvh's slice (head_dim values each) of the cache, as f32,
+ * into rows[pc][head_dim]. */
+static void cache_rows(const sl_attn *a, const void *cache, int p0, int kvh, int pc, float *rows)
+{
+	size_t hd = (size_t)a->head_dim, kv_dim = (size_t)a->n_kv_heads * hd;
+	size_t first = (size_t)p0 * kv_dim + (size_t)kvh * hd;
+
+	if (a->kv_type == SL_F32) {
+		for (int j = 0; j < pc; j++)
+			memcpy(rows + (size_t)j * hd, (const float *)cache + first + (size_t)j * kv_dim,
+			       hd * sizeof(float));
+	} else if (a->kv_type == SL_F16) {
+		sl_f16_to_f32_rows((const sl_f16 *)cache + first, kv_dim, rows, hd, pc, hd);
+	} else { /* SL_Q8_0: a head's slice is whole blocks (head_dim % 32 == 0) */
+		size_t row = sl_type_row_bytes(SL_Q8_0, kv_dim), skip = sl_type_row_bytes(SL_Q8_0, (size_t)kvh * hd);
+		for (int j = 0; j < pc; j++)
+			sl_dequant_row(SL_Q8_0, (const char *)cache + (size_t)(p0 + j) * row + skip,
+				       rows + (size_t)j * hd, hd);
+	}
+}
+
 /*
  * A block of pc cached positions of one KV head as f32, converted once for the whole batch:
  * keys transposed ([head_dim][SL_ATTN_BLOCK], so a score is a sum of rows scaled by q[i],
  * over a fixed-length loop the compiler vectorizes; tmp holds them untransposed on the way),
  * values as they are.
  */
-static void kv_load(float *dst, float *tmp, uint32_t kv_type, const void *cache, size_t first,
-		    size_t stride, int pc, int hd, int transpose)
+static void kv_load(const sl_attn *a, float *dst, float *tmp, const void *cache, int p0, int kvh,
+		    int pc, int transpose)
 {
+	int hd = a->head_dim;
 	float *rows = transpose ? tmp : dst; /* pc rows of hd, as cached */
 
-	if (kv_type == SL_F32)
-		for (int j = 0; j < pc; j++)
-			memcpy(rows + (size_t)j * hd, (const float *)cache + first + (size_t)j * stride,
-			       (size_t)hd * sizeof(float));
-	else
-		sl_f16_to_f32_rows((const sl_f16 *)cache + first, stride, rows, (size_t)hd, pc, (size_t)hd);
+	cache_rows(a, cache, p0, kvh, pc, rows);
 	if (!transpose)
 		return;
 	for (int i = 0; i < hd; i++) {
@@ -95,9 +112,8 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 {
 	const sl_attn *a = j->a;
 	sl_attn_scratch *sc = j->sc;
-	int hd = a->head_dim, kv_dim = a->n_kv_heads * hd, q_dim = a->n_heads * hd;
+	int hd = a->head_dim, q_dim = a->n_heads * hd;
 	int kvh = h0 / (a->n_heads / a->n_kv_heads), n_pos = a->pos + t1;
-	size_t base = (size_t)kvh * hd;
 	float *kc = sc->kv + (size_t)h0 * 2 * SL_ATTN_BLOCK * hd, *tmp = kc + SL_ATTN_BLOCK * hd;
 	float scale = 1.0f / sqrtf((float)hd);
 
@@ -105,7 +121,7 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	/* attn_weights = q · kᵀ / sqrt(head_dim), a block of positions at a time */
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
 		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
-		kv_load(kc, tmp, a->kv_type, a->k, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 1);
+		kv_load(a, kc, tmp, a->k, p0, kvh, pc, 1);
 		for (int h = h0; h < h1; h++) {
 			for (int t = t0; t < t1; t++) {
 				int seen = a->pos + t + 1 - p0;     /* causal mask */
@@ -151,7 +167,7 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	/* attn_output = attn_weights · v */
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
 		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
-		kv_load(kc, tmp, a->kv_type, a->v, base + (size_t)p0 * kv_dim, (size_t)kv_dim, pc, hd, 0);
+		kv_load(a, kc, tmp, a->v, p0, kvh, pc, 0);
 		for (int h = h0; h < h1; h++) {
 			for (int t = t0; t < t1; t++) {
 				int seen = a->pos + t + 1 - p0;
@@ -193,19 +209,23 @@ void sl_attention(sl_pool *pool, const sl_attn *a, sl_attn_scratch *sc)
 
 /* ==== reference ==== */
 
-static double cached(const sl_attn *a, const void *cache, size_t i)
-{
-	return a->kv_type == SL_F32 ? ((const float *)cache)[i] : sl_f16_to_f32(((const sl_f16 *)cache)[i]);
-}
-
 int sl_attention_ref(const sl_attn *a)
 {
 	int hd = a->head_dim, kv_dim = a->n_kv_heads * hd, q_dim = a->n_heads * hd;
-	int n_rep = a->n_heads / a->n_kv_heads;
-	double *w = malloc((size_t)(a->pos + a->n) * sizeof *w);
+	int n_rep = a->n_heads / a->n_kv_heads, n_ctx = a->pos + a->n;
+	size_t row = sl_type_row_bytes(a->kv_type, (size_t)kv_dim);
+	double *w = malloc((size_t)n_ctx * sizeof *w);
+	float *k = malloc((size_t)n_ctx * kv_dim * sizeof *k), *v = malloc((size_t)n_ctx * kv_dim * sizeof *v);
 
-	if (!w)
+	if (!w || !k || !v) {
+		free(w); free(k); free(v);
 		return sl_seterr("out of memory");
+	}
+	/* the cache as f32, each row by the format's own definition (sl_types.h) */
+	for (int p = 0; p < n_ctx; p++) {
+		sl_dequant_row(a->kv_type, (const char *)a->k + (size_t)p * row, k + (size_t)p * kv_dim, (uint64_t)kv_dim);
+		sl_dequant_row(a->kv_type, (const char *)a->v + (size_t)p * row, v + (size_t)p * kv_dim, (uint64_t)kv_dim);
+	}
 	for (int t = 0; t < a->n; t++) {
 		int n_pos = a->pos + t + 1;
 		for (int h = 0; h < a->n_heads; h++) {
@@ -215,7 +235,7 @@ int sl_attention_ref(const sl_attn *a)
 			for (int p = 0; p < n_pos; p++) {
 				double s = 0;
 				for (int i = 0; i < hd; i++)
-					s += q[i] * cached(a, a->k, (size_t)p * kv_dim + kvh + i);
+					s += (double)q[i] * k[(size_t)p * kv_dim + kvh + i];
 				w[p] = s / sqrt((double)hd);
 				if (w[p] > max)
 					max = w[p];
@@ -225,11 +245,11 @@ int sl_attention_ref(const sl_attn *a)
 			for (int i = 0; i < hd; i++) {
 				double o = 0;
 				for (int p = 0; p < n_pos; p++)
-					o += w[p] / sum * cached(a, a->v, (size_t)p * kv_dim + kvh + i);
+					o += w[p] / sum * v[(size_t)p * kv_dim + kvh + i];
 				a->out[(size_t)t * q_dim + (size_t)h * hd + i] = (float)o;
 			}
 		}
 	}
-	free(w);
+	free(w); free(k); free(v);
 	return 0;
 }

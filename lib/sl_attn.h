@@ -20,8 +20,9 @@
 
 typedef struct {
 	int n_heads, n_kv_heads, head_dim;
-	uint32_t kv_type;        /* SL_F16 or SL_F32 (sl_types.h) */
-	/* this layer's cache: position p, KV head h at element (p*n_kv_heads + h)*head_dim */
+	uint32_t kv_type;        /* SL_F32, SL_F16 or SL_Q8_0 (sl_types.h; q8_0: head_dim % 32 == 0) */
+	/* this layer's cache: position p is a row of n_kv_heads*head_dim values in kv_type,
+	 * KV head h its values h*head_dim.. */
 	const void *k, *v;
 	const float *q;          /* [n][n_heads*head_dim]: tokens at positions pos..pos+n-1 */
 	float *out;              /* [n][n_heads*head_dim] */

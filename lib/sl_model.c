@@ -18,6 +18,7 @@
 #include "sl_err.h"
 #include "sl_kernels.h"
 #include "sl_model.h"
+#include "sl_quant.h"
 #include "sl_types.h"
 
 /* Bounds that keep every size below in int/size_t range with room to spare. */
@@ -440,17 +441,21 @@ uint64_t sl_model_weight_bytes(const sl_model *m)
 
 /* ==== state ==== */
 
-sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_type)
+sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_type, int all_logits)
 {
 	const sl_config *c = &m->cfg;
 	size_t q_dim = (size_t)c->n_heads * c->head_dim, kv_dim = (size_t)c->n_kv_heads * c->head_dim;
-	size_t kv_elem = kv_type == SL_F32 ? 4 : 2;
-	size_t kv_n = (size_t)c->n_layers * n_ctx * kv_dim;
+	size_t kv_row = sl_type_row_bytes(kv_type, kv_dim); /* bytes of one position's k (or v) */
+	size_t kv_n = (size_t)c->n_layers * n_ctx;  /* rows of kv_dim values */
 	sl_state *s;
 
-	if (n_ctx < 1 || n_ctx > c->n_ctx_train || n_batch < 1 || (kv_type != SL_F16 && kv_type != SL_F32))
+	if (n_ctx < 1 || n_ctx > c->n_ctx_train || n_batch < 1 ||
+	    (kv_type != SL_F16 && kv_type != SL_F32 && kv_type != SL_Q8_0))
 		return sl_seterr("state: context %d / batch %d / kv type %u out of range", n_ctx, n_batch,
 				 kv_type), NULL;
+	if (kv_type == SL_Q8_0 && c->head_dim % 32)
+		return sl_seterr("a q8_0 KV cache needs a head dimension that is a multiple of 32 "
+				 "(this model's is %d)", c->head_dim), NULL;
 	if (n_batch > n_ctx)
 		n_batch = n_ctx;
 	s = calloc(1, sizeof *s);
@@ -460,7 +465,7 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 	s->n_batch = n_batch;
 	s->kv_type = kv_type;
 	/* attention reads the cache with a 4 KiB-ish stride: keep its TLB misses few */
-	s->kv_bytes = kv_n * kv_elem;
+	s->kv_bytes = kv_n * kv_row;
 	s->k_cache = sl_huge_alloc(s->kv_bytes);
 	s->v_cache = sl_huge_alloc(s->kv_bytes);
 	s->x = malloc((size_t)n_batch * c->dim * sizeof(float));
@@ -471,7 +476,8 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 	s->att_out = malloc((size_t)n_batch * q_dim * sizeof(float));
 	s->hb = malloc((size_t)n_batch * c->hidden_dim * sizeof(float));
 	s->hb2 = malloc((size_t)n_batch * c->hidden_dim * sizeof(float));
-	s->logits = malloc((size_t)n_batch * c->n_vocab * sizeof(float));
+	s->logits_rows = all_logits ? n_batch : 1;
+	s->logits = malloc((size_t)s->logits_rows * c->n_vocab * sizeof(float));
 	s->rope_inv_freq = malloc((size_t)c->head_dim / 2 * sizeof(float));
 	if (!s->k_cache || !s->v_cache || !s->x || !s->xb || !s->q || !s->k || !s->v || !s->att_out ||
 	    !s->hb || !s->hb2 || !s->logits || !s->rope_inv_freq ||
@@ -479,8 +485,9 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 		sl_state_free(s);
 		return sl_seterr("out of memory (KV cache and activations for %d positions)", n_ctx), NULL;
 	}
-	s->bytes = 2 * kv_n * kv_elem + sizeof(float) *
-		   ((size_t)n_batch * (2 * c->dim + 2 * q_dim + 2 * kv_dim + 2 * c->hidden_dim + c->n_vocab) +
+	s->bytes = 2 * kv_n * kv_row + sizeof(float) *
+		   ((size_t)n_batch * (2 * c->dim + 2 * q_dim + 2 * kv_dim + 2 * c->hidden_dim) +
+		    (size_t)s->logits_rows * c->n_vocab +
 		    (size_t)c->head_dim / 2) + sl_attn_scratch_bytes(&s->att, c->n_heads, c->head_dim);
 	/* HF LlamaRotaryEmbedding: inv_freq = 1 / base^(arange(0, head_dim, 2) / head_dim) */
 	for (int i = 0; i < c->head_dim / 2; i++)
@@ -549,15 +556,23 @@ static void rope(float *v, int n_heads, int head_dim, int pos, const float *inv_
 static void kv_store(const sl_config *c, sl_state *s, int layer, int n, int pos)
 {
 	size_t kv_dim = (size_t)c->n_kv_heads * c->head_dim;
-	size_t off = ((size_t)layer * s->n_ctx + pos) * kv_dim, cnt = (size_t)n * kv_dim;
+	size_t row = sl_type_row_bytes(s->kv_type, kv_dim);
+	size_t off = ((size_t)layer * s->n_ctx + pos) * row;
 
-	if (s->kv_type == SL_F32) {
-		memcpy((float *)s->k_cache + off, s->k, cnt * sizeof(float));
-		memcpy((float *)s->v_cache + off, s->v, cnt * sizeof(float));
-		return;
+	for (int t = 0; t < n; t++) {
+		char *kd = (char *)s->k_cache + off + (size_t)t * row, *vd = (char *)s->v_cache + off + (size_t)t * row;
+		const float *k = s->k + (size_t)t * kv_dim, *v = s->v + (size_t)t * kv_dim;
+		if (s->kv_type == SL_F32) {
+			memcpy(kd, k, row);
+			memcpy(vd, v, row);
+		} else if (s->kv_type == SL_F16) {
+			sl_f32_to_f16_row(k, (sl_f16 *)kd, kv_dim);
+			sl_f32_to_f16_row(v, (sl_f16 *)vd, kv_dim);
+		} else {
+			sl_quant_row_q8_0(k, (sl_block_q8_0 *)kd, kv_dim);
+			sl_quant_row_q8_0(v, (sl_block_q8_0 *)vd, kv_dim);
+		}
 	}
-	sl_f32_to_f16_row(s->k, (sl_f16 *)s->k_cache + off, cnt);
-	sl_f32_to_f16_row(s->v, (sl_f16 *)s->v_cache + off, cnt);
 }
 
 static void matmul(sl_pool *pool, const sl_state *s, const sl_weight *w, const float *x, int n, float *y)
@@ -570,15 +585,18 @@ static void matmul(sl_pool *pool, const sl_state *s, const sl_weight *w, const f
 
 static const void *layer_cache(const sl_state *s, const void *cache, int layer, size_t kv_dim)
 {
-	return (const char *)cache + (size_t)layer * s->n_ctx * kv_dim * (s->kv_type == SL_F32 ? 4 : 2);
+	return (const char *)cache + (size_t)layer * s->n_ctx * sl_type_row_bytes(s->kv_type, kv_dim);
 }
 
 /* ==== the forward pass ==== */
 
-int sl_forward_embed(const sl_model *m, sl_state *s, const int32_t *tokens, int n, int pos)
+static int embed(const sl_model *m, sl_state *s, const int32_t *tokens, int n, int pos, int all_logits)
 {
 	const sl_config *c = &m->cfg;
 
+	if (all_logits && n > s->logits_rows)
+		return sl_seterr("forward: the logits of %d tokens asked for, the state holds %d rows",
+				 n, s->logits_rows);
 	if (n < 1 || n > s->n_batch || pos < 0 || pos > s->n_ctx - n)
 		return sl_seterr("forward: %d tokens at position %d do not fit (batch %d, context %d)",
 				 n, pos, s->n_batch, s->n_ctx);
@@ -592,6 +610,11 @@ int sl_forward_embed(const sl_model *m, sl_state *s, const int32_t *tokens, int 
 			       (const char *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes,
 			       s->x + (size_t)t * c->dim, (uint64_t)c->dim);
 	return 0;
+}
+
+int sl_forward_embed(const sl_model *m, sl_state *s, const int32_t *tokens, int n, int pos)
+{
+	return embed(m, s, tokens, n, pos, 0);
 }
 
 /* LlamaDecoderLayer.forward for the batch in s->x, with the layer's weights in L. */
@@ -667,6 +690,9 @@ const float *sl_forward_head(const sl_model *m, sl_state *s, sl_pool *pool, int 
 	int dim = c->dim;
 
 	/* hidden_states = self.norm(hidden_states);  logits = self.lm_head(hidden_states) */
+	if (all_logits && n > s->logits_rows)
+		return sl_seterr("forward: the logits of %d tokens asked for, the state holds %d rows",
+				 n, s->logits_rows), NULL;
 	if (all_logits) {
 		for (int t = 0; t < n; t++)
 			rmsnorm(s->xb + (size_t)t * dim, s->x + (size_t)t * dim, m->out_norm, dim, c->eps);
@@ -681,7 +707,7 @@ const float *sl_forward_head(const sl_model *m, sl_state *s, sl_pool *pool, int 
 const float *sl_forward(const sl_model *m, sl_state *s, sl_pool *pool,
 			const int32_t *tokens, int n, int pos, int all_logits)
 {
-	if (sl_forward_embed(m, s, tokens, n, pos))
+	if (embed(m, s, tokens, n, pos, all_logits))
 		return NULL;
 	for (int l = 0; l < m->cfg.n_layers; l++)
 		if (sl_forward_layer(m, s, pool, l, n, pos))

@@ -124,7 +124,8 @@ typedef struct {
 	float *att_out;          /* [n_batch][n_heads*head_dim] */
 	float *hb, *hb2;         /* [n_batch][hidden_dim] */
 	sl_attn_scratch att;     /* attention weights and cache blocks */
-	float *logits;           /* [n_batch][n_vocab] */
+	int logits_rows;         /* n_batch if made for all_logits, else 1 */
+	float *logits;           /* [logits_rows][n_vocab] */
 	float *rope_inv_freq;    /* [head_dim/2] freq_base^(-2i/head_dim) */
 	uint64_t bytes;          /* all of the above */
 	int exact;               /* 1: every product through sl_matmul_ref (weights dequantized,
@@ -133,9 +134,11 @@ typedef struct {
 
 /*
  * KV cache for n_ctx positions (1 <= n_ctx <= n_ctx_train) and activations for batches of
- * up to n_batch tokens; kv_type SL_F16 or SL_F32.  NULL with sl_error on out of memory.
+ * up to n_batch tokens; kv_type SL_F16, SL_F32 or SL_Q8_0 (head_dim a multiple of 32);
+ * all_logits: room for the logits of a whole batch (sl_forward's all_logits), else of one
+ * token.  NULL with sl_error on out of memory or a bad argument.
  */
-sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_type);
+sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_type, int all_logits);
 void sl_state_free(sl_state *s);
 /* Bytes the state allocated (KV cache + activations). */
 uint64_t sl_state_bytes(const sl_state *s);

@@ -55,7 +55,8 @@ sl_session *sl_session_new(const sl_model *m, const sl_session_params *p)
 		goto fail;
 	}
 	n_cache = p->n_cache > 0 && p->n_cache < s->n_ctx ? p->n_cache : s->n_ctx;
-	if (!(s->st = sl_state_new(m, n_cache, p->n_batch > 0 ? p->n_batch : 64, p->kv_type)) ||
+	if (!(s->st = sl_state_new(m, n_cache, p->n_batch > 0 ? p->n_batch : 64, p->kv_type,
+				   p->on_logits != NULL)) ||
 	    !(s->pool = sl_pool_new(p->threads)) ||
 	    !(s->smp = sl_sampler_new(m->cfg.n_vocab, &p->sp, p->seed)))
 		goto fail;

@@ -402,7 +402,7 @@ EOF
 	[ "${stderr_lines[0]}" = "sl-infer: --temp: -1 is out of range [0, 1e+06]" ]
 	run --separate-stderr "$INFER" --kv-type q8
 	[ "$status" -eq 2 ]
-	[ "${stderr_lines[0]}" = "sl-infer: --kv-type: 'q8' is not f16 or f32" ]
+	[ "${stderr_lines[0]}" = "sl-infer: --kv-type: 'q8' is not f16, f32 or q8_0" ]
 	run --separate-stderr "$INFER" a b
 	[ "$status" -eq 2 ]
 	[ "${stderr_lines[0]}" = "sl-infer: too many arguments" ]

@@ -1,6 +1,6 @@
 /*
  * test_attn — sl_attention (blocked, threaded) against sl_attention_ref (one token and one
- * head at a time, sums in double) on random queries and caches: f32 and f16 caches,
+ * head at a time, sums in double) on random queries and caches: f32, f16 and q8_0 caches,
  * grouped-query and multi-head shapes, batches at several positions, contexts that end
  * inside and on the edge of a block of SL_ATTN_BLOCK positions.  And the thread count does
  * not change a bit.
@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "sl_attn.h"
+#include "sl_quant.h"
 #include "sl_sample.h"
 #include "sl_types.h"
 
@@ -43,19 +44,17 @@ static void test_shape(const shape *sh, sl_rng *r)
 {
 	int kv_dim = sh->kv_heads * sh->hd, q_dim = sh->heads * sh->hd, n_ctx = sh->pos + sh->n;
 	size_t nkv = (size_t)n_ctx * kv_dim, nq = (size_t)sh->n * q_dim;
-	size_t el = sh->kv == SL_F32 ? 4 : 2;
-	unsigned char *k = malloc(nkv * el), *v = malloc(nkv * el);
-	float *q = malloc(nq * sizeof *q);
+	size_t row = sl_type_row_bytes(sh->kv, (uint64_t)kv_dim);
+	unsigned char *k = malloc((size_t)n_ctx * row), *v = malloc((size_t)n_ctx * row);
+	float *q = malloc(nq * sizeof *q), *kf = malloc(nkv * sizeof *kf), *vf = malloc(nkv * sizeof *vf);
 
 	for (size_t i = 0; i < nkv; i++) {
-		float a = (float)(sl_rng_uniform(r) * 4 - 2), b = (float)(sl_rng_uniform(r) * 2 - 1);
-		if (sh->kv == SL_F32) {
-			((float *)k)[i] = a;
-			((float *)v)[i] = b;
-		} else {
-			((sl_f16 *)k)[i] = sl_f32_to_f16(a);
-			((sl_f16 *)v)[i] = sl_f32_to_f16(b);
-		}
+		kf[i] = (float)(sl_rng_uniform(r) * 4 - 2);
+		vf[i] = (float)(sl_rng_uniform(r) * 2 - 1);
+	}
+	for (int p = 0; p < n_ctx; p++) {
+		CHECK(sl_quant_row(sh->kv, kf + (size_t)p * kv_dim, k + (size_t)p * row, (uint64_t)kv_dim) == row);
+		CHECK(sl_quant_row(sh->kv, vf + (size_t)p * kv_dim, v + (size_t)p * row, (uint64_t)kv_dim) == row);
 	}
 	for (size_t i = 0; i < nq; i++)
 		q[i] = (float)(sl_rng_uniform(r) * 4 - 2);
@@ -67,12 +66,12 @@ static void test_shape(const shape *sh, sl_rng *r)
 		if (!(fabs(one[i] - want[i]) <= worst))
 			worst = fabs(one[i] - want[i]);
 	CHECK_MSG(worst < 2e-6, "heads %d/%d hd %d, %d tokens at %d, %s cache: max error %g",
-		  sh->heads, sh->kv_heads, sh->hd, sh->n, sh->pos, sh->kv == SL_F32 ? "f32" : "f16", worst);
+		  sh->heads, sh->kv_heads, sh->hd, sh->n, sh->pos, sl_type_get(sh->kv)->name, worst);
 	CHECK_MSG(memcmp(one, two, nq * sizeof *one) == 0 && memcmp(one, none, nq * sizeof *one) == 0,
 		  "heads %d/%d, %d tokens at %d: the thread count changes the result", sh->heads,
 		  sh->kv_heads, sh->n, sh->pos);
 	free(want); free(one); free(two); free(none);
-	free(k); free(v); free(q);
+	free(k); free(v); free(q); free(kf); free(vf);
 }
 
 int main(void)
@@ -85,6 +84,8 @@ int main(void)
 		{ 6, 3, 64, 1, 130, SL_F32 },  /* decoding three blocks in */
 		{ 32, 32, 64, 3, 200, SL_F16 },/* SmolLM-1.7B's heads */
 		{ 4, 1, 8, 70, 10, SL_F16 },   /* multi-query, a batch longer than a block */
+		{ 4, 2, 32, 1, 100, SL_Q8_0 }, /* q8_0 cache, decoding */
+		{ 8, 4, 64, 9, 60, SL_Q8_0 },  /* q8_0 cache, a batch across a block edge */
 	};
 	sl_rng r;
 

@@ -23,6 +23,7 @@
 #include "sl_model.h"
 #include "sl_pool.h"
 #include "sl_sample.h"
+#include "sl_stream.h"
 #include "sl_types.h"
 
 typedef struct {
@@ -222,7 +223,7 @@ static const int32_t toks[NT] = {1, 5, 9, 33, 2, 7, 7, 7, 39, 0, 12, 13, 14, 30,
 /* Logits of toks in batches of `batch` (all rows), threads, kv type. */
 static float *run(sl_model *m, int batch, int threads, uint32_t kv)
 {
-	sl_state *s = sl_state_new(m, NT, batch, kv);
+	sl_state *s = sl_state_new(m, NT, batch, kv, 1);
 	sl_pool *pool = threads ? sl_pool_new(threads) : NULL;
 	int V = m->cfg.n_vocab;
 	float *out = malloc((size_t)NT * V * sizeof *out);
@@ -270,13 +271,14 @@ static void test_forward(int tied)
 	CHECK_MSG(max_diff(odd, f16, n) <= 5e-3 * scale, "f16 KV cache: %g", max_diff(odd, f16, n));
 
 	/* Out-of-range calls fail instead of touching memory. */
-	sl_state *s = sl_state_new(m, 4, 4, SL_F16);
+	sl_state *s = sl_state_new(m, 4, 4, SL_F16, 0);
 	int32_t bad = 40, ok[5] = {1, 2, 3, 4, 5};
 	CHECK(sl_forward(m, s, NULL, ok, 5, 0, 0) == NULL);
 	CHECK(sl_forward(m, s, NULL, ok, 2, 3, 0) == NULL);
 	CHECK(sl_forward(m, s, NULL, &bad, 1, 0, 0) == NULL);
 	CHECK(sl_forward(m, s, NULL, ok, 4, 0, 0) != NULL);
-	CHECK(sl_state_new(m, 65, 4, SL_F16) == NULL);
+	CHECK(sl_state_new(m, 65, 4, SL_F16, 0) == NULL);
+	CHECK(sl_forward(m, s, NULL, ok, 2, 0, 1) == NULL); /* no room for 2 rows of logits */
 	sl_state_free(s);
 
 	free(one); free(batch); free(odd); free(thr); free(none); free(f16);
@@ -396,6 +398,94 @@ out:
 	free(buf);
 }
 
+/* Bytes of layer l's matrices. */
+static uint64_t layer_bytes(const sl_model *m, int l)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < SL_LM_COUNT; i++)
+		n += (uint64_t)m->layers[l].mat[i].rows * m->layers[l].mat[i].row_bytes;
+	return n;
+}
+
+/*
+ * The streaming provider: the logits of the mapped file at every budget, from the minimum
+ * (every layer streamed through two buffers) to two layers resident to all of them; the
+ * refusal below the minimum; a layer asked for out of order still comes right.
+ */
+static void test_stream(void)
+{
+	spec sp = base_spec();
+	sp.layers = 6;
+	sp.dim = 64;
+	sp.heads = 4;
+	sp.ffn = 96;
+	CHECK(write_model(&sp) == 0);
+	sl_model *mapped = sl_model_open(path, 0);
+	CHECK_MSG(mapped != NULL, "%s", sl_error());
+	if (!mapped)
+		return;
+	size_t n = (size_t)NT * mapped->cfg.n_vocab;
+	float *want = run(mapped, 7, 2, SL_F32);
+	uint64_t lb = layer_bytes(mapped, 0);
+
+	for (int extra = -1; extra <= 7; extra++) {
+		sl_model *m = sl_model_new(sl_provider_stream(path));
+		CHECK_MSG(m != NULL, "%s", sl_error());
+		if (!m)
+			continue;
+		uint64_t min = sl_stream_min_budget(m->prov, m, 2, 1000);
+		/* the buffers round each layer out to whole 4 KiB blocks */
+		uint64_t slot = (min - 1000 - 0) / 2, budget;
+		sl_stream_opts o = { 0, 1000, 2, extra % 2 };
+		(void)lb;
+		if (extra < 0) {
+			o.budget = min - 1;
+			CHECK(sl_stream_plan(m->prov, m, &o) == -1);
+			CHECK_MSG(strstr(sl_error(), "is below the minimum of") != NULL, "%s", sl_error());
+			sl_model_close(m);
+			continue;
+		}
+		sl_stream_stats st;
+		budget = min + (uint64_t)extra * slot;
+		o.budget = budget;
+		CHECK_MSG(sl_stream_plan(m->prov, m, &o) == 0, "%s", sl_error());
+		CHECK(sl_stream_get_stats(m->prov, &st) == 0);
+		/* at min + 4 layers, the two buffers and four layers are room for all six */
+		int want_res = extra >= 4 ? 6 : extra;
+		CHECK_MSG(st.n_resident == want_res && st.n_streamed == 6 - want_res,
+			  "budget min + %d layers: %d resident, %d streamed", extra, st.n_resident, st.n_streamed);
+		CHECK(st.pinned_bytes + st.resident_bytes + st.ring_bytes + 1000 <= budget);
+		float *got = run(m, 7, 2, SL_F32);
+		CHECK_MSG(memcmp(want, got, n * sizeof *got) == 0, "budget min + %d layers: logits differ", extra);
+		CHECK(sl_stream_get_stats(m->prov, &st) == 0);
+		/* 3 passes (20 ids in batches of 7), each reading every streamed layer once, and
+		 * the I/O thread may have read the next pass's first layers ahead */
+		CHECK_MSG(st.read_bytes >= 3 * st.pass_bytes && st.read_bytes <= 3 * st.pass_bytes + st.ring_bytes,
+			  "read %llu, pass %llu", (unsigned long long)st.read_bytes, (unsigned long long)st.pass_bytes);
+		if (extra == 2) {
+			/* out of order: each layer still holds its own weights */
+			static const int ls[] = { 4, 5, 3, 0, 5, 2 };
+			for (int k = 0; k < 6; k++) {
+				int l = ls[k];
+				const sl_layer *v = m->prov->acquire(m->prov, &m->layers[l], l);
+				const sl_layer *r = mapped->prov->acquire(mapped->prov, &mapped->layers[l], l);
+				CHECK(v && r);
+				for (int i = 0; v && r && i < SL_LM_COUNT; i++)
+					CHECK_MSG(memcmp(v->mat[i].data, r->mat[i].data,
+							 (size_t)r->mat[i].rows * r->mat[i].row_bytes) == 0,
+						  "layer %d matrix %d", l, i);
+				m->prov->release(m->prov, l);
+				mapped->prov->release(mapped->prov, l);
+			}
+		}
+		free(got);
+		sl_model_close(m);
+	}
+	free(want);
+	sl_model_close(mapped);
+}
+
 /* Zero blocks: logits[t] = E · (g ⊙ e / sqrt(mean(e²) + eps)) with g the final norm. */
 static void test_zero_layers(void)
 {
@@ -443,6 +533,7 @@ int main(void)
 	test_forward(1);
 	test_zero_layers();
 	test_providers();
+	test_stream();
 	unlink(path);
 	return CHECK_DONE();
 }
