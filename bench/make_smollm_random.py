@@ -2,7 +2,7 @@
 """make_smollm_random.py — an HF directory with SmolLM-1.7B's exact shapes and random bf16 weights.
 
 The bench needs a model as large as the real one (1.71 B parameters, 3.4 GB in bf16) without
-downloading it.  The shapes come from ../shared/data/smollm-configs/SmolLM-1.7B.json, the
+downloading it.  The shapes come from tests/fixtures/smollm-configs/SmolLM-1.7B.json, the
 tokenizer is SmolLM's real tokenizer.json; the weights are random but plausible: matrices
 ~N(0, 0.02²) (HF's initializer_range), norms ~1 ± 0.1.
 
@@ -23,7 +23,7 @@ import sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data"))
+FIXTURES = os.path.normpath(os.path.join(HERE, "..", "tests", "fixtures"))
 POOL = (1 << 22) + 15          # odd length, so rows (2048, 8192 wide) never line up with it
 CHUNK = 1 << 22                # values per write
 
@@ -37,7 +37,7 @@ def bf16_bits(a):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("outdir")
-    p.add_argument("--config", default=os.path.join(SHARED, "smollm-configs", "SmolLM-1.7B.json"))
+    p.add_argument("--config", default=os.path.join(FIXTURES, "smollm-configs", "SmolLM-1.7B.json"))
     p.add_argument("--seed", type=int, default=1717)
     a = p.parse_args()
 
@@ -79,7 +79,7 @@ def main():
                    "unk_token": "<|endoftext|>", "model_max_length": cfg["max_position_embeddings"],
                    "tokenizer_class": "GPT2Tokenizer"}, f, indent=2)
         f.write("\n")
-    shutil.copyfile(os.path.join(SHARED, "smollm-tokenizer", "tokenizer.json"),
+    shutil.copyfile(os.path.join(FIXTURES, "smollm-tokenizer", "tokenizer.json"),
                     os.path.join(a.outdir, "tokenizer.json"))
 
     header, off = {}, 0

@@ -14,7 +14,7 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-3}
-model=$root/../shared/data/smollm-tokenizer/tokenizer.json
+model=$root/tests/fixtures/smollm-tokenizer/tokenizer.json
 while getopts r:m: o; do
 	case $o in
 	r) runs=$OPTARG ;;

@@ -8,8 +8,7 @@ QUANT=$ROOT/bin/sl-quant
 PY=${PYTHON:-/usr/bin/python3}
 MAKE_HF=$ROOT/tests/ref/make_hf_model.py
 STORIES_HF=$ROOT/models/stories260K-hf
-SHARED=${SL_SHARED:-$ROOT/../shared}/data
-REF_GGUF=$SHARED/stories260K-gguf
+REF_GGUF=$ROOT/tests/fixtures/stories260K-gguf
 
 # make_model DIR [make_hf_model.py options...]: a random HF model (seeded, so reproducible)
 make_model() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # sl-quant: HF safetensors / GGUF → GGUF v3.  References: llama.cpp's own files for stories260K
-# (../shared/data/stories260K-gguf, see its SOURCE.md) and random models from make_hf_model.py.
+# (tests/fixtures/stories260K-gguf, see its SOURCE.md) and random models from make_hf_model.py.
 
 load quant_helper
 load man_helper

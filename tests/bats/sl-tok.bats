@@ -150,7 +150,7 @@ for l in open(sys.argv[1]):
 }
 
 @test "sl-tok gives HF's ids for SmolLM's published examples" {
-	# ../shared/data/smollm-tokenizer/golden-external.jsonl: 14 texts with ids from llama.cpp's
+	# tests/fixtures/smollm-tokenizer/golden-external.jsonl: 14 texts with ids from llama.cpp's
 	# SmolLM2 GGUF (and HF's).  One run: the texts joined by <|endoftext|> (id 0).
 	"$PY" -c 'import json, sys
 cases = [json.loads(l) for l in open(sys.argv[1])]

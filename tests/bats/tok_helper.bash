@@ -11,9 +11,9 @@ TOK="$ROOT/bin/sl-tok"
 DETOK="$ROOT/bin/sl-detok"
 PY=${PYTHON:-/usr/bin/python3}
 STORIES="$ROOT/models/stories260K-hf"
-SMOLLM_DIR="$ROOT/../shared/data/smollm-tokenizer"
+SMOLLM_DIR="$ROOT/tests/fixtures/smollm-tokenizer"
 SMOLLM="$SMOLLM_DIR/tokenizer.json"
-STORIES_GGUF="$ROOT/../shared/data/stories260K-gguf/stories260K-f32.gguf"
+STORIES_GGUF="$ROOT/tests/fixtures/stories260K-gguf/stories260K-f32.gguf"
 TOKDATA="$ROOT/tests/tok"
 
 tok_setup() {

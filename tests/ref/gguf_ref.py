@@ -2,7 +2,7 @@
 """gguf_ref.py — a small GGUF reader and dequantizer in numpy, for the tests.
 
 Independent of sl's C code: written from the GGUF spec and the block layouts in
-shared/FORMATS.md (ggml's).  llama_ref.py uses it to run the float64 reference forward pass
+ggml (ggml-common.h).  llama_ref.py uses it to run the float64 reference forward pass
 on exactly the weights a quantized GGUF file holds, so sl-infer's quantized output can be
 compared with "the reference on the dequantized weights".
 

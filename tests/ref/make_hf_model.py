@@ -40,12 +40,9 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
-
 TOKENIZERS = {
-    "stories260K": [os.path.join(ROOT, "models", "stories260K-hf"),
-                    os.path.join(SHARED, "stories260K-hf")],
-    "smollm": [os.path.join(SHARED, "smollm-tokenizer")],
+    "stories260K": [os.path.join(ROOT, "models", "stories260K-hf")],
+    "smollm": [os.path.join(ROOT, "tests", "fixtures", "smollm-tokenizer")],
 }
 
 CHAT_TEMPLATE = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "

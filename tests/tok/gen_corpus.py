@@ -6,7 +6,7 @@ byte-level BPE with a Digits pre-tokenizer or a SentencePiece-style BPE with byt
 wrong: many scripts, combining marks, emoji sequences, every kind of Unicode digit, source code,
 white space runs, CRLF and lone CR, contractions, special-token strings (whole and partial), very
 long words and digit runs, control characters and NUL, and random mixtures of all of these.  Real
-English prose comes from ../shared/data/tinystories-sample when it is there.
+English prose comes from tests/fixtures/tinystories-sample.
 
   gen_corpus.py [--seed N] [--bench BYTES] [--tinystories FILE] > corpus.jsonl
 
@@ -22,7 +22,7 @@ import sys
 import unicodedata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TINYSTORIES = os.path.join(HERE, '..', '..', '..', 'shared', 'data', 'tinystories-sample', 'tinystories.txt')
+TINYSTORIES = os.path.join(HERE, '..', 'fixtures', 'tinystories-sample', 'tinystories.txt')
 
 # ==== word lists (written for this corpus; short, common words of each language) ====
 

@@ -4,7 +4,7 @@
 #   cd tests/tok && npm ci && ./regen.sh
 set -eu
 cd "$(dirname "$0")"
-SMOLLM=${SMOLLM:-../../../shared/data/smollm-tokenizer/tokenizer.json}
+SMOLLM=${SMOLLM:-../fixtures/smollm-tokenizer/tokenizer.json}
 STORIES=../../models/stories260K-hf/tokenizer.json
 NODE=${NODE:-/usr/bin/node}
 PY=${PYTHON:-/usr/bin/python3}

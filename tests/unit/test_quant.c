@@ -1,14 +1,14 @@
 /*
  * test_quant — the reference quantizers of lib/sl_quant.c.
  *
- *   1. Known answers: blocks built by hand from the layouts in ../shared/FORMATS.md, with
+ *   1. Known answers: blocks built by hand from ggml's block layouts (ggml-common.h), with
  *      inputs chosen so every scale is a power of two (the expected bytes follow from the
  *      spec with pencil and paper; derivations in the comments).
  *   2. Round trip on seeded Gaussian data: per-type error bounds, and the ordering
  *      q8_0 < q6_k < q4_k < q4_0 that the bit budgets promise.
  *   3. Bit-identity with llama.cpp: every Q8_0 / Q4_0 tensor of stories260K-q8_0.gguf and
  *      -q4_0.gguf (written by llama.cpp's llama-quantize from stories260K-f32.gguf, see
- *      ../shared/data/stories260K-gguf/SOURCE.md) is requantized here from the F32 file and
+ *      tests/fixtures/stories260K-gguf/SOURCE.md) is requantized here from the F32 file and
  *      compared byte for byte.
  */
 #include <math.h>
@@ -253,14 +253,14 @@ static void test_round_trip(void)
 
 /* ==== bit-identity with llama.cpp ==== */
 
-static const char *shared(const char *file)
+/* llama.cpp's files, from the project root (tests/run runs every test there). */
+static const char *fixture(const char *file)
 {
 	static char buf[4][512];
 	static int k;
-	const char *dir = getenv("SL_SHARED");
 
 	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/data/stories260K-gguf/%s", dir ? dir : "../shared", file);
+	snprintf(buf[k], sizeof buf[k], "tests/fixtures/stories260K-gguf/%s", file);
 	return buf[k];
 }
 
@@ -269,7 +269,7 @@ static void test_llamacpp(uint32_t type, const char *file, int want_tensors)
 	sl_gguf f32, q;
 	int n = 0;
 
-	if (sl_gguf_open(&f32, shared("stories260K-f32.gguf")) || sl_gguf_open(&q, shared(file))) {
+	if (sl_gguf_open(&f32, fixture("stories260K-f32.gguf")) || sl_gguf_open(&q, fixture(file))) {
 		CHECK_MSG(0, "%s", sl_error());
 		return;
 	}

@@ -1,7 +1,7 @@
 /*
  * test_safetensors — lib/sl_safetensors.c: parsing, validation and conversion.
  *
- * Files are built here byte by byte from the format (../shared/FORMATS.md): u64 header
+ * Files are built here byte by byte from the safetensors format: u64 header
  * length, JSON header, data.  Expected values are exact: F16 1.5 is 0x3E00, BF16 -2 is 0xC000.
  * Every validation rule gets a file that breaks only it, and the message is checked exactly.
  */

@@ -4,8 +4,8 @@
  * Golden ids and decoded text come from HF's Rust core through its official Node binding,
  * npm `tokenizers` 0.23.2: Tokenizer.fromFile(PATH).encode(text) (special tokens added, i.e.
  * the post-processor's BOS) and tokenizer.decode(ids, false), run on
- * ../shared/data/smollm-tokenizer/tokenizer.json and ../shared/data/stories260K-hf/tokenizer.json.
- * The GGUF checks use ../shared/data/stories260K-gguf/stories260K-f32.gguf, written by
+ * tests/fixtures/smollm-tokenizer/tokenizer.json and models/stories260K-hf/tokenizer.json.
+ * The GGUF checks use tests/fixtures/stories260K-gguf/stories260K-f32.gguf, written by
  * llama.cpp's own gguf-py from the same llama2.c model.
  */
 #include <stdint.h>
@@ -19,11 +19,12 @@
 #include "sl_gguf.h"
 #include "sl_tok.h"
 
-#define SMOLLM "../shared/data/smollm-tokenizer/tokenizer.json"
-#define STORIES "../shared/data/stories260K-hf/tokenizer.json"
-#define STORIES_DIR "../shared/data/stories260K-hf"
-#define STORIES_GGUF "../shared/data/stories260K-gguf/stories260K-f32.gguf"
-#define TINYSTORIES "../shared/data/tinystories-sample/tinystories.txt"
+/* Paths from the project root (tests/run runs every test there). */
+#define SMOLLM "tests/fixtures/smollm-tokenizer/tokenizer.json"
+#define STORIES "models/stories260K-hf/tokenizer.json"
+#define STORIES_DIR "models/stories260K-hf"
+#define STORIES_GGUF "tests/fixtures/stories260K-gguf/stories260K-f32.gguf"
+#define TINYSTORIES "tests/fixtures/tinystories-sample/tinystories.txt"
 
 typedef struct {
 	const char *text;
@@ -235,7 +236,7 @@ static void test_smollm(void)
 	CHECK_MSG(t != NULL, "%s", sl_error());
 	if (!t)
 		return;
-	/* the facts of shared/data/smollm-tokenizer/SOURCE.md */
+	/* the facts of tests/fixtures/smollm-tokenizer/SOURCE.md */
 	CHECK(sl_tok_n_vocab(t) == 49152);
 	CHECK(sl_tok_n_merges(t) == 48900);
 	CHECK(!strcmp(sl_tok_merge(t, 0), "\xc4\xa0 t"));

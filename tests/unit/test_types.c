@@ -4,7 +4,7 @@
  * Golden values: IEEE binary16 encodings from the standard (1.0 = 0x3c00, 65504 = 0x7bff,
  * 2^-24 = 0x0001); the hardware F16C conversion (vcvtps2ph, round to nearest even) as an
  * independent reference on 10^6 random floats when the CPU has it; dequantized blocks built
- * by hand from the layouts in ../shared/FORMATS.md.
+ * by hand from the block layouts of ggml (ggml-common.h).
  */
 #include <stdlib.h>
 #include <string.h>
