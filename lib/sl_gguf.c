@@ -466,3 +466,104 @@ int sl_gguf_get_str(const sl_gguf *g, const char *key, char **out)
 		return sl_seterr("out of memory");
 	return 1;
 }
+
+/* ==== arrays ==== */
+
+static int is_signed(uint32_t t)
+{
+	return t == SL_GGUF_I8 || t == SL_GGUF_I16 || t == SL_GGUF_I32 || t == SL_GGUF_I64;
+}
+
+/* kv is an array whose element type passes ok() and i is inside it; else -1 with a message. */
+static int arr_check(const sl_gguf *g, const sl_gguf_kv *kv, uint64_t i, int ok, const char *want)
+{
+	if (kv->type != SL_GGUF_ARRAY)
+		return wrong(g, kv, want);
+	if (!ok)
+		return sl_seterr("%s: key %s is an array of %s, expected %s", gname(g), kv->key,
+				 sl_gguf_vtype_name(kv->arr_type), want);
+	if (i >= kv->arr_n)
+		return sl_seterr("%s: key %s has %llu elements, no element %llu", gname(g), kv->key,
+				 (unsigned long long)kv->arr_n, (unsigned long long)i);
+	return 0;
+}
+
+int sl_gguf_kv_i64(const sl_gguf *g, const sl_gguf_kv *kv, uint64_t i, int64_t *out)
+{
+	unsigned size;
+	const uint8_t *p;
+	uint64_t u = 0;
+
+	if (arr_check(g, kv, i, kv->type == SL_GGUF_ARRAY && is_int(kv->arr_type), "an array of integers"))
+		return -1;
+	size = vtype_size(kv->arr_type);
+	p = kv->arr_data + i * size;
+	for (unsigned b = size; b-- > 0;)
+		u = u << 8 | p[b];
+	if (is_signed(kv->arr_type)) {
+		unsigned shift = 64 - 8 * size;
+		*out = (int64_t)(u << shift) >> shift; /* sign-extend */
+	} else if (u > INT64_MAX) {
+		return sl_seterr("%s: key %s: element %llu is too large (%llu)", gname(g), kv->key,
+				 (unsigned long long)i, (unsigned long long)u);
+	} else {
+		*out = (int64_t)u;
+	}
+	return 0;
+}
+
+int sl_gguf_kv_f32(const sl_gguf *g, const sl_gguf_kv *kv, uint64_t i, float *out)
+{
+	if (arr_check(g, kv, i, kv->type == SL_GGUF_ARRAY &&
+		      (kv->arr_type == SL_GGUF_F32 || kv->arr_type == SL_GGUF_F64), "an array of floats"))
+		return -1;
+	if (kv->arr_type == SL_GGUF_F32) {
+		memcpy(out, kv->arr_data + 4 * i, 4);
+	} else {
+		double d;
+		memcpy(&d, kv->arr_data + 8 * i, 8);
+		*out = (float)d;
+	}
+	return 0;
+}
+
+int sl_gguf_kv_str(const sl_gguf *g, const sl_gguf_kv *kv, uint64_t i, sl_gguf_str *out)
+{
+	if (arr_check(g, kv, i, kv->type == SL_GGUF_ARRAY && kv->arr_type == SL_GGUF_STRING, "an array of strings"))
+		return -1;
+	*out = kv->strs[i];
+	return 0;
+}
+
+int sl_gguf_get_arr_n(const sl_gguf *g, const char *key, uint64_t *n)
+{
+	const sl_gguf_kv *kv = sl_gguf_find(g, key);
+
+	if (!kv)
+		return 0;
+	if (kv->type != SL_GGUF_ARRAY)
+		return wrong(g, kv, "an array");
+	*n = kv->arr_n;
+	return 1;
+}
+
+int sl_gguf_get_arr_i64(const sl_gguf *g, const char *key, uint64_t i, int64_t *out)
+{
+	const sl_gguf_kv *kv = sl_gguf_find(g, key);
+
+	return kv ? (sl_gguf_kv_i64(g, kv, i, out) ? -1 : 1) : 0;
+}
+
+int sl_gguf_get_arr_f32(const sl_gguf *g, const char *key, uint64_t i, float *out)
+{
+	const sl_gguf_kv *kv = sl_gguf_find(g, key);
+
+	return kv ? (sl_gguf_kv_f32(g, kv, i, out) ? -1 : 1) : 0;
+}
+
+int sl_gguf_get_arr_str(const sl_gguf *g, const char *key, uint64_t i, sl_gguf_str *out)
+{
+	const sl_gguf_kv *kv = sl_gguf_find(g, key);
+
+	return kv ? (sl_gguf_kv_str(g, kv, i, out) ? -1 : 1) : 0;
+}

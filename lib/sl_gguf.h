@@ -1,5 +1,5 @@
 /*
- * sl_gguf — GGUF v3 reader and writer (../shared/FORMATS.md).
+ * sl_gguf — GGUF v3 reader and writer (ggml's docs/gguf.md).
  *
  * The reader maps the file and validates everything before returning: magic, version,
  * every string and array length, tensor dims, types, offsets (aligned, inside the file,
@@ -95,6 +95,23 @@ int sl_gguf_get_f32(const sl_gguf *g, const char *key, float *out);
 int sl_gguf_get_bool(const sl_gguf *g, const char *key, int *out);
 /* String value as a malloc'ed NUL-terminated copy (caller frees). */
 int sl_gguf_get_str(const sl_gguf *g, const char *key, char **out);
+
+/*
+ * Arrays.  sl_gguf_get_arr_n: 1 and the element count if key is an array, 0 if absent, -1 if
+ * it is not an array.  The element getters return 1 and set *out, 0 if the key is absent, -1
+ * with sl_error if it is not an array of that kind or i is past its end: _i64 takes any
+ * integer element type (a u64 above INT64_MAX is an error), _f32 f32 or f64, _str strings
+ * (pointing into the file, not NUL-terminated).
+ */
+int sl_gguf_get_arr_n(const sl_gguf *g, const char *key, uint64_t *n);
+int sl_gguf_get_arr_i64(const sl_gguf *g, const char *key, uint64_t i, int64_t *out);
+int sl_gguf_get_arr_f32(const sl_gguf *g, const char *key, uint64_t i, float *out);
+int sl_gguf_get_arr_str(const sl_gguf *g, const char *key, uint64_t i, sl_gguf_str *out);
+/* The same on a value already found (g names the file in messages): 0 or -1, for loops
+ * over long arrays (a vocabulary) that should not look the key up per element. */
+int sl_gguf_kv_i64(const sl_gguf *g, const sl_gguf_kv *kv, uint64_t i, int64_t *out);
+int sl_gguf_kv_f32(const sl_gguf *g, const sl_gguf_kv *kv, uint64_t i, float *out);
+int sl_gguf_kv_str(const sl_gguf *g, const sl_gguf_kv *kv, uint64_t i, sl_gguf_str *out);
 
 const char *sl_gguf_vtype_name(uint32_t type);
 

@@ -1120,12 +1120,11 @@ sl_tok *sl_tok_load_gguf(const void *gguf)
 	for (int id = 0; id < n; id++) {
 		if (set_piece(t, id, toks->strs[id].ptr, toks->strs[id].len) < 0)
 			goto fail;
-		int32_t ty = 1;
+		int64_t ty = 1;
 		float sc = 0;
-		if (types)
-			memcpy(&ty, types->arr_data + 4 * (size_t)id, 4);
-		if (scores)
-			memcpy(&sc, scores->arr_data + 4 * (size_t)id, 4);
+		if ((types && sl_gguf_kv_i64(g, types, (uint64_t)id, &ty)) ||
+		    (scores && sl_gguf_kv_f32(g, scores, (uint64_t)id, &sc)))
+			goto fail;
 		t->type[id] = (uint8_t)(ty >= 0 && ty <= 6 ? ty : 1);
 		t->score[id] = sc;
 		/* llama.cpp matches control, user-defined and unknown tokens in text as specials */

@@ -12,6 +12,7 @@
  * Files go through TMPDIR and sl_gguf_open, the path the tools use; test_parse_memory checks
  * sl_gguf_parse over bytes already in memory (what a chunk loader or the browser has).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -409,8 +410,89 @@ static void test_parse_memory(void)
 	sl_gguf_writer_free(w);
 }
 
+/* The array getters: every integer width with its sign, floats, strings, and the errors. */
+static void test_arrays(void)
+{
+	static const uint8_t u8[] = {0, 255};
+	static const int8_t i8[] = {-128, 127};
+	static const int16_t i16[] = {-32768, 2};
+	static const uint32_t u32[] = {4000000000u};
+	static const int32_t i32[] = {-7, 2147483647};
+	static const uint64_t u64[] = {(uint64_t)1 << 62, (uint64_t)1 << 63};
+	static const int64_t i64[] = {INT64_MIN};
+	static const float f32[] = {0.5f, -3.25f};
+	static const double f64[] = {1e-3};
+	static const char *const strs[] = {"a", "", "b c"};
+	static const uint8_t bools[] = {1};
+	sl_gguf_writer *w = sl_gguf_writer_new();
+	size_t size = 0;
+	uint8_t *buf;
+	sl_gguf g;
+	int64_t v;
+	uint64_t n;
+	float f;
+	sl_gguf_str str;
+
+	CHECK(w && !sl_gguf_add_arr(w, "a.u8", SL_GGUF_U8, 2, u8) && !sl_gguf_add_arr(w, "a.i8", SL_GGUF_I8, 2, i8) &&
+	      !sl_gguf_add_arr(w, "a.i16", SL_GGUF_I16, 2, i16) && !sl_gguf_add_arr(w, "a.u32", SL_GGUF_U32, 1, u32) &&
+	      !sl_gguf_add_arr(w, "a.i32", SL_GGUF_I32, 2, i32) && !sl_gguf_add_arr(w, "a.u64", SL_GGUF_U64, 2, u64) &&
+	      !sl_gguf_add_arr(w, "a.i64", SL_GGUF_I64, 1, i64) && !sl_gguf_add_arr(w, "a.f32", SL_GGUF_F32, 2, f32) &&
+	      !sl_gguf_add_arr(w, "a.f64", SL_GGUF_F64, 1, f64) && !sl_gguf_add_arr_str(w, "a.str", 3, strs, NULL) &&
+	      !sl_gguf_add_arr(w, "a.bool", SL_GGUF_BOOL, 1, bools) && !sl_gguf_add_arr(w, "a.empty", SL_GGUF_I32, 0, NULL) &&
+	      !sl_gguf_add_u32(w, "s.u32", 5));
+	buf = write_mem(w, NULL, 0, &size);
+	CHECK_MSG(buf && sl_gguf_parse(&g, buf, size, "arr") == 0, "%s", sl_error());
+	if (!buf) {
+		sl_gguf_writer_free(w);
+		return;
+	}
+	CHECK(sl_gguf_get_arr_n(&g, "a.str", &n) == 1 && n == 3);
+	CHECK(sl_gguf_get_arr_n(&g, "a.empty", &n) == 1 && n == 0);
+	CHECK(sl_gguf_get_arr_n(&g, "nope", &n) == 0);
+	CHECK(sl_gguf_get_arr_n(&g, "s.u32", &n) == -1 && !strcmp(sl_error(), "arr: key s.u32 has type u32, expected an array"));
+	CHECK(sl_gguf_get_arr_i64(&g, "a.u8", 1, &v) == 1 && v == 255);
+	CHECK(sl_gguf_get_arr_i64(&g, "a.i8", 0, &v) == 1 && v == -128);
+	CHECK(sl_gguf_get_arr_i64(&g, "a.i8", 1, &v) == 1 && v == 127);
+	CHECK(sl_gguf_get_arr_i64(&g, "a.i16", 0, &v) == 1 && v == -32768);
+	CHECK(sl_gguf_get_arr_i64(&g, "a.i16", 1, &v) == 1 && v == 2);
+	CHECK(sl_gguf_get_arr_i64(&g, "a.u32", 0, &v) == 1 && v == 4000000000LL);
+	CHECK(sl_gguf_get_arr_i64(&g, "a.i32", 0, &v) == 1 && v == -7);
+	CHECK(sl_gguf_get_arr_i64(&g, "a.i32", 1, &v) == 1 && v == 2147483647);
+	CHECK(sl_gguf_get_arr_i64(&g, "a.u64", 0, &v) == 1 && v == (int64_t)1 << 62);
+	CHECK(sl_gguf_get_arr_i64(&g, "a.u64", 1, &v) == -1);
+	CHECK_MSG(!strcmp(sl_error(), "arr: key a.u64: element 1 is too large (9223372036854775808)"), "%s", sl_error());
+	CHECK(sl_gguf_get_arr_i64(&g, "a.i64", 0, &v) == 1 && v == INT64_MIN);
+	CHECK(sl_gguf_get_arr_i64(&g, "a.i32", 2, &v) == -1);
+	CHECK_MSG(!strcmp(sl_error(), "arr: key a.i32 has 2 elements, no element 2"), "%s", sl_error());
+	CHECK(sl_gguf_get_arr_i64(&g, "a.empty", 0, &v) == -1);
+	CHECK(sl_gguf_get_arr_i64(&g, "a.f32", 0, &v) == -1);
+	CHECK_MSG(!strcmp(sl_error(), "arr: key a.f32 is an array of f32, expected an array of integers"), "%s", sl_error());
+	CHECK(sl_gguf_get_arr_i64(&g, "a.bool", 0, &v) == -1);
+	CHECK(sl_gguf_get_arr_i64(&g, "s.u32", 0, &v) == -1);
+	CHECK(sl_gguf_get_arr_i64(&g, "nope", 0, &v) == 0);
+	CHECK(sl_gguf_get_arr_f32(&g, "a.f32", 1, &f) == 1 && f == -3.25f);
+	CHECK(sl_gguf_get_arr_f32(&g, "a.f64", 0, &f) == 1 && f == (float)1e-3);
+	CHECK(sl_gguf_get_arr_f32(&g, "a.i32", 0, &f) == -1);
+	CHECK(sl_gguf_get_arr_f32(&g, "nope", 0, &f) == 0);
+	CHECK(sl_gguf_get_arr_str(&g, "a.str", 2, &str) == 1 && str.len == 3 && !memcmp(str.ptr, "b c", 3));
+	CHECK(sl_gguf_get_arr_str(&g, "a.str", 1, &str) == 1 && str.len == 0);
+	CHECK(sl_gguf_get_arr_str(&g, "a.str", 3, &str) == -1);
+	CHECK(sl_gguf_get_arr_str(&g, "a.u8", 0, &str) == -1);
+	CHECK_MSG(!strcmp(sl_error(), "arr: key a.u8 is an array of u8, expected an array of strings"), "%s", sl_error());
+	{
+		const sl_gguf_kv *kv = sl_gguf_find(&g, "a.i16");
+		CHECK(kv && sl_gguf_kv_i64(&g, kv, 0, &v) == 0 && v == -32768);
+		CHECK(kv && sl_gguf_kv_f32(&g, kv, 0, &f) == -1);
+		CHECK(kv && sl_gguf_kv_str(&g, kv, 0, &str) == -1);
+	}
+	sl_gguf_close(&g);
+	free(buf);
+	sl_gguf_writer_free(w);
+}
+
 int main(void)
 {
+	test_arrays();
 	test_parse_memory();
 	test_round_trip(0);
 	test_round_trip(64);

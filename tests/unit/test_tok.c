@@ -367,10 +367,10 @@ static void test_stories(void)
 	const sl_gguf_kv *ty = sl_gguf_find(&gg, "tokenizer.ggml.token_type");
 	int sc_same = 1, ty_same = 1;
 	for (int id = 0; sc && ty && id < 512; id++) {
-		float f;
-		int32_t k;
-		memcpy(&f, sc->arr_data + 4 * id, 4);
-		memcpy(&k, ty->arr_data + 4 * id, 4);
+		float f = 0;
+		int64_t k = -1;
+		sc_same &= sl_gguf_kv_f32(&gg, sc, (uint64_t)id, &f) == 0;
+		ty_same &= sl_gguf_kv_i64(&gg, ty, (uint64_t)id, &k) == 0;
 		sc_same &= sl_tok_score(t, id) == f;
 		ty_same &= sl_tok_token_type(t, id) == k;
 	}
