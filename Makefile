@@ -63,10 +63,11 @@ build/libsl.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 # Only the first % of a prerequisite is the stem, hence the second expansion for X/sl-X.c.
+# A program is X/sl-X.c (its main) and any other X/*.c beside it.
 .SECONDEXPANSION:
-bin/sl-%: $$*/sl-$$*.c build/libsl.a $$(wildcard lib/*.h)
+bin/sl-%: $$*/sl-$$*.c $$(filter-out $$*/sl-$$*.c,$$(wildcard $$*/*.c)) build/libsl.a $$(wildcard lib/*.h $$*/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsl.a $(LDLIBS_ALL)
+	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) build/libsl.a $(LDLIBS_ALL)
 
 build/tests/%: tests/unit/%.c tests/unit/check.h build/libsl.a lib/*.h
 	@mkdir -p $(@D)

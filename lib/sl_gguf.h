@@ -136,6 +136,10 @@ int sl_gguf_add_arr(sl_gguf_writer *w, const char *key, uint32_t elem_type, uint
 /* Array of strings: s[i] of length lens[i] (lens NULL: NUL-terminated). */
 int sl_gguf_add_arr_str(sl_gguf_writer *w, const char *key, uint64_t n, const char *const *s, const uint64_t *lens);
 
+/* Copy a key/value read from a GGUF file, with its type and bytes.  0, -1, or 1 if it was
+ * skipped: a nested array (the reader keeps no structure for those). */
+int sl_gguf_add_kv(sl_gguf_writer *w, const sl_gguf_kv *kv);
+
 /* Declare a tensor (in output order).  Returns its index, or -1 (ragged row, bad name). */
 int sl_gguf_add_tensor(sl_gguf_writer *w, const char *name, uint32_t n_dims, const uint64_t *ne, uint32_t type);
 /* Bytes tensor idx must be given. */

@@ -238,6 +238,46 @@ int sl_gguf_add_arr_str(sl_gguf_writer *w, const char *key, uint64_t n, const ch
 	return 0;
 }
 
+/* The value of a key read from another GGUF, as it was (same type, same bytes). */
+int sl_gguf_add_kv(sl_gguf_writer *w, const sl_gguf_kv *kv)
+{
+	uint8_t b[8];
+
+	switch (kv->type) {
+	case SL_GGUF_STRING:
+		if (begin_kv(w, kv->key, SL_GGUF_STRING) != 0)
+			return -1;
+		return put_str(w, kv->s.ptr, kv->s.len);
+	case SL_GGUF_ARRAY:
+		if (kv->arr_type == SL_GGUF_ARRAY)
+			return 1;      /* the reader keeps only the raw bytes of nested arrays */
+		if (kv->arr_type != SL_GGUF_STRING)
+			return sl_gguf_add_arr(w, kv->key, kv->arr_type, kv->arr_n, kv->arr_data);
+		if (begin_kv(w, kv->key, SL_GGUF_ARRAY) != 0 || put_u32(w, SL_GGUF_STRING) != 0 ||
+		    put_u64(w, kv->arr_n) != 0)
+			return -1;
+		for (uint64_t i = 0; i < kv->arr_n; i++)
+			if (put_str(w, kv->strs[i].ptr, kv->strs[i].len) != 0)
+				return -1;
+		return 0;
+	case SL_GGUF_F32: {
+		float f = (float)kv->f;
+		return sl_gguf_add_scalar(w, kv->key, kv->type, &f);
+	}
+	case SL_GGUF_F64:
+		return sl_gguf_add_scalar(w, kv->key, kv->type, &kv->f);
+	default: {
+		/* integers and bool, widened by the reader: signed from i, unsigned from u */
+		int sgn = kv->type == SL_GGUF_I8 || kv->type == SL_GGUF_I16 || kv->type == SL_GGUF_I32 ||
+			  kv->type == SL_GGUF_I64;
+		uint64_t v = sgn ? (uint64_t)kv->i : kv->u;
+		for (int i = 0; i < 8; i++)
+			b[i] = (uint8_t)(v >> 8 * i);
+		return sl_gguf_add_scalar(w, kv->key, kv->type, b);
+	}
+	}
+}
+
 /* ==== tensors ==== */
 
 int sl_gguf_add_tensor(sl_gguf_writer *w, const char *name, uint32_t n_dims, const uint64_t *ne, uint32_t type)

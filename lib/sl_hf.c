@@ -18,6 +18,7 @@
 #include "sl_err.h"
 #include "sl_hf.h"
 #include "sl_json.h"
+#include "sl_llama.h"
 #include "sl_map.h"
 #include "sl_tok.h"
 
@@ -440,45 +441,36 @@ static int want(const sl_hf *m, sl_hf_tensor *o, const char *gguf, const char *h
 	return 0;
 }
 
+/* One tensor of the schema: its names for layer l, its shape from the config, its permutation. */
+static int want_llama(const sl_hf *m, sl_hf_tensor *o, const sl_llama_tensor *t, int l, const sl_llama_dims *d)
+{
+	char g[64], h[128];
+
+	sl_llama_gguf_name(g, sizeof g, t, l);
+	sl_llama_hf_name(h, sizeof h, t, l);
+	return want(m, o, g, h, t->rows == SL_LD_ONE ? 0 : d->d[t->rows], d->d[t->cols],
+		    t->permute == SL_LP_Q ? m->n_head : t->permute == SL_LP_K ? m->n_head_kv : 0);
+}
+
 int sl_hf_tensors(const sl_hf *m, sl_hf_tensor **out)
 {
-	uint64_t E = m->n_embd, F = m->n_ff, V = m->n_vocab, KV = (uint64_t)m->n_head_kv * m->head_dim;
-	int n = 0, cap = 3 + 9 * (int)m->n_layer;
+	sl_llama_dims d = sl_llama_dims_of(m->n_embd, m->n_head, m->n_head_kv, m->head_dim, m->n_ff, m->n_vocab);
+	int n = 0, cap = SL_LLAMA_GLOBAL_TENSORS + SL_LLAMA_LAYER_TENSORS * (int)m->n_layer;
 	sl_hf_tensor *t = calloc((size_t)cap, sizeof *t);
-	char g[64], h[128];
 
 	*out = NULL;
 	if (!t)
 		return sl_seterr("out of memory");
-	if (want(m, &t[n++], "token_embd.weight", "model.embed_tokens.weight", V, E, 0))
+	/* llama.cpp's order: token_embd, the layers, output_norm, output (absent when tied) */
+	if (want_llama(m, &t[n++], &sl_llama_global[SL_LG_EMBD], -1, &d))
 		goto fail;
-	for (uint32_t l = 0; l < m->n_layer; l++) {
-		static const struct {
-			const char *gguf, *hf;
-			int rows, cols, permute; /* 0 none, 1 E, 2 KV, 3 F; permute 1 q, 2 k */
-		} L[] = {
-			{"attn_norm", "input_layernorm", 0, 1, 0},
-			{"attn_q", "self_attn.q_proj", 1, 1, 1},
-			{"attn_k", "self_attn.k_proj", 2, 1, 2},
-			{"attn_v", "self_attn.v_proj", 2, 1, 0},
-			{"attn_output", "self_attn.o_proj", 1, 1, 0},
-			{"ffn_norm", "post_attention_layernorm", 0, 1, 0},
-			{"ffn_gate", "mlp.gate_proj", 3, 1, 0},
-			{"ffn_up", "mlp.up_proj", 3, 1, 0},
-			{"ffn_down", "mlp.down_proj", 1, 3, 0},
-		};
-		for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
-			uint64_t dim[4] = {0, E, KV, F};
-			snprintf(g, sizeof g, "blk.%u.%s.weight", l, L[i].gguf);
-			snprintf(h, sizeof h, "model.layers.%u.%s.weight", l, L[i].hf);
-			if (want(m, &t[n++], g, h, dim[L[i].rows], dim[L[i].cols],
-				 L[i].permute == 1 ? m->n_head : L[i].permute == 2 ? m->n_head_kv : 0))
+	for (int l = 0; l < (int)m->n_layer; l++)
+		for (int i = 0; i < SL_LLAMA_LAYER_TENSORS; i++)
+			if (want_llama(m, &t[n++], &sl_llama_layer[i], l, &d))
 				goto fail;
-		}
-	}
-	if (want(m, &t[n++], "output_norm.weight", "model.norm.weight", 0, E, 0))
+	if (want_llama(m, &t[n++], &sl_llama_global[SL_LG_OUT_NORM], -1, &d))
 		goto fail;
-	if (!m->tied && want(m, &t[n++], "output.weight", "lm_head.weight", V, E, 0))
+	if (!m->tied && want_llama(m, &t[n++], &sl_llama_global[SL_LG_OUTPUT], -1, &d))
 		goto fail;
 	*out = t;
 	return n;

@@ -344,6 +344,20 @@ void sl_map_close(sl_map *m)
 	memset(m, 0, sizeof *m);
 }
 
+void sl_map_drop(const void *p, uint64_t n)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uintptr_t b, e;
+
+	if (pg <= 0)
+		return;
+	/* Only whole pages inside [p, p+n): a neighbour may still need a shared edge page. */
+	b = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+	e = ((uintptr_t)p + n) & ~((uintptr_t)pg - 1);
+	if (e > b)
+		madvise((void *)b, e - b, MADV_DONTNEED);
+}
+
 void sl_rd_init(sl_rd *r, const void *base, uint64_t size, const char *name)
 {
 	r->base = base;

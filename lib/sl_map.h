@@ -52,6 +52,13 @@ int sl_map_read(sl_map *m, const char *path);
 void sl_map_close(sl_map *m);
 
 /*
+ * The reader is done with [p, p+n) of a mapping (a tensor converted, sl-quant): give the
+ * whole pages inside it back to the kernel, so the RSS stays low; read again, they come
+ * back from the file.  Only for mapped files (not sl_map_read copies); advice, never fails.
+ */
+void sl_map_drop(const void *p, uint64_t n);
+
+/*
  * n zeroed bytes of anonymous memory, 2 MiB-aligned and advised for transparent huge pages,
  * for large buffers read over and over (the KV cache): NULL if out of memory.  Free with
  * sl_huge_free(p, n), n as given.

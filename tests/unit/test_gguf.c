@@ -490,8 +490,35 @@ static void test_arrays(void)
 	sl_gguf_writer_free(w);
 }
 
+/* sl_gguf_add_kv copies every key as it was: a file rebuilt from what the reader gives back,
+ * key by key and tensor by tensor, is the same bytes. */
+static void test_copy_kv(void)
+{
+	const void *data[4] = {t0, t1, t2, t3};
+	sl_gguf_writer *w = good_writer(0), *c = sl_gguf_writer_new();
+	size_t size = 0, size2 = 0;
+	uint8_t *buf = write_mem(w, data, 4, &size), *buf2;
+	sl_gguf g;
+
+	CHECK_MSG(buf && c && sl_gguf_parse(&g, buf, size, "copy") == 0, "%s", sl_error());
+	if (!buf || !c)
+		return;
+	for (uint64_t i = 0; i < g.n_kv; i++)
+		CHECK_MSG(sl_gguf_add_kv(c, &g.kv[i]) == 0, "%s: %s", g.kv[i].key, sl_error());
+	for (uint64_t i = 0; i < g.n_tensors; i++)
+		CHECK(sl_gguf_add_tensor(c, g.tensors[i].name, g.tensors[i].n_dims, g.tensors[i].ne, g.tensors[i].type) == (int)i);
+	buf2 = write_mem(c, data, 4, &size2);
+	CHECK(buf2 && size2 == size && !memcmp(buf, buf2, size));
+	sl_gguf_close(&g);
+	free(buf);
+	free(buf2);
+	sl_gguf_writer_free(w);
+	sl_gguf_writer_free(c);
+}
+
 int main(void)
 {
+	test_copy_kv();
 	test_arrays();
 	test_parse_memory();
 	test_round_trip(0);
