@@ -89,6 +89,7 @@ enum {
 	SL_TOK_NO_SPECIAL = 1,  /* special added tokens in the text are plain text */
 	SL_TOK_BOS = 2,         /* prepend BOS (error at creation if the tokenizer has none) */
 	SL_TOK_NO_BOS = 4,      /* do not prepend BOS; neither flag: sl_tok_add_bos() */
+	SL_TOK_TRIM_NEWLINE = 8, /* drop one newline ("\n" or "\r\n") that ends the text */
 };
 
 /* Called for each id, in order; return 0 to go on, -1 to stop (the error propagates). */
@@ -108,6 +109,8 @@ int sl_tok_enc_feed(sl_tok_enc *e, const void *buf, size_t n, sl_tok_emit_fn emi
  * text fed so far ends inside a UTF-8 character ("invalid UTF-8 at byte N: truncated
  * character", N counted as before the call). */
 int sl_tok_enc_mark(sl_tok_enc *e);
+/* With SL_TOK_TRIM_NEWLINE a newline at the end of what was fed is held back (not encoded)
+ * until more text follows it, since only the end of the text can tell whether it is final. */
 /* End of text: emit the remaining ids.  -1 if the text ends inside a UTF-8 character
  * ("invalid UTF-8 at byte N: truncated character"). */
 int sl_tok_enc_finish(sl_tok_enc *e, sl_tok_emit_fn emit, void *ctx);

@@ -746,6 +746,17 @@ static int flush_to(sl_tok_enc *e, size_t cut, const emitter *em)
 	return 0;
 }
 
+/* Bytes of the newline ending buf[0..len) that SL_TOK_TRIM_NEWLINE may drop: 2 for "\r\n",
+ * 1 for "\n" or a "\r" that a "\n" may follow, else 0. */
+static size_t trailing_newline(const sl_tok_enc *e)
+{
+	if (!(e->flags & SL_TOK_TRIM_NEWLINE) || e->len == 0)
+		return 0;
+	if (e->buf[e->len - 1] == '\n')
+		return e->len >= 2 && e->buf[e->len - 2] == '\r' ? 2 : 1;
+	return e->buf[e->len - 1] == '\r';
+}
+
 int sl_tok_enc_feed(sl_tok_enc *e, const void *data, size_t n, sl_tok_emit_fn fn, void *ctx)
 {
 	emitter em = { fn, ctx };
@@ -774,9 +785,13 @@ int sl_tok_enc_feed(sl_tok_enc *e, const void *data, size_t n, sl_tok_emit_fn fn
 			e->valid += (size_t)l;
 		}
 		find_cut(e);
+		/* a cut is before the last character, so only a final "\r\n" can be cut in two:
+		 * wait for more text (a later cut flushes this text too) */
+		if (e->cut > e->len - trailing_newline(e))
+			e->cut = 0;
 		if (e->cut > 0 && flush_to(e, e->cut, &em) < 0)
 			return -1;
-		if (e->valid > SL_TOK_MAX_WORD && flush_to(e, e->valid, &em) < 0)
+		if (e->valid > SL_TOK_MAX_WORD && flush_to(e, e->valid - trailing_newline(e), &em) < 0)
 			return -1; /* no safe cut in sight: bounded memory wins (documented) */
 	}
 	return 0;
@@ -798,6 +813,11 @@ int sl_tok_enc_finish(sl_tok_enc *e, sl_tok_emit_fn fn, void *ctx)
 
 	if (e->valid < e->len)
 		return sl_seterr("invalid UTF-8 at byte %llu: truncated character", (unsigned long long)(e->base + e->valid));
+	if (e->len > 0 && e->buf[e->len - 1] == '\n') {
+		size_t k = trailing_newline(e);   /* 0 without SL_TOK_TRIM_NEWLINE */
+		e->len -= k;
+		e->valid -= k;
+	}
 	if (flush_to(e, e->len, &em) < 0)
 		return -1;
 	if (!e->started && encode_text(e, "", 0, &em) < 0)

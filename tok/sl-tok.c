@@ -4,7 +4,9 @@
  * Reads UTF-8 text from FILEs (concatenated, like cat) or stdin and writes one id per line
  * (sl-tokens(5)), exactly the ids of HF's tokenizer for the model's tokenizer.json.  Ids are
  * written as soon as they are final and flushed after each read, so the tool streams and
- * works in bounded memory on any input size (see sl_tok.h).
+ * works in bounded memory on any input size (see sl_tok.h).  One newline that ends the input
+ * is dropped unless --keep-final-newline: `echo text | sl-tok` tokenizes "text", as a prompt;
+ * so a final "\n" is held back until the next byte or the end of the input.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +20,8 @@
 #include "sl_tok.h"
 #include "sl_tokio.h"
 
-static const char usage[] = "usage: sl-tok [-qv] [-m model] [--no-special] [--bos | --no-bos] [--show] [file ...]";
+static const char usage[] =
+	"usage: sl-tok [-qv] [-m model] [--no-special] [--bos | --no-bos] [--keep-final-newline] [--show] [file ...]";
 
 static void help(void)
 {
@@ -29,6 +32,9 @@ static void help(void)
 	       "      --no-special   special tokens in the text (e.g. <|im_start|>) are plain text\n"
 	       "      --bos          prepend the BOS token\n"
 	       "      --no-bos       do not prepend BOS (default: as the tokenizer says)\n"
+	       "      --keep-final-newline\n"
+	       "                     tokenize the newline that ends the input too (default: drop\n"
+	       "                     one final \"\\n\" or \"\\r\\n\", as llama.cpp does with a prompt file)\n"
 	       "      --show         print \"id<TAB>piece\" lines, the piece as decoded text with\n"
 	       "                     \\n \\t \\r \\\\ escaped and other control or partial-character\n"
 	       "                     bytes as \\xNN (SentencePiece '\xe2\x96\x81' shown as a space)\n"
@@ -66,6 +72,7 @@ int main(int argc, char **argv)
 		{ "no-special", no_argument, NULL, 'S' },
 		{ "bos", no_argument, NULL, 'B' },
 		{ "no-bos", no_argument, NULL, 'N' },
+		{ "keep-final-newline", no_argument, NULL, 'K' },
 		{ "show", no_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -74,7 +81,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *model = NULL;
-	int flags = 0, verbose = 0, c;
+	int flags = SL_TOK_TRIM_NEWLINE, verbose = 0, c;
 	out_ctx o = { NULL, 0 };
 
 	sl_cli_init("sl-tok");
@@ -85,6 +92,7 @@ int main(int argc, char **argv)
 		case 'S': flags |= SL_TOK_NO_SPECIAL; break;
 		case 'B': flags = (flags & ~SL_TOK_NO_BOS) | SL_TOK_BOS; break;
 		case 'N': flags = (flags & ~SL_TOK_BOS) | SL_TOK_NO_BOS; break;
+		case 'K': flags &= ~SL_TOK_TRIM_NEWLINE; break;
 		case 's': o.show = 1; break;
 		case 'q': verbose = -1; break;
 		case 'v': verbose = 1; break;

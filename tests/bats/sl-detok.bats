@@ -209,14 +209,17 @@ for l in open(sys.argv[1]):
 
 # ==== pipelines ====
 
-@test "echo hi | sl-tok | sl-detok gives the text back with the BOS HF puts first" {
-	run -0 bash -c "echo hi | '$TOK' | '$DETOK'"
+@test "echo hi | sl-tok --keep-final-newline | sl-detok gives the text back with the BOS HF puts first" {
+	run -0 bash -c "echo hi | '$TOK' --keep-final-newline | '$DETOK'"
 	[ "$output" = "<s> hi" ]
-	run -0 bash -c "echo hi | '$TOK' | '$DETOK' --skip-special | od -An -c | tr -s ' '"
+	run -0 bash -c "echo hi | '$TOK' --keep-final-newline | '$DETOK' --skip-special | od -An -c | tr -s ' '"
 	[ "$output" = " h i \n" ]
+	run -0 bash -c "echo hi | '$TOK' --keep-final-newline --no-bos | '$DETOK' | od -An -c | tr -s ' '"
+	[ "$output" = " h i \n" ]
+	# without it, the prompt is the text less echo's newline
 	run -0 bash -c "echo hi | '$TOK' --no-bos | '$DETOK' | od -An -c | tr -s ' '"
-	[ "$output" = " h i \n" ]
-	run -0 bash -c "echo hi | '$TOK' -m '$SMOLLM' | '$DETOK' -m '$SMOLLM' | od -An -c | tr -s ' '"
+	[ "$output" = " h i" ]
+	run -0 bash -c "echo hi | '$TOK' --keep-final-newline -m '$SMOLLM' | '$DETOK' -m '$SMOLLM' | od -An -c | tr -s ' '"
 	[ "$output" = " h i \n" ]
 }
 

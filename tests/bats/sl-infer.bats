@@ -102,6 +102,21 @@ GREEDY_IDS="403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 
 
 # ==== the embedded model: llama2.c's published greedy sample ====
 
+@test "echo PROMPT | sl-tok | sl-infer | sl-detok continues the prompt as llama.cpp does" {
+	# llama.cpp's llama-simple "Once upon a time", greedy, on llama.cpp's own GGUF of the model
+	# (tests/fixtures/stories260K-gguf/llamacpp-greedy-f32.txt): the prompt has no newline.
+	g=$SL_ROOT/tests/fixtures/stories260K-gguf
+	want=$(head -n 1 "$g/llamacpp-greedy-f32.txt")
+	run -0 bash -c "echo 'Once upon a time' | '$SL_ROOT/bin/sl-tok' | '$INFER' -m '$g/stories260K-f32.gguf' \
+		--temp 0 -n 30 --echo | '$SL_ROOT/bin/sl-detok'"
+	[ -n "$output" ] && [ "${want#"$output"}" != "$want" ]
+	[[ "$output" == "<s> Once upon a time, there was a little girl named Lily."* ]]
+	# with echo's newline kept, the model starts a new paragraph instead
+	run -0 bash -c "echo 'Once upon a time' | '$SL_ROOT/bin/sl-tok' --keep-final-newline | \
+		'$INFER' -m '$g/stories260K-f32.gguf' --temp 0 -n 30 --echo | '$SL_ROOT/bin/sl-detok'"
+	[[ "$output" == "<s> Once upon a time"$'\n'* ]]
+}
+
 @test "the embedded model, greedy from BOS, gives llama2.c's 256 ids" {
 	run --separate-stderr bash -c "echo 1 | '$INFER' --temp 0 -n 256"
 	[ "$status" -eq 0 ]

@@ -109,12 +109,12 @@ for l in open(sys.argv[1]):
 
 @test "sl-tok gives HF's ids for every Unicode code point in context, SmolLM" {
 	"$PY" "$TOKDATA/gen_sweep.py" > sweep.txt
-	[ "$("$TOK" -m "$SMOLLM" sweep.txt | sha256sum)" = "$(sweep_want smollm ids_sha256)  -" ]
+	[ "$("$TOK" --keep-final-newline -m "$SMOLLM" sweep.txt | sha256sum)" = "$(sweep_want smollm ids_sha256)  -" ]
 }
 
 @test "sl-tok gives HF's ids for every Unicode code point in context, stories260K" {
 	"$PY" "$TOKDATA/gen_sweep.py" > sweep.txt
-	[ "$("$TOK" -m "$STORIES" sweep.txt | sha256sum)" = "$(sweep_want stories260K ids_sha256)  -" ]
+	[ "$("$TOK" --keep-final-newline -m "$STORIES" sweep.txt | sha256sum)" = "$(sweep_want stories260K ids_sha256)  -" ]
 }
 
 # ==== models ====
@@ -243,9 +243,63 @@ print("\n0\n".join("\n".join(map(str, c["ids"])) for c in cases))' "$SMOLLM_DIR/
 	[ "$output" = "$(ids 19556 905 17)" ]
 }
 
-@test "sl-tok writes ids while its input is still coming through a pipe" {
+# ==== the final newline ====
+# By default the ids are HF's for the text less one final newline: the same as
+# --keep-final-newline (HF-exact, above) on the text without it.  Known ids: SmolLM "Hello world"
+# 19556 905 and "\n" after a word 198 (the "Hello world!\n" case below); stories260K's byte
+# tokens are 3 + the byte: "\n" 13, "\r" 16.
+
+@test "sl-tok drops one newline that ends the input: echo's, or a \\r\\n" {
+	run -0 bash -c "echo 'Hello world' | '$TOK' -m '$SMOLLM'"
+	[ "$output" = "$(ids 19556 905)" ]
+	run -0 bash -c "printf 'Hello world\r\n' | '$TOK' --no-bos"
+	[ "$output" = "$(ids 346 306 414 263 304 341)" ]
+	# only one
+	run -0 bash -c "printf 'Hello world\n\n' | '$TOK' --no-bos"
+	[ "$output" = "$(ids 346 306 414 263 304 341 13)" ]
+	# a lone \r is not a newline here
+	run -0 bash -c "printf 'Hello world\r' | '$TOK' --no-bos"
+	[ "$output" = "$(ids 346 306 414 263 304 341 16)" ]
+	# only at the end of the input: a newline that ends a file before the last one stays
+	printf 'Hello world\n' > a
+	printf 'Hello world\n' > b
+	"$TOK" --no-bos a b > got
+	printf 'Hello world\nHello world' | "$TOK" --no-bos --keep-final-newline > want
+	diff want got
+	[ "$(sed -n 7p got)" = 13 ]
+	# a newline alone is an empty prompt
+	[ "$(echo | "$TOK")" = "$(printf '' | "$TOK" --keep-final-newline)" ]
+}
+
+@test "sl-tok --keep-final-newline tokenizes the final newline too" {
+	run -0 bash -c "echo 'Hello world' | '$TOK' -m '$SMOLLM' --keep-final-newline"
+	[ "$output" = "$(ids 19556 905 198)" ]
+	run -0 bash -c "printf 'Hello world\r\n' | '$TOK' --no-bos --keep-final-newline"
+	[ "$output" = "$(ids 346 306 414 263 304 341 16 13)" ]
+}
+
+@test "sl-tok holds a final newline back until later text shows it is not the last byte" {
 	mkfifo in
 	"$TOK" -m "$SMOLLM" < in > out &
+	pid=$!
+	exec 7> in
+	printf 'Hello\n' >&7
+	# "Hello" is final once the newline has begun; the newline may be the end of the input
+	for i in $(seq 50); do [ -s out ] && break; sleep 0.1; done
+	sleep 0.3
+	[ "$(cat out)" = "19556" ]
+	# " again" begins a word, so "\n world" is final: the newline was not the last byte
+	printf ' world again' >&7
+	for i in $(seq 50); do [ "$(wc -l < out)" -ge 3 ] && break; sleep 0.1; done
+	[ "$(cat out)" = "$(ids 19556 198 905)" ]
+	exec 7>&-
+	wait "$pid"
+	[ "$(cat out)" = "$(printf 'Hello\n world again' | "$TOK" -m "$SMOLLM" --keep-final-newline)" ]
+}
+
+@test "sl-tok writes ids while its input is still coming through a pipe" {
+	mkfifo in
+	"$TOK" --keep-final-newline -m "$SMOLLM" < in > out &
 	pid=$!
 	exec 7> in  # (bats owns fd 3)
 	printf 'Hello world' >&7

@@ -172,14 +172,14 @@ def check_encode(a, name, head, cases, exp, stream_file, tok):
             with open(files[-1], 'wb') as f:
                 f.write(text[i:i + n].encode('utf-8', 'surrogatepass'))
             i += n
-        out = run([tok, '-m', a.model] + files)
+        out = run([tok, '--keep-final-newline', '-m', a.model] + files)
         name += ' (text cut into %d files)' % len(files)
     elif a.check == 'trickle':
         with open(stream_file, 'rb') as f:
-            out = run_trickled([tok, '-m', a.model], f.read())
+            out = run_trickled([tok, '--keep-final-newline', '-m', a.model], f.read())
         name += ' (text trickled through a pipe)'
     else:
-        out = run([tok, '-m', a.model, stream_file])
+        out = run([tok, '--keep-final-newline', '-m', a.model, stream_file])
     try:
         got = [int(x) for x in out.split()]
     except ValueError:
@@ -280,7 +280,7 @@ def check_nospecial(a, tok):
     with lzma.open(a.expected, 'rt', encoding='utf-8') as f:
         d = json.load(f)
     name = os.path.basename(a.expected).split('.')[0].replace('expected-nospecial-', '')
-    got = run([tok, '--no-special', '--no-bos', '-m', a.model], inp=d['text'].encode('utf-8', 'surrogatepass'))
+    got = run([tok, '--keep-final-newline', '--no-special', '--no-bos', '-m', a.model], inp=d['text'].encode('utf-8', 'surrogatepass'))
     got = [int(x) for x in got.split()]
     want = d['ids']
     if got == want:
@@ -302,6 +302,7 @@ def main():
     ap.add_argument('--report', help='append the summary and the first mismatches to this file')
     ap.add_argument('--hf', help='the tokenizer.json for the special ids (default: -m), for a GGUF -m')
     a = ap.parse_args()
+    # --keep-final-newline everywhere: HF tokenizes the text as it is, a final newline too
     tok, detok = os.path.join(a.bin, 'sl-tok'), os.path.join(a.bin, 'sl-detok')
     if a.check == 'nospecial':
         return check_nospecial(a, tok)
@@ -337,7 +338,7 @@ def main():
                               expected_stream(head, exp, specials, True), got)
         # Round trip: sl-detok(sl-tok(stream)).  When sl-tok's ids are HF's (the encode check),
         # that is sl-detok on HF's ids, so one sl-detok run checks both the decode and the trip.
-        mine = run([tok, '--no-bos', '-m', a.model, path])
+        mine = run([tok, '--keep-final-newline', '--no-bos', '-m', a.model, path])
         want = expected_stream(head, exp, specials, False)
         got = run([detok, '-m', a.model, idfile])
         rc = check_text(a, 'decode', name, head, cases, want, got)

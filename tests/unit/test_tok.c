@@ -469,8 +469,57 @@ static void test_refusals(void)
 	CHECK(!strcmp(sl_error(), "/nonexistent/tokenizer.json: No such file or directory"));
 }
 
+/*
+ * SL_TOK_TRIM_NEWLINE: the ids of the text less one final "\n" or "\r\n", whole or streamed in
+ * pieces of 1-3 bytes (so "\r" and "\n" arrive apart), equal the plain ids of the trimmed text.
+ */
+static void test_trim_newline(const char *path)
+{
+	static const char *const texts[] = {
+		"Hello world\n", "Hello world\r\n", "Hello world\n\n", "a\r\n\r\n", "x\r", "\n", "\r\n", "",
+		"line one\nline two\n", "no newline", "  spaces \n", "\xf0\x9f\x98\x80\n", "<s>\n", "<|im_end|>\r\n",
+	};
+	sl_tok *t = sl_tok_load(path);
+
+	CHECK_MSG(t != NULL, "%s", sl_error());
+	if (!t)
+		return;
+	for (size_t c = 0; c < sizeof texts / sizeof *texts; c++) {
+		const char *x = texts[c];
+		size_t n = strlen(x), m = n;
+		int32_t *want, *got;
+		size_t nw, ng;
+		vec v = { 0 };
+		unsigned seed = 7 + (unsigned)c;
+		sl_tok_enc *e = sl_tok_enc_new(t, SL_TOK_TRIM_NEWLINE);
+
+		if (m && x[m - 1] == '\n')
+			m -= m >= 2 && x[m - 2] == '\r' ? 2 : 1;
+		CHECK(sl_tok_encode(t, x, m, 0, &want, &nw) == 0);
+		CHECK(sl_tok_encode(t, x, n, SL_TOK_TRIM_NEWLINE, &got, &ng) == 0);
+		CHECK_MSG(ng == nw && !memcmp(got, want, nw * sizeof *want), "%s: whole %zu ids, want %zu", x, ng, nw);
+		for (size_t i = 0; e && i < n;) {
+			seed = seed * 1103515245 + 12345;
+			size_t k = 1 + (seed >> 16) % 3u;
+			if (k > n - i)
+				k = n - i;
+			CHECK(sl_tok_enc_feed(e, x + i, k, push, &v) == 0);
+			i += k;
+		}
+		CHECK(e && sl_tok_enc_finish(e, push, &v) == 0);
+		CHECK_MSG(v.n == nw && !memcmp(v.v, want, nw * sizeof *want), "%s: streamed %zu ids, want %zu", x, v.n, nw);
+		sl_tok_enc_free(e);
+		free(v.v);
+		free(want);
+		free(got);
+	}
+	sl_tok_free(t);
+}
+
 int main(void)
 {
+	test_trim_newline(SMOLLM);
+	test_trim_newline(STORIES);
 	test_smollm();
 	test_stories();
 	test_refusals();
