@@ -1118,7 +1118,8 @@ sl_tok *sl_tok_load_gguf(const void *gguf)
 	}
 	t->bytelevel = !strcmp(model, "gpt2");
 	for (int id = 0; id < n; id++) {
-		if (set_piece(t, id, toks->strs[id].ptr, toks->strs[id].len) < 0)
+		sl_gguf_str piece;
+		if (sl_gguf_kv_str(g, toks, (uint64_t)id, &piece) || set_piece(t, id, piece.ptr, piece.len) < 0)
 			goto fail;
 		int64_t ty = 1;
 		float sc = 0;
@@ -1185,8 +1186,11 @@ sl_tok *sl_tok_load_gguf(const void *gguf)
 			goto fail;
 		}
 		for (int i = 0; i < t->n_merges; i++) {
-			const char *s = merges->strs[i].ptr;
-			size_t len = merges->strs[i].len;
+			sl_gguf_str ms;
+			if (sl_gguf_kv_str(g, merges, (uint64_t)i, &ms))
+				goto fail;
+			const char *s = ms.ptr;
+			size_t len = (size_t)ms.len;
 			const char *sp = memchr(s, ' ', len);
 			int l = -1, r = -1;
 			if (sp && !memchr(sp + 1, ' ', len - (size_t)(sp - s) - 1)) {
