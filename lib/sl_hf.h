@@ -5,9 +5,10 @@
  * checked), generation_config.json the ids that end generation, tokenizer_config.json the chat
  * template and add_bos_token, tokenizer.json the vocabulary (through sl_tok.h, the tokenizer
  * sl-tok uses, so the GGUF holds exactly what it will read back), and the safetensors files
- * (sl_safetensors.h) the weights.  This module also owns the two conventions that make the
- * output a llama.cpp file: HF tensor names → GGUF names (model.layers.N.self_attn.q_proj.weight
- * → blk.N.attn_q.weight), and the row permutation of q_proj / k_proj.
+ * (sl_safetensors.h) the weights.  This module also applies the two conventions that make the
+ * output a llama.cpp file, both given by the schema table (sl_llama.h): HF tensor names → GGUF
+ * names (model.layers.N.self_attn.q_proj.weight → blk.N.attn_q.weight), and the row permutation
+ * of q_proj / k_proj.
  *
  * The permutation: HF's Llama applies RoPE to pairs (i, i + head_dim/2) of each head ("rotate
  * half"); llama.cpp (and llama2.c) rotate adjacent pairs (2i, 2i+1).  Both are the same model if
