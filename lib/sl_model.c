@@ -74,35 +74,6 @@ static int get_float(sl_model *m, const char *arch, const char *key, float dflt,
 	return 0;
 }
 
-/* Element i of an integer array value, or -1 with sl_error if the array is not integers. */
-static int arr_int(const sl_model *m, const sl_gguf_kv *kv, uint64_t i, int64_t *out)
-{
-	const uint8_t *p;
-	int size;
-	uint64_t u = 0;
-
-	switch (kv->arr_type) {
-	case SL_GGUF_U8: case SL_GGUF_I8: size = 1; break;
-	case SL_GGUF_U16: case SL_GGUF_I16: size = 2; break;
-	case SL_GGUF_U32: case SL_GGUF_I32: size = 4; break;
-	case SL_GGUF_U64: case SL_GGUF_I64: size = 8; break;
-	default:
-		return sl_seterr("%s: key %s is an array of %s, expected integers", gname(m), kv->key,
-				 sl_gguf_vtype_name(kv->arr_type));
-	}
-	p = kv->arr_data + i * size;
-	for (int b = size - 1; b >= 0; b--)
-		u = u << 8 | p[b];
-	if (kv->arr_type == SL_GGUF_I8 || kv->arr_type == SL_GGUF_I16 ||
-	    kv->arr_type == SL_GGUF_I32 || kv->arr_type == SL_GGUF_I64) {
-		int shift = 64 - 8 * size;
-		*out = (int64_t)(u << shift) >> shift; /* sign-extend */
-	} else {
-		*out = u > INT64_MAX ? -1 : (int64_t)u;
-	}
-	return 0;
-}
-
 static int add_eog(sl_model *m, const char *key, int64_t id)
 {
 	sl_config *c = &m->cfg;
@@ -148,7 +119,7 @@ static int read_special_ids(sl_model *m)
 					 gname(m), sl_gguf_vtype_name(kv->type));
 		for (uint64_t i = 0; i < kv->arr_n; i++) {
 			int64_t id = -1;
-			if (arr_int(m, kv, i, &id) || add_eog(m, kv->key, id))
+			if (sl_gguf_kv_i64(m->meta, kv, i, &id) || add_eog(m, kv->key, id))
 				return -1;
 		}
 		return 0;
