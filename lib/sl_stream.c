@@ -26,6 +26,7 @@
 
 #define ALIGN 4096u            /* O_DIRECT: offsets, lengths and buffers in whole blocks */
 #define GAP (64u << 10)        /* matrices closer than this in the file are read in one piece */
+#define IO_THREADS 1           /* reads in flight: two at once were slower (bench/NOTES.md) */
 #define HUGE (2u << 20)        /* a huge page */
 #define CHUNK (4u << 20)       /* buffered reads: bytes per read, dropped from the cache after it */
 
@@ -77,8 +78,8 @@ typedef struct {
 	uint64_t read_bytes;
 	double read_s, wait_s;
 #ifndef SL_NO_THREADS
-	pthread_t io;
-	pthread_mutex_t mu;
+	pthread_t io[IO_THREADS];
+	pthread_mutex_t mu, stat_mu;
 	pthread_cond_t cv;
 	int io_started, stop;
 #endif
@@ -144,6 +145,19 @@ static int read_range(stream *s, uint8_t *dst, uint64_t off, uint64_t n)
 	return 0;
 }
 
+/* Count a read (the I/O threads and the planner both read). */
+static void add_read(stream *s, uint64_t bytes, double secs)
+{
+#ifndef SL_NO_THREADS
+	pthread_mutex_lock(&s->stat_mu);
+#endif
+	s->read_bytes += bytes;
+	s->read_s += secs;
+#ifndef SL_NO_THREADS
+	pthread_mutex_unlock(&s->stat_mu);
+#endif
+}
+
 static int read_layer(stream *s, int l, uint8_t *dst)
 {
 	const lplan *L = &s->L[l];
@@ -155,8 +169,7 @@ static int read_layer(stream *s, int l, uint8_t *dst)
 				 strerror(errno));
 			return -1;
 		}
-	s->read_s += sl_time_now() - t0;
-	s->read_bytes += L->buf_bytes;
+	add_read(s, L->buf_bytes, sl_time_now() - t0);
 	return 0;
 }
 
@@ -322,14 +335,14 @@ static void stream_free(sl_provider *pp)
 	stream *s = (stream *)pp;
 
 #ifndef SL_NO_THREADS
-	if (s->io_started) {
-		pthread_mutex_lock(&s->mu);
-		s->stop = 1;
-		pthread_cond_broadcast(&s->cv);
-		pthread_mutex_unlock(&s->mu);
-		pthread_join(s->io, NULL);
-	}
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < s->io_started; i++)
+		pthread_join(s->io[i], NULL);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->stat_mu);
 	pthread_cond_destroy(&s->cv);
 #endif
 	for (int i = 0; i < s->n_pins; i++)
@@ -364,6 +377,7 @@ sl_provider *sl_provider_stream(const char *path)
 	s->fd = s->dfd = -1;
 #ifndef SL_NO_THREADS
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->stat_mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 #endif
 	s->p.kind = "streamed";
@@ -540,11 +554,11 @@ int sl_stream_plan(sl_provider *pp, const sl_model *m, const sl_stream_opts *o)
 	pp->resident_bytes = s->pinned + s->res_bytes + (uint64_t)ring * slot;
 	s->planned = 1;
 #ifndef SL_NO_THREADS
-	if (s->n_stream > 0) {
-		int e = pthread_create(&s->io, NULL, io_main, s);
+	for (int i = 0; s->n_stream > 0 && i < (ring < IO_THREADS ? ring : IO_THREADS); i++) {
+		int e = pthread_create(&s->io[i], NULL, io_main, s);
 		if (e)
-			return sl_seterr("cannot start the I/O thread: %s", strerror(e));
-		s->io_started = 1;
+			return sl_seterr("cannot start an I/O thread: %s", strerror(e));
+		s->io_started = i + 1;
 	}
 #endif
 	return 0;
