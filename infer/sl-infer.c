@@ -10,6 +10,7 @@
  * and token-stream I/O; the loop of generation is lib/sl_session.c.
  */
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +34,8 @@ static const char usage[] =
 	"                [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]\n"
 	"                [--echo] [--ignore-eos] [--top N] [--probs file] [--logits file]\n"
 	"                [--stats] [--kv-type f16|f32|q8_0] [--mem-limit size|auto]\n"
-	"                [--profile low|mid|high|auto] [--exact] [--no-mmap] [-b batch] [file]";
+	"                [--profile low|mid|high|auto] [--score] [--exact] [--no-mmap] [-b batch]\n"
+	"                [file]";
 
 static const char help[] =
 	"Continue a stream of token ids (from sl-tok) with a Llama model; write the new ids.\n"
@@ -55,6 +57,9 @@ static const char help[] =
 	"      --probs FILE       write the --top lines to FILE instead (N defaults to 5)\n"
 	"      --logits FILE      write the raw logits of every position (f32 little-endian,\n"
 	"                         one row of vocab-size values per position)\n"
+	"      --score            score the ids instead of continuing them: for each id after the\n"
+	"                         first, 'id<TAB>ln p(id | the ids before)'; on stderr the mean\n"
+	"                         negative log-likelihood and the perplexity (see sl-infer(1))\n"
 	"      --kv-type T        KV cache precision: f16 (default), f32 or q8_0\n"
 	"      --mem-limit SIZE   hold at most SIZE bytes (800M, 1.2G; M = MiB, MB = 10^6): the\n"
 	"                         layers that do not fit are read again for every id; auto:\n"
@@ -79,7 +84,7 @@ static const char help[] =
 enum {
 	OPT_TEMP = 256, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT, OPT_SEED, OPT_ECHO,
 	OPT_IGNORE_EOS, OPT_TOP, OPT_PROBS, OPT_LOGITS, OPT_STATS, OPT_KV_TYPE, OPT_EXACT, OPT_NO_MMAP,
-	OPT_MEM_LIMIT, OPT_PROFILE,
+	OPT_MEM_LIMIT, OPT_PROFILE, OPT_SCORE,
 };
 
 static const struct option longopts[] = {
@@ -104,6 +109,7 @@ static const struct option longopts[] = {
 	{"no-mmap", no_argument, NULL, OPT_NO_MMAP},
 	{"mem-limit", required_argument, NULL, OPT_MEM_LIMIT},
 	{"profile", required_argument, NULL, OPT_PROFILE},
+	{"score", no_argument, NULL, OPT_SCORE},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
@@ -115,7 +121,7 @@ static const struct option longopts[] = {
 typedef struct {
 	const char *model_path, *in_path, *probs_path, *logits_path;
 	long long ctx, top;
-	int have_seed, echo, stats, quiet, verbose, no_mmap, have_threads, have_kv, have_batch;
+	int have_seed, echo, stats, quiet, verbose, no_mmap, have_threads, have_kv, have_batch, score;
 	const char *mem_limit, *profile;
 	sl_session_params p;     /* what the options set of the session (n_cache, seed: later) */
 } options;
@@ -167,6 +173,7 @@ static void parse_options(options *o, int argc, char **argv)
 				sl_usage_error(usage, "--mem-limit: '%s' is not a size (like 800M or 1.2G) or auto", optarg);
 			o->mem_limit = optarg;
 			break;
+		case OPT_SCORE: o->score = 1; break;
 		case OPT_PROFILE:
 			if (strcmp(optarg, "auto") != 0 && !sl_profile_get(optarg))
 				sl_usage_error(usage, "--profile: '%s' is not low, mid, high or auto", optarg);
@@ -191,6 +198,8 @@ static void parse_options(options *o, int argc, char **argv)
 		o->in_path = argv[optind];
 	if (o->probs_path && o->top < 0)
 		o->top = 5;
+	if (o->score && (o->top > 0 || o->logits_path || o->echo))
+		sl_usage_error(usage, "--score does not go with --top, --probs, --logits or --echo");
 }
 
 /* ==== output helpers ==== */
@@ -272,7 +281,9 @@ static double read_prompt(run *r)
 		sl_die_lib();
 	if (fp != stdin)
 		fclose(fp);
-	if (r->n_prompt > (size_t)r->n_ctx)
+	if (r->o.score && r->n_prompt < 2)
+		sl_die("%s: --score needs at least 2 ids (it scores each id after the first)", r->in_name);
+	if (r->n_prompt > (size_t)r->n_ctx && !r->o.score) /* --score: in windows */
 		sl_die("%s: the prompt has %zu ids, more than the context (%d)", r->in_name, r->n_prompt,
 		       r->n_ctx);
 	return sl_time_now() - t0;
@@ -342,7 +353,8 @@ static void load(run *r)
 	if (o->probs_path)
 		r->probs_fp = open_out(o->probs_path);
 
-	want = (long long)r->n_prompt + p->n_predict;
+	want = (long long)r->n_prompt + (o->score ? 0 : p->n_predict);
+	p->all_logits = o->score;
 	p->n_ctx = r->n_ctx;
 	p->n_cache = want < r->n_ctx ? (int)want : r->n_ctx;
 	if (r->budget && !o->have_batch) /* each batch reads the streamed layers once */
@@ -449,6 +461,34 @@ static void print_stats(const run *r)
 			st.read_s * 1e3, st.read_s > 0 ? st.read_bytes / st.read_s / 1e6 : 0, st.wait_s * 1e3);
 }
 
+/* --score: every id's log-probability, in windows of the context. */
+typedef struct {
+	double nll;
+	size_t n;
+} score_sum;
+
+static void on_score(void *ctx, size_t t, int32_t id, double lp)
+{
+	score_sum *ss = ctx;
+
+	(void)t;
+	ss->nll -= lp;
+	ss->n++;
+	if (printf("%d\t%.6f\n", id, lp) < 0)
+		sl_die("stdout: %s", strerror(errno));
+}
+
+static void score(run *r)
+{
+	score_sum ss = {0};
+
+	if (sl_score_windows(r->ss, r->prompt, r->n_prompt, r->n_ctx, on_score, &ss))
+		sl_die("%s: %s", r->in_name, sl_error());
+	if (!r->o.quiet)
+		sl_warn("scored %zu ids in windows of %d: mean NLL %.6f, perplexity %.4f", ss.n, r->n_ctx,
+			ss.nll / (double)ss.n, exp(ss.nll / (double)ss.n));
+}
+
 /* ==== main ==== */
 
 int main(int argc, char **argv)
@@ -461,6 +501,15 @@ int main(int argc, char **argv)
 	if (!r.o.model_path)
 		r.o.model_path = sl_default_model();
 	load(&r);
+	if (r.o.score) {
+		if (r.o.verbose)
+			describe(&r);
+		score(&r);
+		sl_close_stdout();
+		if (r.o.stats)
+			print_stats(&r);
+		return SL_EXIT_OK;
+	}
 	if (sl_session_start(r.ss, r.prompt, (int)r.n_prompt))
 		sl_die("%s: %s", r.in_name, sl_error());
 	r.n_prompt = (size_t)sl_session_get_info(r.ss).n_ids; /* BOS, if it was empty */

@@ -56,7 +56,7 @@ sl_session *sl_session_new(const sl_model *m, const sl_session_params *p)
 	}
 	n_cache = p->n_cache > 0 && p->n_cache < s->n_ctx ? p->n_cache : s->n_ctx;
 	if (!(s->st = sl_state_new(m, n_cache, p->n_batch > 0 ? p->n_batch : 64, p->kv_type,
-				   p->on_logits != NULL)) ||
+				   p->on_logits != NULL || p->all_logits)) ||
 	    !(s->pool = sl_pool_new(p->threads)) ||
 	    !(s->smp = sl_sampler_new(m->cfg.n_vocab, &p->sp, p->seed)))
 		goto fail;
@@ -84,10 +84,10 @@ void sl_session_free(sl_session *s)
 	free(s);
 }
 
-/* Run the ids not yet in the cache, a batch at a time. */
-static int run(sl_session *s)
+/* Run the ids not yet in the cache, a batch at a time; with lp, score them (sl_session_score). */
+static int run_scored(sl_session *s, int from, double *lp)
 {
-	int vocab = s->m->cfg.n_vocab, all = s->p.on_logits != NULL;
+	int vocab = s->m->cfg.n_vocab, all = s->p.on_logits != NULL || lp;
 
 	while (s->n_run < s->n_ids) {
 		int n = s->n_ids - s->n_run < s->st->n_batch ? s->n_ids - s->n_run : s->st->n_batch;
@@ -96,14 +96,24 @@ static int run(sl_session *s)
 			s->logits = NULL;
 			return -1;
 		}
-		if (all) {
-			s->p.on_logits(s->p.ctx, l, n, vocab);
-			l += (size_t)(n - 1) * vocab;
+		for (int j = 0; lp && j < n; j++) {
+			int t = s->n_run + j + 1; /* the row of position t-1 predicts id t */
+			if (t >= from && t < s->n_ids)
+				lp[t - from] = sl_logprob(l + (size_t)j * vocab, vocab, s->ids[t]);
 		}
+		if (s->p.on_logits)
+			s->p.on_logits(s->p.ctx, l, n, vocab);
+		if (all)
+			l += (size_t)(n - 1) * vocab;
 		s->n_run += n;
 		s->logits = l;
 	}
 	return 0;
+}
+
+static int run(sl_session *s)
+{
+	return run_scored(s, 0, NULL);
 }
 
 static int append(sl_session *s, const int32_t *ids, int n)
@@ -153,6 +163,66 @@ int sl_session_start(sl_session *s, const int32_t *ids, int n)
 	if (bos < 0)
 		return sl_seterr("empty prompt, and the model has no BOS id to start from");
 	return sl_session_feed(s, &bos, 1);
+}
+
+void sl_session_reset(sl_session *s)
+{
+	s->n_ids = s->n_run = 0;
+	s->n_gen = 0;
+	s->logits = NULL;
+}
+
+int sl_session_score(sl_session *s, const int32_t *ids, int n, int from, double *lp)
+{
+	double t0 = sl_time_now();
+	int rc;
+
+	if (!s->st->logits_rows || s->st->logits_rows < s->st->n_batch)
+		return sl_seterr("scoring needs a session made with all_logits");
+	if (from < 1 || from > n)
+		return sl_seterr("score: ids %d..%d of %d are out of range", from, n - 1, n);
+	if (n > s->st->n_ctx)
+		return sl_seterr("score: %d ids do not fit in the cache (%d)", n, s->st->n_ctx);
+	for (int i = 0; i < n; i++)
+		if (ids[i] < 0 || ids[i] >= s->m->cfg.n_vocab)
+			return sl_seterr("id %d is outside the vocabulary (%d)", ids[i], s->m->cfg.n_vocab);
+	sl_session_reset(s);
+	if (append(s, ids, n))
+		return -1;
+	if (!s->t_start)
+		s->t_start = t0;
+	rc = run_scored(s, from, lp);
+	s->t_fed = s->t_last = sl_time_now();
+	s->feed_s += s->t_fed - t0;
+	return rc;
+}
+
+int sl_score_windows(sl_session *s, const int32_t *ids, size_t n, int window,
+		     void (*out)(void *ctx, size_t t, int32_t id, double lp), void *ctx)
+{
+	size_t stride = (size_t)window / 2, start = 0;
+	double *lp;
+
+	if (window < 2)
+		return sl_seterr("score: a window of %d ids is too small", window);
+	if (!(lp = malloc((size_t)window * sizeof *lp)))
+		return sl_seterr("out of memory");
+	for (;;) {
+		size_t len = n - start < (size_t)window ? n - start : (size_t)window;
+		/* within the window: the ids the window before did not reach */
+		size_t from = start == 0 ? 1 : (size_t)window - stride;
+		if (sl_session_score(s, ids + start, (int)len, (int)from, lp)) {
+			free(lp);
+			return -1;
+		}
+		for (size_t j = from; j < len; j++)
+			out(ctx, start + j, ids[start + j], lp[j - from]);
+		if (start + len >= n)
+			break;
+		start += stride;
+	}
+	free(lp);
+	return 0;
 }
 
 sl_stop sl_session_next(sl_session *s)

@@ -37,6 +37,7 @@ typedef struct {
 	 * position (sl-infer --logits). */
 	void (*on_logits)(void *ctx, const float *rows, int n_rows, int vocab);
 	void *ctx;
+	int all_logits;          /* room for the logits of a whole batch: sl_session_score needs it */
 } sl_session_params;
 
 sl_session_params sl_session_defaults(void);
@@ -79,6 +80,27 @@ sl_stop sl_session_step(sl_session *s, int32_t *id);
  * likely first), n capped at the vocabulary; returns that n.  And ln p(id). */
 int sl_session_top(sl_session *s, int n, int32_t *ids, float *probs);
 double sl_session_logprob(const sl_session *s, int32_t id);
+
+/* Forget the context (the cache is overwritten from position 0 on the next feed). */
+void sl_session_reset(sl_session *s);
+
+/*
+ * Score a text: reset, run ids[0..n) (in batches, n <= the context), and write to lp[t - from]
+ * the natural log of the probability of ids[t] given ids[0..t), for from <= t < n (from >= 1).
+ * Needs params.all_logits.  0, or -1 with sl_error.
+ */
+int sl_session_score(sl_session *s, const int32_t *ids, int n, int from, double *lp);
+
+/*
+ * Score a text of any length in windows of `window` ids (at most the context), like
+ * llama-perplexity's but overlapping so that every id counts once: window k covers ids
+ * [k·S, k·S + window) with the stride S = window/2, and scores the ids the window before did
+ * not reach, its last S (the first window scores all but its first id), so each id after the
+ * first is scored once, given at least window − S ids before it once past the first window.  out(ctx, t, ids[t], lp) is
+ * called for t = 1..n-1 in order.  0, or -1 with sl_error.
+ */
+int sl_score_windows(sl_session *s, const int32_t *ids, size_t n, int window,
+		     void (*out)(void *ctx, size_t t, int32_t id, double lp), void *ctx);
 
 /* ln softmax(logits)[id] over vocab values, the sum in double. */
 double sl_logprob(const float *logits, int vocab, int32_t id);

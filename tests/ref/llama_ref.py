@@ -26,6 +26,13 @@ Usage:
         or any arg max differs where the reference's top-2 margin exceeds 10x the error,
         or (--greedy-after N) an id after the first N is not the reference's arg max.
 
+  llama_ref.py MODEL [--ids FILE] --score-compare SCORES [--window W] [--tol T]
+        compare sl-infer --score output ("id<TAB>logprob" lines) with the reference's
+        log-softmax: the ids must be FILE's ids after the first, and every logprob within T
+        (absolute).  With --window W the text is scored as sl-infer(1) documents for texts
+        longer than the context: windows of W ids every W//2 ids, each scoring the ids the
+        one before did not reach (the first: all but its first id).
+
 MODEL is an HF directory or a GGUF file.  --ids defaults to stdin (whitespace-separated ids).
 Logit files are raw little-endian float32, vocab values per row.
 """
@@ -160,6 +167,46 @@ def greedy(cfg, W, ids, n):
     return out
 
 
+def log_softmax(logits):
+    m = logits.max(axis=-1, keepdims=True)
+    return logits - m - np.log(np.exp(logits - m).sum(axis=-1, keepdims=True))
+
+
+def reference_scores(cfg, W, ids, window):
+    """[(t, logprob of ids[t])] for t = 1..n-1, each from the window that scores it."""
+    stride, out, start, n = window // 2, [], 0, len(ids)
+    while True:
+        chunk = ids[start:start + window]
+        lp = log_softmax(forward(cfg, W, chunk))
+        first = 1 if start == 0 else window - stride
+        for j in range(first, len(chunk)):
+            out.append((start + j, lp[j - 1, chunk[j]]))
+        if start + len(chunk) >= n:
+            return out
+        start += stride
+
+
+def score_compare(cfg, W, ids, path, window, tol):
+    got = [line.split("\t") for line in open(path).read().splitlines()]
+    ref = reference_scores(cfg, W, ids, window)
+    if len(got) != len(ref):
+        print("%s: %d lines, expected %d" % (path, len(got), len(ref)))
+        return 1
+    worst, bad = 0.0, 0
+    for (t, want), fields in zip(ref, got):
+        if len(fields) != 2 or int(fields[0]) != ids[t]:
+            print("line %d: %r, expected id %d" % (t, fields, ids[t]))
+            return 1
+        err = abs(float(fields[1]) - want)
+        worst = max(worst, err)
+        if err > tol:
+            bad += 1
+            if bad <= 5:
+                print("id %d at %d: logprob %s, reference %.7f" % (ids[t], t, fields[1], want))
+    print("ids %d, window %d, max abs logprob err %.3g" % (len(ref), window, worst))
+    return 1 if bad else 0
+
+
 # ==== command line ====
 
 def main():
@@ -175,6 +222,8 @@ def main():
                     help="with --compare: ids after the first N are greedy; check that each is "
                          "the reference's arg max (then the reference's own greedy run from the "
                          "first N ids gives the same ids)")
+    ap.add_argument("--score-compare", metavar="SCORES", help="sl-infer --score output to compare with")
+    ap.add_argument("--window", type=int, help="with --score-compare: the window (the context)")
     a = ap.parse_args()
 
     text = open(a.ids).read() if a.ids else sys.stdin.read()
@@ -183,6 +232,8 @@ def main():
         sys.exit("llama_ref.py: no ids")
     cfg, W = load(a.model)
 
+    if a.score_compare:
+        sys.exit(score_compare(cfg, W, ids, a.score_compare, a.window or len(ids), a.tol))
     if a.greedy is not None:
         print("\n".join(str(i) for i in greedy(cfg, W, ids, a.greedy)))
         return
