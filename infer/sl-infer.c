@@ -22,6 +22,7 @@
 #include "sl_budget.h"
 #include "sl_cli.h"
 #include "sl_kernels.h"
+#include "sl_kld.h"
 #include "sl_model.h"
 #include "sl_session.h"
 #include "sl_stream.h"
@@ -34,8 +35,8 @@ static const char usage[] =
 	"                [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]\n"
 	"                [--echo] [--ignore-eos] [--top N] [--probs file] [--logits file]\n"
 	"                [--stats] [--kv-type f16|f32|q8_0] [--mem-limit size|auto]\n"
-	"                [--profile low|mid|high|auto] [--score] [--exact] [--no-mmap] [-b batch]\n"
-	"                [file]";
+	"                [--profile low|mid|high|auto] [--score] [--kld-base file] [--kld file]\n"
+	"                [--exact] [--no-mmap] [-b batch] [file]";
 
 static const char help[] =
 	"Continue a stream of token ids (from sl-tok) with a Llama model; write the new ids.\n"
@@ -60,6 +61,10 @@ static const char help[] =
 	"      --score            score the ids instead of continuing them: for each id after the\n"
 	"                         first, 'id<TAB>ln p(id | the ids before)'; on stderr the mean\n"
 	"                         negative log-likelihood and the perplexity (see sl-infer(1))\n"
+	"      --kld-base FILE    with --score: write what a later --kld compares with (this model\n"
+	"                         as the base: its most likely ids at every position, sl-kld(5))\n"
+	"      --kld FILE         with --score: compare with the base that wrote FILE: KL\n"
+	"                         divergence, same most likely id, perplexity against the base's\n"
 	"      --kv-type T        KV cache precision: f16 (default), f32 or q8_0\n"
 	"      --mem-limit SIZE   hold at most SIZE bytes (800M, 1.2G; M = MiB, MB = 10^6): the\n"
 	"                         layers that do not fit are read again for every id; auto:\n"
@@ -84,7 +89,7 @@ static const char help[] =
 enum {
 	OPT_TEMP = 256, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT, OPT_SEED, OPT_ECHO,
 	OPT_IGNORE_EOS, OPT_TOP, OPT_PROBS, OPT_LOGITS, OPT_STATS, OPT_KV_TYPE, OPT_EXACT, OPT_NO_MMAP,
-	OPT_MEM_LIMIT, OPT_PROFILE, OPT_SCORE,
+	OPT_MEM_LIMIT, OPT_PROFILE, OPT_SCORE, OPT_KLD_BASE, OPT_KLD,
 };
 
 static const struct option longopts[] = {
@@ -110,6 +115,8 @@ static const struct option longopts[] = {
 	{"mem-limit", required_argument, NULL, OPT_MEM_LIMIT},
 	{"profile", required_argument, NULL, OPT_PROFILE},
 	{"score", no_argument, NULL, OPT_SCORE},
+	{"kld-base", required_argument, NULL, OPT_KLD_BASE},
+	{"kld", required_argument, NULL, OPT_KLD},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
@@ -122,7 +129,7 @@ typedef struct {
 	const char *model_path, *in_path, *probs_path, *logits_path;
 	long long ctx, top;
 	int have_seed, echo, stats, quiet, verbose, no_mmap, have_threads, have_kv, have_batch, score;
-	const char *mem_limit, *profile;
+	const char *mem_limit, *profile, *kld_base, *kld;
 	sl_session_params p;     /* what the options set of the session (n_cache, seed: later) */
 } options;
 
@@ -174,6 +181,8 @@ static void parse_options(options *o, int argc, char **argv)
 			o->mem_limit = optarg;
 			break;
 		case OPT_SCORE: o->score = 1; break;
+		case OPT_KLD_BASE: o->kld_base = optarg; break;
+		case OPT_KLD: o->kld = optarg; break;
 		case OPT_PROFILE:
 			if (strcmp(optarg, "auto") != 0 && !sl_profile_get(optarg))
 				sl_usage_error(usage, "--profile: '%s' is not low, mid, high or auto", optarg);
@@ -198,6 +207,8 @@ static void parse_options(options *o, int argc, char **argv)
 		o->in_path = argv[optind];
 	if (o->probs_path && o->top < 0)
 		o->top = 5;
+	if ((o->kld_base || o->kld) && !o->score)
+		sl_usage_error(usage, "--kld-base and --kld go with --score");
 	if (o->score && (o->top > 0 || o->logits_path || o->echo))
 		sl_usage_error(usage, "--score does not go with --top, --probs, --logits or --echo");
 }
@@ -461,32 +472,89 @@ static void print_stats(const run *r)
 			st.read_s * 1e3, st.read_s > 0 ? st.read_bytes / st.read_s / 1e6 : 0, st.wait_s * 1e3);
 }
 
-/* --score: every id's log-probability, in windows of the context. */
+/* --score: every id's log-probability, in windows of the context; --kld-base / --kld. */
 typedef struct {
-	double nll;
-	size_t n;
+	const run *r;
+	double nll, base_nll, kld_sum;
+	size_t n, same_top;
+	sl_kld_writer *kw;
+	sl_kld_reader *kr;
+	double *kld;             /* [n] for the percentiles */
+	size_t cap;
 } score_sum;
 
-static void on_score(void *ctx, size_t t, int32_t id, double lp)
+static void on_score(void *ctx, size_t t, int32_t id, double lp, const float *row, int vocab)
 {
 	score_sum *ss = ctx;
+	sl_kld_pos k;
 
-	(void)t;
+	(void)t, (void)vocab;
 	ss->nll -= lp;
 	ss->n++;
 	if (printf("%d\t%.6f\n", id, lp) < 0)
 		sl_die("stdout: %s", strerror(errno));
+	if (ss->kw && sl_kld_put(ss->kw, id, row))
+		sl_die_lib();
+	if (!ss->kr)
+		return;
+	int rc = sl_kld_next(ss->kr, id, row, &k);
+	if (rc < 0)
+		sl_die_lib();
+	if (rc == 0)
+		sl_die("%s: the base scored fewer ids than this text has (%zu)", ss->r->o.kld, ss->n);
+	if (ss->n > ss->cap) {
+		ss->cap = ss->cap ? 2 * ss->cap : 4096;
+		if (!(ss->kld = realloc(ss->kld, ss->cap * sizeof *ss->kld)))
+			sl_die("out of memory");
+	}
+	ss->kld[ss->n - 1] = k.kld;
+	ss->kld_sum += k.kld;
+	ss->same_top += (size_t)k.same_top;
+	ss->base_nll -= k.base_lp;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void kld_summary(score_sum *ss)
+{
+	size_t n = ss->n;
+	double ppl = exp(ss->nll / (double)n), base = exp(ss->base_nll / (double)n);
+
+	if (!sl_kld_at_end(ss->kr))
+		sl_die("%s: the base scored more ids than this text has (%zu)", ss->r->o.kld, n);
+	qsort(ss->kld, n, sizeof *ss->kld, cmp_double);
+#define PCT(p) ss->kld[(size_t)((p) * (double)(n - 1) + 0.5)]
+	sl_warn("KL divergence from %s: mean %.6f, median %.6f, p90 %.6f, p99 %.6f, max %.6f; "
+		"same most likely id %.2f%%; perplexity %.4f, base %.4f (%+.2f%%)", ss->r->o.kld,
+		ss->kld_sum / (double)n, PCT(0.5), PCT(0.9), PCT(0.99), ss->kld[n - 1],
+		100.0 * (double)ss->same_top / (double)n, ppl, base, 100.0 * (ppl / base - 1));
+#undef PCT
 }
 
 static void score(run *r)
 {
-	score_sum ss = {0};
+	score_sum ss = { .r = r };
+	int vocab = r->m->cfg.n_vocab;
 
+	if (r->o.kld_base && !(ss.kw = sl_kld_create(r->o.kld_base, vocab)))
+		sl_die_lib();
+	if (r->o.kld && !(ss.kr = sl_kld_open(r->o.kld, vocab)))
+		sl_die_lib();
 	if (sl_score_windows(r->ss, r->prompt, r->n_prompt, r->n_ctx, on_score, &ss))
 		sl_die("%s: %s", r->in_name, sl_error());
+	if (ss.kw && sl_kld_close(ss.kw))
+		sl_die_lib();
 	if (!r->o.quiet)
 		sl_warn("scored %zu ids in windows of %d: mean NLL %.6f, perplexity %.4f", ss.n, r->n_ctx,
 			ss.nll / (double)ss.n, exp(ss.nll / (double)ss.n));
+	if (ss.kr)
+		kld_summary(&ss);
+	sl_kld_free(ss.kr);
+	free(ss.kld);
 }
 
 /* ==== main ==== */

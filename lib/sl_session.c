@@ -84,10 +84,14 @@ void sl_session_free(sl_session *s)
 	free(s);
 }
 
-/* Run the ids not yet in the cache, a batch at a time; with lp, score them (sl_session_score). */
-static int run_scored(sl_session *s, int from, double *lp)
+/* What run() does with each row of logits when scoring: row predicts ids[t]. */
+typedef void (*row_fn)(void *ctx, int t, const float *row);
+
+/* Run the ids not yet in the cache, a batch at a time; with fn, hand it the row that
+ * predicts each id t >= from (scoring). */
+static int run_rows(sl_session *s, int from, row_fn fn, void *ctx)
 {
-	int vocab = s->m->cfg.n_vocab, all = s->p.on_logits != NULL || lp;
+	int vocab = s->m->cfg.n_vocab, all = s->p.on_logits != NULL || fn;
 
 	while (s->n_run < s->n_ids) {
 		int n = s->n_ids - s->n_run < s->st->n_batch ? s->n_ids - s->n_run : s->st->n_batch;
@@ -96,10 +100,10 @@ static int run_scored(sl_session *s, int from, double *lp)
 			s->logits = NULL;
 			return -1;
 		}
-		for (int j = 0; lp && j < n; j++) {
+		for (int j = 0; fn && j < n; j++) {
 			int t = s->n_run + j + 1; /* the row of position t-1 predicts id t */
 			if (t >= from && t < s->n_ids)
-				lp[t - from] = sl_logprob(l + (size_t)j * vocab, vocab, s->ids[t]);
+				fn(ctx, t, l + (size_t)j * vocab);
 		}
 		if (s->p.on_logits)
 			s->p.on_logits(s->p.ctx, l, n, vocab);
@@ -113,7 +117,7 @@ static int run_scored(sl_session *s, int from, double *lp)
 
 static int run(sl_session *s)
 {
-	return run_scored(s, 0, NULL);
+	return run_rows(s, 0, NULL, NULL);
 }
 
 static int append(sl_session *s, const int32_t *ids, int n)
@@ -172,12 +176,13 @@ void sl_session_reset(sl_session *s)
 	s->logits = NULL;
 }
 
-int sl_session_score(sl_session *s, const int32_t *ids, int n, int from, double *lp)
+/* Reset, then run ids[0..n) handing fn the rows that predict ids[from..n). */
+static int score_rows(sl_session *s, const int32_t *ids, int n, int from, row_fn fn, void *ctx)
 {
 	double t0 = sl_time_now();
 	int rc;
 
-	if (!s->st->logits_rows || s->st->logits_rows < s->st->n_batch)
+	if (s->st->logits_rows < s->st->n_batch)
 		return sl_seterr("scoring needs a session made with all_logits");
 	if (from < 1 || from > n)
 		return sl_seterr("score: ids %d..%d of %d are out of range", from, n - 1, n);
@@ -191,38 +196,63 @@ int sl_session_score(sl_session *s, const int32_t *ids, int n, int from, double 
 		return -1;
 	if (!s->t_start)
 		s->t_start = t0;
-	rc = run_scored(s, from, lp);
+	rc = run_rows(s, from, fn, ctx);
 	s->t_fed = s->t_last = sl_time_now();
 	s->feed_s += s->t_fed - t0;
 	return rc;
 }
 
-int sl_score_windows(sl_session *s, const int32_t *ids, size_t n, int window,
-		     void (*out)(void *ctx, size_t t, int32_t id, double lp), void *ctx)
+typedef struct {
+	const sl_session *s;
+	int from;
+	double *lp;
+} lp_ctx;
+
+static void store_lp(void *ctx, int t, const float *row)
+{
+	lp_ctx *c = ctx;
+	c->lp[t - c->from] = sl_logprob(row, c->s->m->cfg.n_vocab, c->s->ids[t]);
+}
+
+int sl_session_score(sl_session *s, const int32_t *ids, int n, int from, double *lp)
+{
+	lp_ctx c = { s, from, lp };
+	return score_rows(s, ids, n, from, store_lp, &c);
+}
+
+typedef struct {
+	const sl_session *s;
+	size_t start;
+	sl_score_fn out;
+	void *ctx;
+} win_ctx;
+
+static void forward_row(void *ctx, int t, const float *row)
+{
+	win_ctx *c = ctx;
+	int vocab = c->s->m->cfg.n_vocab;
+	int32_t id = c->s->ids[t];
+
+	c->out(c->ctx, c->start + (size_t)t, id, sl_logprob(row, vocab, id), row, vocab);
+}
+
+int sl_score_windows(sl_session *s, const int32_t *ids, size_t n, int window, sl_score_fn out, void *ctx)
 {
 	size_t stride = (size_t)window / 2, start = 0;
-	double *lp;
 
 	if (window < 2)
 		return sl_seterr("score: a window of %d ids is too small", window);
-	if (!(lp = malloc((size_t)window * sizeof *lp)))
-		return sl_seterr("out of memory");
 	for (;;) {
 		size_t len = n - start < (size_t)window ? n - start : (size_t)window;
 		/* within the window: the ids the window before did not reach */
 		size_t from = start == 0 ? 1 : (size_t)window - stride;
-		if (sl_session_score(s, ids + start, (int)len, (int)from, lp)) {
-			free(lp);
+		win_ctx c = { s, start, out, ctx };
+		if (score_rows(s, ids + start, (int)len, (int)from, forward_row, &c))
 			return -1;
-		}
-		for (size_t j = from; j < len; j++)
-			out(ctx, start + j, ids[start + j], lp[j - from]);
 		if (start + len >= n)
-			break;
+			return 0;
 		start += stride;
 	}
-	free(lp);
-	return 0;
 }
 
 sl_stop sl_session_next(sl_session *s)

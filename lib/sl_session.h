@@ -96,11 +96,12 @@ int sl_session_score(sl_session *s, const int32_t *ids, int n, int from, double 
  * llama-perplexity's but overlapping so that every id counts once: window k covers ids
  * [k·S, k·S + window) with the stride S = window/2, and scores the ids the window before did
  * not reach, its last S (the first window scores all but its first id), so each id after the
- * first is scored once, given at least window − S ids before it once past the first window.  out(ctx, t, ids[t], lp) is
- * called for t = 1..n-1 in order.  0, or -1 with sl_error.
+ * first is scored once, given at least window − S ids before it once past the first window.  out(ctx, t, ids[t], lp, row, vocab) is
+ * called for t = 1..n-1 in order, with the raw logits that predicted ids[t] (row[vocab],
+ * valid during the call: for comparing distributions).  0, or -1 with sl_error.
  */
-int sl_score_windows(sl_session *s, const int32_t *ids, size_t n, int window,
-		     void (*out)(void *ctx, size_t t, int32_t id, double lp), void *ctx);
+typedef void (*sl_score_fn)(void *ctx, size_t t, int32_t id, double lp, const float *row, int vocab);
+int sl_score_windows(sl_session *s, const int32_t *ids, size_t n, int window, sl_score_fn out, void *ctx);
 
 /* ln softmax(logits)[id] over vocab values, the sum in double. */
 double sl_logprob(const float *logits, int vocab, int32_t id);

@@ -65,3 +65,38 @@ text() {
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "sl-infer: <stdin>:1:3: id 600 >= vocab 512" ]
 }
+
+@test "--kld-base then --kld: zero against itself, positive and bounded for a 4-bit copy; the base's perplexity" {
+	text 300 3 > "$BATS_TEST_TMPDIR/ids"
+	run --separate-stderr "$INFER" --score -c 128 --kld-base "$BATS_TEST_TMPDIR/base.kld" "$BATS_TEST_TMPDIR/ids"
+	[ "$status" -eq 0 ]
+	base_ppl=$(echo "$stderr" | sed -n 's/.*perplexity \([0-9.]*\)$/\1/p')
+	run --separate-stderr "$INFER" --score -c 128 --kld "$BATS_TEST_TMPDIR/base.kld" "$BATS_TEST_TMPDIR/ids"
+	[ "$status" -eq 0 ]
+	[[ "${stderr_lines[1]}" =~ KL\ divergence\ from\ .*base.kld:\ mean\ 0.000000,\ median\ 0.000000,.*max\ 0.000000\;\ same\ most\ likely\ id\ 100.00%\;\ perplexity\ $base_ppl,\ base\ $base_ppl\ \([+-]0.00%\)$ ]]
+	q4=$BATS_TEST_TMPDIR/q4.gguf
+	"$QUANT" -q -t q4_0 -o "$q4" "$SL_ROOT/models/stories260K-hf"
+	run --separate-stderr "$INFER" -m "$q4" --score -c 128 --kld "$BATS_TEST_TMPDIR/base.kld" "$BATS_TEST_TMPDIR/ids"
+	[ "$status" -eq 0 ]
+	[[ "${stderr_lines[1]}" =~ mean\ ([0-9.]+),.*same\ most\ likely\ id\ ([0-9.]+)%\;\ perplexity\ ([0-9.]+),\ base\ $base_ppl ]]
+	awk -v k="${BASH_REMATCH[1]}" -v s="${BASH_REMATCH[2]}" 'BEGIN { exit !(k > 0.001 && k < 1 && s > 50 && s < 100) }'
+}
+
+@test "--kld against the base of another text, or a file that is not one, is an error" {
+	text 50 3 > "$BATS_TEST_TMPDIR/a"
+	text 50 4 > "$BATS_TEST_TMPDIR/b"
+	"$INFER" -q --score --kld-base "$BATS_TEST_TMPDIR/a.kld" "$BATS_TEST_TMPDIR/a" > /dev/null
+	run --separate-stderr "$INFER" -q --score --kld "$BATS_TEST_TMPDIR/a.kld" "$BATS_TEST_TMPDIR/b"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" =~ ^sl-infer:\ .*a.kld:\ the\ base\ scored\ id\ [0-9]+\ here,\ this\ text\ has\ [0-9]+\ \(not\ the\ same\ text\)$ ]]
+	head -n 30 "$BATS_TEST_TMPDIR/a" > "$BATS_TEST_TMPDIR/short"
+	run --separate-stderr "$INFER" -q --score --kld "$BATS_TEST_TMPDIR/a.kld" "$BATS_TEST_TMPDIR/short"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" =~ a.kld:\ the\ base\ scored\ more\ ids\ than\ this\ text\ has\ \(29\)$ ]]
+	run --separate-stderr "$INFER" -q --score --kld "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/a"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" =~ ^sl-infer:\ .*/a:\ not\ an\ sl-kld\ file ]]
+	run --separate-stderr "$INFER" --kld "$BATS_TEST_TMPDIR/a.kld" "$BATS_TEST_TMPDIR/a"
+	[ "$status" -eq 2 ]
+	[ "${stderr_lines[0]}" = "sl-infer: --kld-base and --kld go with --score" ]
+}
