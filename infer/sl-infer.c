@@ -380,12 +380,12 @@ static void load(run *r)
 	if (!r->ss)
 		sl_die_lib();
 	if (r->budget) {
-		sl_stream_stats st;
-		sl_stream_get_stats(r->m->prov, &st);
-		/* what the process holds besides the weights: what it holds now less the pinned
-		 * tensors, the state (not all touched yet), and 8 MiB for stacks and reads in flight */
-		sl_stream_opts so = { r->budget, sl_rss_now() - st.pinned_bytes +
-				      sl_session_get_info(r->ss).state_bytes + (8u << 20), r->ring, 1 };
+		/* what the process holds besides the weights, the same in every run: the state
+		 * (counted whole, though not all of it is touched yet), the program (4 MiB), the
+		 * model's metadata twice (the header's pages while parsing, and what was parsed),
+		 * and 8 MiB for stacks and reads in flight */
+		sl_stream_opts so = { r->budget, sl_session_get_info(r->ss).state_bytes + (4u << 20) +
+				      2 * r->m->meta->data_offset + (8u << 20), r->ring, 1 };
 		if (sl_stream_plan(r->m->prov, r->m, &so))
 			sl_die_lib();
 	}
