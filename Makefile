@@ -34,7 +34,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNITS    = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 DEFAULT_MODEL = $(if $(wildcard quant/sl-quant.c),models/stories260K.gguf)
 
-.PHONY: all deps check-deps check unit bats bench test-long install uninstall clean
+.PHONY: quality all deps check-deps check unit bats bench test-long install uninstall clean
 .DELETE_ON_ERROR:
 
 all: check-deps $(TOOLS) $(DEFAULT_MODEL)
@@ -80,6 +80,11 @@ models/stories260K.gguf: models/stories260K-hf/model.safetensors models/stories2
 
 check: all $(UNITS)
 	@PYTHON=$(PYTHON) tests/run $(UNITS)
+
+# What each quantization costs: make quality MODEL=hf-dir-or-gguf TEXT=file [BASE=f16] [TYPES=...]
+quality: all
+	@test -n "$(MODEL)" -a -n "$(TEXT)" || { echo "usage: make quality MODEL=path TEXT=file" >&2; exit 2; }
+	@scripts/quality.sh "$(MODEL)" "$(TEXT)"
 
 bench: all
 	@PYTHON=$(PYTHON) bench/run
