@@ -18,6 +18,7 @@
 #include "sl_err.h"
 #include "sl_json.h"
 #include "sl_gguf.h"
+#include "sl_manifest.h"
 #include "sl_tok_int.h"
 #include "sl_unicode.h"
 
@@ -1236,6 +1237,17 @@ sl_tok *sl_tok_load(const char *path)
 	if (stat(path, &st) != 0) {
 		sl_seterr("%s: %s", path, strerror(errno));
 		return NULL;
+	}
+	if (sl_manifest_is(path)) {
+		/* A chunk directory (sl-chunk): the tokenizer is in the core chunk. */
+		sl_gguf g;
+		void *buf;
+		if (sl_chunk_open_core(path, &g, &buf) < 0)
+			return NULL;
+		sl_tok *t = sl_tok_load_gguf(&g);
+		sl_gguf_close(&g);
+		free(buf);
+		return t;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(p, sizeof p, "%s/tokenizer.json", path);
