@@ -138,8 +138,9 @@ static int check_layout(const sl_gguf *src, const char *path)
 				return sl_seterr("%s: non-zero padding at byte %llu", path, (unsigned long long)b);
 	}
 	if (src->size < end || src->size > src->data_offset + at)
-		return sl_seterr("%s: %llu bytes after the last tensor", path,
-				 (unsigned long long)(src->size - end));
+		return sl_seterr("%s: trailing data after the last tensor (the file is %llu bytes, the "
+				 "tensors end at %llu)", path, (unsigned long long)src->size,
+				 (unsigned long long)roundup(end, src->alignment));
 	if (!w || !(mem = open_memstream(&buf, &len)))
 		goto out;
 	if (sl_gguf_writer_set_version(w, src->version) == 0 && add_kvs(w, src, 0) == 0) {
