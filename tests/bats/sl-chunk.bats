@@ -370,3 +370,36 @@ for c in m["chunks"]:
 	[ "$output" = "" ]
 	[[ "$stderr" =~ ^"sl-tok: $T/t/t-00001-of-00004.gguf: core: XXH3-128 of the file is "[0-9a-f]{32}", the manifest says "[0-9a-f]{32}" (corrupt)"$ ]]
 }
+
+# ==== make model ====
+
+# pipeline ARGS...: run `make model` in the project with only our variables
+pipeline() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$ROOT" model "$@"
+}
+
+@test "make model quantizes, chunks and verifies, and does nothing the second time" {
+	mkdir -p "$T/hf"
+	cp -r "$STORIES_HF" "$T/hf/story"
+	run -0 pipeline HF="$T/hf/story" TYPE=q4_0 MODELS="$T/models" CHUNK_OPTS="--layers 2"
+	[ "$(ls "$T/models")" = "$(printf 'story-q4_0\nstory-q4_0.gguf')" ]
+	"$QUANT" -q -t q4_0 -o "$T/direct.gguf" "$T/hf/story"
+	cmp "$T/direct.gguf" "$T/models/story-q4_0.gguf"
+	"$CHUNK" -q --verify "$T/models/story-q4_0"
+	[ "$(ls "$T/models/story-q4_0" | grep -c gguf)" -eq 4 ]
+	before=$(stat -c %Y.%i "$T/models/story-q4_0.gguf" "$T/models/story-q4_0/manifest.json")
+	run -0 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" model HF="$T/hf/story" TYPE=q4_0 MODELS="$T/models" CHUNK_OPTS="--layers 2"
+	[[ "$output" == *"Nothing to be done for 'model'."* ]]
+	[[ "$output" != *sl-quant* && "$output" != *sl-chunk* ]]
+	[ "$(stat -c %Y.%i "$T/models/story-q4_0.gguf" "$T/models/story-q4_0/manifest.json")" = "$before" ]
+	# A changed input is rebuilt: the config is newer than the GGUF.
+	touch -d '+1 minute' "$T/hf/story/config.json"
+	run -0 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" model HF="$T/hf/story" TYPE=q4_0 MODELS="$T/models"
+	[[ "$output" == *"bin/sl-quant"* && "$output" == *"bin/sl-chunk -q --verify"* ]]
+	[ "$(ls "$T/models/story-q4_0" | grep -c gguf)" -eq 2 ]
+}
+
+@test "make model without HF says what it needs and fails" {
+	run -2 pipeline
+	[ "${lines[0]}" = "make model: give the Hugging Face model directory: make model HF=path/to/model [TYPE=q4_k_m]" ]
+}
