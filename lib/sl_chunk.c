@@ -80,12 +80,12 @@ static int sum_err(const sl_manifest_chunk *c, const char *of, const sl_xxh128 *
  * costs the memory of one piece, not of the file (the page cache keeps them if it can).
  * Only whole pages, and never for a source in anonymous memory, where it would zero them.
  */
-static void drop(const sl_gguf *g, const void *p, uint64_t n)
+static void drop(const sl_map *m, const void *p, uint64_t n)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	uintptr_t b, e;
 
-	if (!g->map.data || g->map.copied || pg <= 0)
+	if (!m->data || m->copied || pg <= 0)
 		return;
 	b = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
 	e = ((uintptr_t)p + n) & ~((uintptr_t)pg - 1);
@@ -93,21 +93,21 @@ static void drop(const sl_gguf *g, const void *p, uint64_t n)
 		madvise((void *)b, e - b, MADV_DONTNEED);
 }
 
-/* XXH3-128 of the whole source, a piece at a time. */
-static void sum_source(const sl_gguf *g, sl_xxh128 *h)
+/* XXH3-128 of a whole mapped file, a piece at a time. */
+static void sum_mapped(const sl_map *m, const uint8_t *base, uint64_t size, sl_xxh128 *h)
 {
 	XXH3_state_t *s = XXH3_createState();
 	const uint64_t piece = 64u << 20;
 
 	if (!s || XXH3_128bits_reset(s)) {
 		XXH3_freeState(s);
-		sl_xxh128_of(g->base, g->size, h);
+		sl_xxh128_of(base, size, h);
 		return;
 	}
-	for (uint64_t at = 0; at < g->size; at += piece) {
-		uint64_t n = g->size - at < piece ? g->size - at : piece;
-		XXH3_128bits_update(s, g->base + at, (size_t)n);
-		drop(g, g->base + at, n);
+	for (uint64_t at = 0; at < size; at += piece) {
+		uint64_t n = size - at < piece ? size - at : piece;
+		XXH3_128bits_update(s, base + at, (size_t)n);
+		drop(m, base + at, n);
 	}
 	digest(s, h);
 	XXH3_freeState(s);
@@ -228,7 +228,7 @@ static int summarize(sl_manifest *m, const sl_gguf *src, const char *path)
 	if (!m->src_file)
 		return sl_seterr("out of memory");
 	m->src_size = src->size;
-	sum_source(src, &m->src_xxh3);
+	sum_mapped(&src->map, src->base, src->size, &m->src_xxh3);
 	m->src_version = src->version;
 	m->src_align = src->alignment;
 	m->src_n_kv = src->n_kv;
@@ -478,7 +478,7 @@ int sl_chunk_write(sl_manifest *m, int i, const sl_gguf *src, FILE *f)
 		at = roundup(at + t->nbytes, src->alignment);
 		if (sl_gguf_write_data(w, out, t->data, t->nbytes))
 			goto werr;
-		drop(src, t->data, t->nbytes);
+		drop(&src->map, t->data, t->nbytes);
 	}
 	if (sl_gguf_write_finish(w, out))
 		goto werr;
@@ -695,7 +695,7 @@ static int open_chunk(const sl_manifest *m, int i, sl_gguf *g, void **buf)
 			sl_map_close(&g->map);
 			return -1;
 		}
-		sl_xxh128_of(g->map.data, g->map.size, &h);
+		sum_mapped(&g->map, g->map.data, g->map.size, &h);
 		sl_map_close(&g->map);
 		if (!same(&h, &c->xxh3))
 			return sum_err(c, "the file", &h, &c->xxh3);
@@ -800,7 +800,7 @@ int sl_chunk_join(const sl_manifest *m, FILE *f)
 			goto out;
 		if (sl_gguf_write_data(w, f, s->g.base + t->offset, t->nbytes))
 			goto out;
-		drop(&s->g, s->g.base + t->offset, t->nbytes);
+		drop(&s->g.map, s->g.base + t->offset, t->nbytes);
 	}
 	if (sl_gguf_write_finish(w, f))
 		goto out;
