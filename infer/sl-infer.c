@@ -41,7 +41,8 @@ static const char usage[] =
 static const char help[] =
 	"Continue a stream of token ids (from sl-tok) with a Llama model; write the new ids.\n"
 	"\n"
-	"  -m, --model FILE       GGUF model (default: $SL_MODEL, else the embedded stories260K)\n"
+	"  -m, --model FILE       GGUF model, llama.cpp split files or sl-chunk directory\n"
+	       "                         (default: $SL_MODEL, else the embedded stories260K)\n"
 	"  -n, --n-predict N      generate at most N ids (default 256)\n"
 	"  -c, --ctx N            context size in ids, prompt included (default: the model's)\n"
 	"  -t, --threads N        worker threads (default: all cores; output does not depend on it)\n"

@@ -627,6 +627,29 @@ out:
 	return rc;
 }
 
+int sl_chunk_check_size(const sl_manifest *m, int i, uint64_t n)
+{
+	const sl_manifest_chunk *c = &m->c[i];
+
+	if (n != c->size)
+		return chunk_err(c, "%llu bytes, the manifest says %llu (%s)", (unsigned long long)n,
+				 (unsigned long long)c->size, n < c->size ? "truncated" : "too long");
+	return 0;
+}
+
+int sl_chunk_check_sum(const sl_manifest *m, int i, const void *data, uint64_t n)
+{
+	const sl_manifest_chunk *c = &m->c[i];
+	sl_xxh128 h;
+
+	if (sl_chunk_check_size(m, i, n))
+		return -1;
+	sl_xxh128_of(data, n, &h);
+	if (!same(&h, &c->xxh3))
+		return sum_err(c, c->codec == SL_CODEC_NONE ? "the file" : "the decompressed chunk", &h, &c->xxh3);
+	return 0;
+}
+
 int sl_chunk_check(const sl_manifest *m, int i, const sl_gguf *g)
 {
 	const sl_manifest_chunk *c = &m->c[i];

@@ -134,6 +134,13 @@ int sl_chunk_verify(const sl_manifest *m, int i);
  */
 int sl_chunk_read(const sl_manifest *m, int i, void *buf);
 
+/* Check that chunk i's GGUF bytes are n bytes long.  Returns 0, or -1 with sl_error. */
+int sl_chunk_check_size(const sl_manifest *m, int i, uint64_t n);
+
+/* Check n bytes in memory (chunk i's GGUF bytes) against the chunk's size and sum.  Returns 0,
+ * or -1 with sl_error as sl_chunk_verify. */
+int sl_chunk_check_sum(const sl_manifest *m, int i, const void *data, uint64_t n);
+
 /* Check that a parsed chunk holds what the manifest says (split keys, tensor names, types,
  * shapes and offsets).  Returns 0, or -1 with sl_error naming the chunk. */
 int sl_chunk_check(const sl_manifest *m, int i, const sl_gguf *g);

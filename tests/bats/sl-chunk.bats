@@ -403,3 +403,71 @@ pipeline() {
 	run -2 pipeline
 	[ "${lines[0]}" = "make model: give the Hugging Face model directory: make model HF=path/to/model [TYPE=q4_k_m]" ]
 }
+
+# ==== sl-infer ====
+
+# same_run A B [sl-infer options]: the same greedy ids and the same logits, byte for byte
+same_run() {
+	local a=$1 b=$2
+	shift 2
+	echo "1 403 407 261 378 13" > "$T/prompt"
+	"$ROOT/bin/sl-infer" -m "$a" -n 24 --temp 0 --ignore-eos --logits "$T/la" "$@" < "$T/prompt" > "$T/ia"
+	"$ROOT/bin/sl-infer" -m "$b" -n 24 --temp 0 --ignore-eos --logits "$T/lb" "$@" < "$T/prompt" > "$T/ib"
+	[ "$(wc -l < "$T/ia")" -eq 24 ]
+	cmp "$T/ia" "$T/ib"
+	cmp "$T/la" "$T/lb"
+}
+
+@test "sl-infer gives the same ids and logits from a chunk directory as from the file, with and without zstd" {
+	make_model "$T/m" --hidden 256 --heads 4 --kv-heads 2 --ffn 512 --layers 3 --untied --std 0.05
+	for t in f32 q8_0 q4_0; do
+		"$QUANT" -q -t "$t" -o "$T/s-$t.gguf" "$STORIES_HF"
+		"$CHUNK" -q --layers 2 -o "$T/s-$t" "$T/s-$t.gguf"
+		"$CHUNK" -q --layers 1 --zstd -o "$T/s-$t-z" "$T/s-$t.gguf"
+		same_run "$T/s-$t.gguf" "$T/s-$t"
+		same_run "$T/s-$t.gguf" "$T/s-$t-z/manifest.json"
+		same_run "$T/s-$t.gguf" "$T/s-$t" --no-mmap
+	done
+	for t in q4_k_m f16; do
+		"$QUANT" -q -t "$t" -o "$T/m-$t.gguf" "$T/m"
+		"$CHUNK" -q --layers 1 -o "$T/m-$t" "$T/m-$t.gguf"
+		"$CHUNK" -q --zstd=1 -o "$T/m-$t-z" "$T/m-$t.gguf"
+		same_run "$T/m-$t.gguf" "$T/m-$t"
+		same_run "$T/m-$t.gguf" "$T/m-$t-z" -t 1
+	done
+}
+
+@test "sl-infer opens llama.cpp split files from any of them" {
+	"$CHUNK" -q --layers 2 -o "$T/sp" "$STORIES"
+	same_run "$STORIES" "$T/sp/sp-00001-of-00004.gguf"
+	same_run "$STORIES" "$T/sp/sp-00003-of-00004.gguf"
+	mv "$T/sp/sp-00004-of-00004.gguf" "$T/away.gguf"
+	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/sp/sp-00001-of-00004.gguf" -n 1 <<< "1"
+	[ "$stderr" = "sl-infer: $T/sp/sp-00004-of-00004.gguf: No such file or directory" ]
+	cp "$T/sp/sp-00002-of-00004.gguf" "$T/sp/sp-00004-of-00004.gguf"
+	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/sp/sp-00001-of-00004.gguf" -n 1 <<< "1"
+	[ "$stderr" = "sl-infer: $T/sp/sp-00004-of-00004.gguf: split.no is 1, expected 3" ]
+}
+
+@test "a corrupt or missing chunk stops sl-infer, naming the chunk and its layers, before any id" {
+	"$CHUNK" -q --layers 2 -o "$T/c" "$STORIES"
+	"$CHUNK" -q --layers 2 --zstd -o "$T/z" "$STORIES"
+	sum='XXH3-128 of the file is [0-9a-f]{32}, the manifest says [0-9a-f]{32} \(corrupt\)'
+	cp -r "$T/c" "$T/c1"
+	flip "$T/c1/c-00003-of-00004.gguf" 5000
+	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/c1" -n 4 --temp 0 <<< "1 403 407"
+	[ "$output" = "" ]
+	[[ "$stderr" =~ ^"sl-infer: <stdin>: $T/c1/c-00003-of-00004.gguf: layers 2-3: "$sum$ ]]
+	cp -r "$T/c" "$T/c2"
+	flip "$T/c2/c-00001-of-00004.gguf" 50000
+	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/c2" -n 4 --temp 0 <<< "1 403 407"
+	[ "$output" = "" ]
+	[[ "$stderr" =~ ^"sl-infer: $T/c2/c-00001-of-00004.gguf: core: "$sum$ ]]
+	flip "$T/z/z-00002-of-00004.gguf.zst" 5000
+	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/z" -n 4 --temp 0 <<< "1 403 407"
+	[ "$output" = "" ]
+	[[ "$stderr" =~ ^"sl-infer: $T/z/z-00002-of-00004.gguf.zst: layers 0-1: "$sum$ ]]
+	rm "$T/c/c-00004-of-00004.gguf"
+	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/c" -n 4 --temp 0 <<< "1 403 407"
+	[ "$stderr" = "sl-infer: $T/c/c-00004-of-00004.gguf: layer 4: No such file or directory" ]
+}
