@@ -138,6 +138,7 @@ static int chunk(const char *model, const char *dir, int layers, unsigned long l
 	sl_manifest m;
 	const char *stem = strrchr(dir, '/');
 	char name[256], what[64], a[32], b[32];
+	int progress = verbose >= 0 && isatty(2);
 	FILE *f;
 
 	if (sl_manifest_is(model))
@@ -152,10 +153,15 @@ static int chunk(const char *model, const char *dir, int layers, unsigned long l
 		sl_die_lib();
 	sl_outdir_open(dir);
 	for (int i = 0; i < m.n_c; i++) {
+		if (progress)
+			fprintf(stderr, "\rsl-chunk: chunk %d of %d (%s)\033[K", i + 1, m.n_c,
+				sl_manifest_what(&m.c[i], what, sizeof what));
 		f = sl_outdir_file(m.c[i].file);
 		if (sl_chunk_write(&m, i, &src, f))
 			sl_die("%s: %s", dir, sl_error());
 		sl_outdir_close(f, m.c[i].file);
+		if (progress && verbose > 0)
+			fputs("\r\033[K", stderr);
 		if (verbose > 0) {
 			human(m.c[i].size, a, sizeof a);
 			human(m.c[i].stored_size, b, sizeof b);
@@ -164,6 +170,8 @@ static int chunk(const char *model, const char *dir, int layers, unsigned long l
 				codec ? ", stored in " : "", codec ? b : "");
 		}
 	}
+	if (progress)
+		fputs("\r\033[K", stderr);
 	f = sl_outdir_file(SL_MANIFEST_NAME);
 	if (sl_manifest_write(&m, f))
 		sl_die("%s/%s: %s", dir, SL_MANIFEST_NAME, sl_error());
