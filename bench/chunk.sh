@@ -4,7 +4,8 @@
 #
 #   1. For each model (default: bench/out/smollm-1.7b-{q4_0,q8_0,q4_k_m}.gguf, from
 #      bench/quant.sh, if present): sl-chunk's wall time and peak RSS (/usr/bin/time -v),
-#      --verify, --join (and a byte comparison with the input), then the same with --zstd.
+#      --verify, --join (and a byte comparison with the input), then the same with --zstd;
+#      and sl-infer's load time and time to first id from the file and from the chunks.
 #      sl-chunk maps its input and writes each chunk as it goes, so its RSS should stay near
 #      the page cache it touches, not the model size.
 #   2. zstd on one layer shard and on the core shard of each of those models, per level
@@ -72,6 +73,20 @@ for m in "$@"; do
 	rm -f "$tmp/joined.gguf"
 	timed "$tmp/z.log" bin/sl-chunk -q --zstd=3 -o "$d-z" "$m"
 	timed "$tmp/vz.log" bin/sl-chunk -q --verify "$d-z"
+	# sl-infer from the file, the chunks and the compressed chunks (page cache warm).
+	for how in file chunks zstd; do
+		case $how in file) src=$m ;; chunks) src=$d ;; *) src=$d-z ;; esac
+		# The second of two runs: the first after writing also moves the page cache to
+		# 2 MiB pages (sl_map_prefault), once.
+		for run in 1 2; do
+			echo 1 | bin/sl-infer -m "$src" -n 1 --temp 0 --stats >/dev/null 2>"$tmp/i.log" ||
+				{ cat "$tmp/i.log" >&2; exit 1; }
+		done
+		load=$(sed -n 's/.*load \([0-9.]*\) ms.*/\1/p' "$tmp/i.log")
+		first=$(sed -n 's/.*first id after \([0-9.]*\) ms.*/\1/p' "$tmp/i.log")
+		peak=$(sed -n 's/.*peak RSS \([0-9.]*\) MiB.*/\1/p' "$tmp/i.log")
+		echo "| $name | $how | $load | $first | $peak |" >>"$tmp/infer.md"
+	done
 	size=$(stat -c %s "$m")
 	stored=$(cat "$d-z"/*.zst | wc -c)
 	n=$(ls "$d" | grep -c '\.gguf$')
@@ -89,6 +104,18 @@ for m in "$@"; do
 	echo "$name layers $1" >>"$tmp/shards"
 done
 
+if [ -f "$tmp/infer.md" ]; then
+	{
+		echo
+		echo "## sl-infer from the file and from chunks (1-id prompt, 1 id, second run: page cache warm)"
+		echo
+		echo "Uncompressed chunks are summed before first use (in the first id's time), zstd ones decompressed and summed at load."
+		echo
+		echo "| model | from | load (ms) | first id (ms) | peak RSS (MiB) |"
+		echo "|---|---|---:|---:|---:|"
+		cat "$tmp/infer.md"
+	} >>"$out/chunk.md"
+fi
 {
 	echo
 	echo "## zstd per type and level"
