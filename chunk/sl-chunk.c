@@ -135,7 +135,8 @@ static int chunk(const char *model, const char *dir, int layers, unsigned long l
 		 int level, int verbose)
 {
 	sl_gguf src;
-	sl_manifest m;
+	sl_manifest m, old = { 0 };
+	const char **old_names = NULL;
 	const char *stem = strrchr(dir, '/');
 	char name[256], what[64], a[32], b[32];
 	int progress = verbose >= 0 && isatty(2);
@@ -145,8 +146,18 @@ static int chunk(const char *model, const char *dir, int layers, unsigned long l
 		sl_die("%s: a chunk directory, not a GGUF file (sl-chunk --join it first)", model);
 	if (sl_gguf_open(&src, model))
 		sl_die_lib();
+	/* Replace only a chunk directory, and of it only its chunks and manifest. */
 	if (!sl_manifest_is(dir) && access(dir, F_OK) == 0)
 		sl_die("%s: exists and is not a chunk directory (no %s)", dir, SL_MANIFEST_NAME);
+	if (sl_manifest_is(dir)) {
+		if (sl_manifest_read(&old, dir))
+			sl_die("%s: exists, and %s (remove it, or choose another -o)", dir, sl_error());
+		if (!(old_names = calloc((size_t)old.n_c + 2, sizeof *old_names)))
+			sl_die("out of memory");
+		for (int i = 0; i < old.n_c; i++)
+			old_names[i] = old.c[i].file;
+		old_names[old.n_c] = SL_MANIFEST_NAME;
+	}
 	/* Chunks are named after the directory: DIR/NAME-00001-of-0000M.gguf. */
 	snprintf(name, sizeof name, "%s", stem && stem[1] ? stem + 1 : dir);
 	if (sl_chunk_plan(&m, &src, model, name, layers, size, codec, level))
@@ -176,7 +187,7 @@ static int chunk(const char *model, const char *dir, int layers, unsigned long l
 	if (sl_manifest_write(&m, f))
 		sl_die("%s/%s: %s", dir, SL_MANIFEST_NAME, sl_error());
 	sl_outdir_close(f, SL_MANIFEST_NAME);
-	sl_outdir_commit();
+	sl_outdir_commit(old_names);
 	if (verbose >= 0) {
 		unsigned long long stored = 0;
 		for (int i = 0; i < m.n_c; i++)
@@ -186,6 +197,8 @@ static int chunk(const char *model, const char *dir, int layers, unsigned long l
 			m.n_layers, a);
 	}
 	sl_manifest_free(&m);
+	sl_manifest_free(&old);
+	free(old_names);
 	sl_gguf_close(&src);
 	return 0;
 }

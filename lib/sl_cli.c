@@ -2,7 +2,6 @@
  * sl_cli — diagnostics, option parsing helpers, atomic output and the default model (sl_cli.h).
  */
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -300,26 +299,21 @@ void sl_outdir_close(FILE *f, const char *name)
 		sl_die("%s/%s: %s", od_final, name, strerror(errno));
 }
 
-/* Remove the regular files of a directory we swapped out, then the directory. */
-static void remove_old(const char *dir)
+/* Remove the named files of a directory we swapped out, then the directory if it is empty. */
+static void remove_old(const char *dir, const char *const *names)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
 	char p[PATH_MAX + 300];
 
-	if (!d)
-		return;
-	while ((e = readdir(d)))
-		if (e->d_type == DT_REG || e->d_type == DT_UNKNOWN) {
-			snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-			unlink(p);
-		}
-	closedir(d);
+	for (; names && *names; names++) {
+		snprintf(p, sizeof p, "%s/%s", dir, *names);
+		unlink(p);
+	}
 	if (rmdir(dir) != 0)
-		sl_warn("%s: %s (the previous %s, left there)", dir, strerror(errno), od_final);
+		sl_warn("%s: %s (what else was in the previous %s is left there)", dir, strerror(errno),
+			od_final);
 }
 
-void sl_outdir_commit(void)
+void sl_outdir_commit(const char *const *old_names)
 {
 	struct stat st;
 	int fd = open(od_tmp, O_RDONLY | O_DIRECTORY);
@@ -333,7 +327,7 @@ void sl_outdir_commit(void)
 		if (renameat2(AT_FDCWD, od_tmp, AT_FDCWD, od_final, RENAME_EXCHANGE) != 0)
 			sl_die("%s: %s", od_final, strerror(errno));
 		od_n = 0;
-		remove_old(od_tmp);
+		remove_old(od_tmp, old_names);
 	} else if (rename(od_tmp, od_final) != 0) {
 		sl_die("%s: %s", od_final, strerror(errno));
 	}

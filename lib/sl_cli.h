@@ -65,14 +65,14 @@ void sl_out_abort(void);
  * (mode 0644) and sl_outdir_close() flushes, fsyncs and closes that file.  Until
  * sl_outdir_commit(), exit or SIGINT/SIGTERM/SIGHUP removes the files and the directory.
  * sl_outdir_commit() syncs the directory and renames it to dir; a dir that already exists is
- * swapped out atomically (renameat2 RENAME_EXCHANGE) and its regular files removed, so the
- * caller must first make sure dir is one of its own outputs.  Only one at a time.  All die
- * on failure.
+ * swapped out atomically (renameat2 RENAME_EXCHANGE), then the files of it named in old_names
+ * (NULL-terminated; the caller's own earlier output) are removed, and the directory if that
+ * empties it (else a warning says where the rest is).  Only one at a time.  All die on failure.
  */
 const char *sl_outdir_open(const char *dir);
 FILE *sl_outdir_file(const char *name);
 void sl_outdir_close(FILE *f, const char *name);
-void sl_outdir_commit(void);
+void sl_outdir_commit(const char *const *old_names);
 
 /*
  * The model a tool uses when none is named: $SL_MODEL if set, else the embedded default model,

@@ -417,6 +417,11 @@ static int read_chunk(sl_manifest *m, int i, const ctx *top, const cJSON *o, int
 	return 0;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp((*(const sl_manifest_tensor *const *)a)->name, (*(const sl_manifest_tensor *const *)b)->name);
+}
+
 /* Across chunks: each source tensor exactly once, with the source offsets packed as they were. */
 static int check_source(const sl_manifest *m, const ctx *x)
 {
@@ -447,6 +452,12 @@ static int check_source(const sl_manifest *m, const ctx *x)
 		bytes += by[k]->nbytes;
 		params += by[k]->ne[0] * by[k]->ne[1] * by[k]->ne[2] * by[k]->ne[3];
 	}
+	/* Names too: loaders find tensors by name in whichever chunk has them. */
+	if (rc == 0)
+		qsort(by, n, sizeof *by, cmp_name);
+	for (uint64_t k = 1; k < n && rc == 0; k++)
+		if (strcmp(by[k - 1]->name, by[k]->name) == 0)
+			rc = sl_seterr("%s: tensor %s is in two chunks", x->file, by[k]->name);
 	if (rc == 0 && (bytes != m->n_bytes || params != m->n_params))
 		rc = sl_seterr("%s: model.bytes and model.parameters are %llu and %llu, the tensors add up to %llu and %llu",
 			       x->file, (unsigned long long)m->n_bytes, (unsigned long long)m->n_params,

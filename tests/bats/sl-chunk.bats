@@ -282,6 +282,7 @@ for c in m["chunks"]:
 	check 'j["chunks"][1]["tensors"][0]["name"] = "blk.3.attn_norm.weight"' "chunks[1].tensors[0].name: blk.3.attn_norm.weight is not a tensor of this chunk's layers"
 	check 'j["chunks"][0]["tensors"][0]["source_index"] = 1' "chunks[1].tensors[0]: source_index 1 is also token_embd.weight's"
 	check 'j["chunks"][1]["tensors"].pop()' "the chunks hold 46 tensors, source.tensor_count is 47"
+	check 'j["chunks"][0]["tensors"][1]["name"] = "token_embd.weight"' "tensor token_embd.weight is in two chunks"
 	check 'j["model"]["parameters"] += 1' "model.bytes and model.parameters are 1040128 and 260033, the tensors add up to 1040128 and 260032"
 	check 'j["chunks"] = {}' "chunks: not an array"
 	printf '[]' > "$T/v/manifest.json"
@@ -316,8 +317,18 @@ for c in m["chunks"]:
 	"$CHUNK" -q --layers 5 -o "$T/c" "$STORIES"
 	[ "$(ls "$T/c")" = "$(printf 'c-00001-of-00002.gguf\nc-00002-of-00002.gguf\nmanifest.json')" ]
 	"$CHUNK" -q --verify "$T/c"
-	no_output "$T/c/x"
 	! compgen -G "$T/c.tmp.*"
+	# Of the old directory only its chunks and manifest go; anything else stays, and is named.
+	echo mine > "$T/c/notes"
+	run -0 --separate-stderr "$CHUNK" -q --layers 2 -o "$T/c" "$STORIES"
+	old=$(compgen -G "$T/c.tmp.*")
+	[ "$stderr" = "sl-chunk: $old: Directory not empty (what else was in the previous $T/c is left there)" ]
+	[ "$(ls "$old")" = notes ]
+	[ "$(ls "$T/c" | wc -l)" -eq 5 ]
+	# A directory whose manifest does not parse is not replaced.
+	echo '{' > "$T/c/manifest.json"
+	run -1 --separate-stderr "$CHUNK" -o "$T/c" "$STORIES"
+	[ "$stderr" = "sl-chunk: $T/c: exists, and $T/c/manifest.json: not valid JSON (at byte 2) (remove it, or choose another -o)" ]
 }
 
 @test "a failed write leaves no directory and no temporary one" {
