@@ -238,6 +238,7 @@ static int summarize(sl_manifest *m, const sl_gguf *src, const char *path)
 		const sl_gguf_tensor *t = &src->tensors[k];
 		m->n_bytes += t->nbytes;
 		m->n_params += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+		m->n_of_type[t->type]++;   /* the reader checked the type is known */
 	}
 	return 0;
 }

@@ -213,7 +213,7 @@ static const cJSON *get_arr(const ctx *x, const cJSON *o, const char *key)
 static int read_model(sl_manifest *m, const ctx *top, const cJSON *root)
 {
 	ctx x = *top;
-	const cJSON *o = get_obj(&x, root, "model");
+	const cJSON *o = get_obj(&x, root, "model"), *v;
 
 	if (!o)
 		return -1;
@@ -231,6 +231,16 @@ static int read_model(sl_manifest *m, const ctx *top, const cJSON *root)
 		return -1;
 	if (m->n_layers == 0)
 		return bad(&x, "block_count", "0 (a model has at least one block)");
+	if (!(o = get_obj(&x, o, "types")))
+		return -1;
+	snprintf(x.at, sizeof x.at, "model.types");
+	cJSON_ArrayForEach(v, o) {
+		int ty = sl_type_from_name(v->string);
+		if (ty < 0 || !sl_type_get((uint32_t)ty))
+			return bad(&x, v->string, "not a known type");
+		if (get_u64(&x, o, v->string, UINT64_MAX, &m->n_of_type[ty]))
+			return -1;
+	}
 	return 0;
 }
 
@@ -426,7 +436,7 @@ static int cmp_name(const void *a, const void *b)
 static int check_source(const sl_manifest *m, const ctx *x)
 {
 	const sl_manifest_tensor **by = calloc(m->src_n_tensors ? m->src_n_tensors : 1, sizeof *by);
-	uint64_t n = 0, at = 0, params = 0, bytes = 0;
+	uint64_t n = 0, at = 0, params = 0, bytes = 0, of_type[SL_TYPE_COUNT] = { 0 };
 	int rc = 0;
 
 	if (!by)
@@ -451,7 +461,13 @@ static int check_source(const sl_manifest *m, const ctx *x)
 		at += (by[k]->nbytes + m->src_align - 1) / m->src_align * m->src_align;
 		bytes += by[k]->nbytes;
 		params += by[k]->ne[0] * by[k]->ne[1] * by[k]->ne[2] * by[k]->ne[3];
+		of_type[by[k]->type]++;
 	}
+	for (int ty = 0; ty < SL_TYPE_COUNT && rc == 0; ty++)
+		if (of_type[ty] != m->n_of_type[ty])
+			rc = sl_seterr("%s: model.types says %llu %s tensors, the chunks hold %llu", x->file,
+				       (unsigned long long)m->n_of_type[ty], sl_type_get((uint32_t)ty)->name,
+				       (unsigned long long)of_type[ty]);
 	/* Names too: loaders find tensors by name in whichever chunk has them. */
 	if (rc == 0)
 		qsort(by, n, sizeof *by, cmp_name);
@@ -629,7 +645,7 @@ static int build_chunk(cJSON *arr, const sl_manifest_chunk *c)
 
 static cJSON *build(const sl_manifest *m)
 {
-	cJSON *root = cJSON_CreateObject(), *mo, *so, *chunks;
+	cJSON *root = cJSON_CreateObject(), *mo, *so, *to, *chunks;
 	int ok;
 
 	ok = root && cJSON_AddStringToObject(root, "format", SL_MANIFEST_FORMAT) &&
@@ -640,12 +656,16 @@ static cJSON *build(const sl_manifest *m)
 	     num(mo, "feed_forward_length", m->n_ff) && num(mo, "head_count", m->n_head) &&
 	     num(mo, "head_count_kv", m->n_head_kv) && num(mo, "vocab_size", m->n_vocab) &&
 	     num(mo, "context_length", m->n_ctx) && num(mo, "parameters", m->n_params) &&
-	     num(mo, "bytes", m->n_bytes) && (so = cJSON_AddObjectToObject(root, "source")) &&
+	     num(mo, "bytes", m->n_bytes) && (to = cJSON_AddObjectToObject(mo, "types")) &&
+	     (so = cJSON_AddObjectToObject(root, "source")) &&
 	     cJSON_AddStringToObject(so, "file", m->src_file) && num(so, "size", m->src_size) &&
 	     sum(so, "xxh3", &m->src_xxh3) && num(so, "version", m->src_version) &&
 	     num(so, "alignment", m->src_align) && num(so, "kv_count", m->src_n_kv) &&
 	     num(so, "tensor_count", m->src_n_tensors) && num(so, "data_offset", m->src_data_offset) &&
 	     (chunks = cJSON_AddArrayToObject(root, "chunks"));
+	for (int ty = 0; ok && ty < SL_TYPE_COUNT; ty++)
+		if (m->n_of_type[ty])
+			ok = num(to, sl_type_get((uint32_t)ty)->name, m->n_of_type[ty]) != NULL;
 	for (int i = 0; ok && i < m->n_c; i++)
 		ok = build_chunk(chunks, &m->c[i]) == 0;
 	if (!ok) {

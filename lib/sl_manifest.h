@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "sl_gguf.h"
+#include "sl_types.h"
 
 #define SL_MANIFEST_NAME "manifest.json"
 #define SL_MANIFEST_FORMAT "sl-chunk"
@@ -65,6 +66,7 @@ typedef struct {
 	uint32_t n_layers, n_embd, n_ff, n_head, n_head_kv, n_vocab, n_ctx;
 	uint64_t n_params;    /* weights, summed over tensors */
 	uint64_t n_bytes;     /* tensor data bytes */
+	uint64_t n_of_type[SL_TYPE_COUNT]; /* tensors of each type (model.types) */
 	/* The source file, to rebuild it (sl_chunk_join). */
 	char *src_file;
 	uint64_t src_size;

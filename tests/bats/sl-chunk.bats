@@ -285,6 +285,9 @@ for c in m["chunks"]:
 	check 'j["chunks"][0]["tensors"][1]["name"] = "token_embd.weight"' "tensor token_embd.weight is in two chunks"
 	check 'j["model"]["parameters"] += 1' "model.bytes and model.parameters are 1040128 and 260033, the tensors add up to 1040128 and 260032"
 	check 'j["chunks"] = {}' "chunks: not an array"
+	check 'j["model"]["types"]["f32"] = 46' "model.types says 46 f32 tensors, the chunks hold 47"
+	check 'j["model"]["types"]["q9"] = 1' "model.types.q9: not a known type"
+	check 'del j["model"]["types"]' "model.types: missing"
 	printf '[]' > "$T/v/manifest.json"
 	run -1 --separate-stderr "$CHUNK" --verify "$T/v"
 	[ "$stderr" = "sl-chunk: $T/v/manifest.json: not a JSON object" ]
