@@ -485,3 +485,10 @@ same_run() {
 	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/c" -n 4 --temp 0 <<< "1 403 407"
 	[ "$stderr" = "sl-infer: $T/c/c-00004-of-00004.gguf: layer 4: No such file or directory" ]
 }
+
+@test "a memory budget with a chunk directory is refused, saying what it needs" {
+	"$CHUNK" -q -o "$T/b" "$STORIES"
+	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/b" --mem-limit 100M -n 1 <<< "1"
+	[ "$output" = "" ]
+	[ "$stderr" = "sl-infer: $T/b: a chunk directory: a memory budget (--mem-limit, --profile) needs one GGUF file (sl-chunk --join makes it)" ]
+}
