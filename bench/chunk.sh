@@ -96,12 +96,15 @@ for m in "$@"; do
 		printf "| %s | %.0f | %d | %.1f | %s | %.1f | %.1f | %s | %.1f | %.3f | %.1f | %.0f |\n",
 			m, s / 1e6, n, c, r, v, j, same, z, st / s, vz, (vz > 0 ? s / vz / 1e6 : 0) }' >>"$out/chunk.md"
 	rm -rf "$d-z"
-	# One layer shard and the core shard through zstd's benchmark.
-	set -- "$d"/*-00001-of-*.gguf
-	core=$1
-	set -- "$d"/*-00002-of-*.gguf
-	echo "$name core $core" >>"$tmp/shards"
-	echo "$name layers $1" >>"$tmp/shards"
+	# The core shard and one layer shard through zstd's benchmark, then the chunks go.
+	for what in core layers; do
+		case $what in core) set -- "$d"/*-00001-of-*.gguf ;; *) set -- "$d"/*-00002-of-*.gguf ;; esac
+		for l in $big_levels; do
+			echo "chunk.sh: zstd -$l $name $what" >&2
+			echo "| $name (random) | $what | $(awk -v s="$(stat -c %s "$1")" 'BEGIN { printf "%.0f", s / 1e6 }') | $l | $(zline "$1" "$l") |" >>"$tmp/zbig.md"
+		done
+	done
+	rm -rf "$d"
 done
 
 if [ -f "$tmp/infer.md" ]; then
@@ -126,14 +129,7 @@ fi
 	echo "| model | shard | MB | level | stored/size | compress (MB/s) | decompress (MB/s) |"
 	echo "|---|---|---:|---:|---:|---:|---:|"
 } >>"$out/chunk.md"
-if [ -f "$tmp/shards" ]; then
-	while read -r name what f; do
-		for l in $big_levels; do
-			echo "chunk.sh: zstd -$l $name $what" >&2
-			echo "| $name (random) | $what | $(awk -v s="$(stat -c %s "$f")" 'BEGIN { printf "%.0f", s / 1e6 }') | $l | $(zline "$f" "$l") |" >>"$out/chunk.md"
-		done
-	done <"$tmp/shards"
-fi
+[ -f "$tmp/zbig.md" ] && cat "$tmp/zbig.md" >>"$out/chunk.md"
 for t in $types; do
 	echo "chunk.sh: stories260K $t" >&2
 	bin/sl-quant -q -t "$t" -o "$tmp/s-$t.gguf" models/stories260K-hf
