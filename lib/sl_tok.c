@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "sl_err.h"
@@ -1238,8 +1239,10 @@ sl_tok *sl_tok_load(const char *path)
 		sl_seterr("%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (sl_manifest_is(path)) {
-		/* A chunk directory (sl-chunk): the tokenizer is in the core chunk. */
+	/* A chunk directory (sl-chunk): the tokenizer is in the core chunk.  (An HF directory
+	 * that happens to hold a manifest.json stays an HF directory.) */
+	snprintf(p, sizeof p, "%s/tokenizer.json", path);
+	if (sl_manifest_is(path) && !(S_ISDIR(st.st_mode) && access(p, F_OK) == 0)) {
 		sl_gguf g;
 		void *buf;
 		if (sl_chunk_open_core(path, &g, &buf) < 0)

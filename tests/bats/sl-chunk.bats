@@ -375,6 +375,10 @@ for c in m["chunks"]:
 	# Only the core chunk is read: the layer chunks may be gone.
 	rm "$T/t"/t-0000[234]-of-00004.gguf
 	[ "$(echo "$text" | "$ROOT/bin/sl-tok" -m "$T/t")" = "$want" ]
+	# An HF directory that happens to hold a manifest.json is still an HF directory.
+	cp -r "$STORIES_HF" "$T/hf"
+	echo '{}' > "$T/hf/manifest.json"
+	[ "$(echo "$text" | "$ROOT/bin/sl-tok" -m "$T/hf")" = "$want" ]
 }
 
 @test "sl-tok refuses a chunk directory whose core chunk is corrupt" {
