@@ -131,16 +131,20 @@ static char *default_dir(const char *model)
 	return d;
 }
 
-static int chunk(const char *model, const char *dir, int layers, unsigned long long size, int codec,
+static int chunk(const char *model, char *dir, int layers, unsigned long long size, int codec,
 		 int level, int verbose)
 {
 	sl_gguf src;
 	sl_manifest m, old = { 0 };
-	const char **old_names = NULL;
-	const char *stem = strrchr(dir, '/');
+	const char **old_names = NULL, *stem;
 	char name[256], what[64], a[32], b[32];
 	int progress = verbose >= 0 && isatty(2);
+	size_t n = strlen(dir);
 	FILE *f;
+
+	while (n > 1 && dir[n - 1] == '/')  /* "out/" is "out", whose name the chunks take */
+		dir[--n] = '\0';
+	stem = strrchr(dir, '/');
 
 	if (sl_manifest_is(model))
 		sl_die("%s: a chunk directory, not a GGUF file (sl-chunk --join it first)", model);
@@ -219,7 +223,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *out = NULL;
+	char *out = NULL;
 	unsigned long long size = 0;
 	int layers = 0, codec = SL_CODEC_NONE, level = DEFAULT_LEVEL, verbose = 0, mode = 0, c;
 

@@ -127,6 +127,9 @@ print(" ".join(",".join(map(str, c["layers"])) or "core" for c in m["chunks"]))'
 	[ "$(ls "$T/s4" | grep -c gguf)" -eq 4 ]
 	"$CHUNK" -q --size 1K -o "$T/s1" "$STORIES"
 	[ "$(ls "$T/s1" | grep -c gguf)" -eq 6 ]
+	# A trailing slash names the same directory, and the chunks after it.
+	"$CHUNK" -q -o "$T/slash/" "$STORIES"
+	[ "$(ls "$T/slash")" = "$(printf 'manifest.json\nslash-00001-of-00002.gguf\nslash-00002-of-00002.gguf')" ]
 }
 
 # ==== the gguf-split layout ====
