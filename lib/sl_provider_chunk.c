@@ -198,9 +198,9 @@ sl_provider *sl_provider_chunks(const char *path, int read)
 		if (sl_gguf_open(&ch->p.shards[i], c->path)) {
 			/* "path: what is wrong" becomes "path: layers 2-3: what is wrong" */
 			char what[64], *msg = strdup(sl_error());
-			size_t n = strlen(c->path);
-			if (msg && strncmp(msg, c->path, n) == 0 && msg[n] == ':')
-				sl_seterr("%s: %s:%s", c->path, sl_manifest_what(c, what, sizeof what), msg + n + 1);
+			size_t plen = strlen(c->path);
+			if (msg && strncmp(msg, c->path, plen) == 0 && msg[plen] == ':')
+				sl_seterr("%s: %s:%s", c->path, sl_manifest_what(c, what, sizeof what), msg + plen + 1);
 			free(msg);
 			goto fail;
 		}
@@ -224,10 +224,13 @@ fail:
 static int split_name(const char *path, int *k, int *n)
 {
 	size_t len = strlen(path);
-	const char *s = path + len - 20;
+	const char *s;
 	char tail[8];
 
-	if (len < 21 || sscanf(s, "-%5d-of-%5d%7s", k, n, tail) != 3 || strcmp(tail, ".gguf") ||
+	if (len < 21)
+		return 0;
+	s = path + len - 20;
+	if (sscanf(s, "-%5d-of-%5d%7s", k, n, tail) != 3 || strcmp(tail, ".gguf") ||
 	    s[6] != '-' || s[9] != '-' || *k < 1 || *k > *n)
 		return 0;
 	for (int i = 1; i < 6; i++)
