@@ -5,6 +5,7 @@
 #   make check      unit tests + bats tests; ends with "N passed, N failed"
 #   make bench      speed and memory (slow; generates large random models under bench/out/)
 #   make install    PREFIX=/usr/local, DESTDIR honoured
+#   make model      HF=path/to/hf-model TYPE=q4_k_m: quantize, chunk and verify into models/NAME/
 
 VERSION  = 0.1.0
 PREFIX  ?= /usr/local
@@ -77,6 +78,32 @@ build/tests/%: tests/unit/%.c tests/unit/check.h build/libsl.a lib/*.h
 models/stories260K.gguf: models/stories260K-hf/model.safetensors models/stories260K-hf/config.json \
                          models/stories260K-hf/tokenizer.json bin/sl-quant
 	bin/sl-quant -q -t f32 -o $@ models/stories260K-hf
+
+# ==== the model pipeline ====
+# make model HF=path/to/SmolLM-1.7B TYPE=q4_k_m: HF directory -> sl-quant -> MODELS/NAME.gguf
+# -> sl-chunk -> MODELS/NAME/ (chunks + manifest.json), verified.  Each step runs only when
+# its inputs changed; a failed step leaves nothing that looks done (.DELETE_ON_ERROR above,
+# and both tools write atomically).  CHUNK_OPTS go to sl-chunk (e.g. --zstd, --layers 4).
+TYPE       ?= q8_0
+MODELS     ?= models
+NAME       ?= $(notdir $(patsubst %/,%,$(HF)))-$(TYPE)
+CHUNK_OPTS ?=
+
+.PHONY: model
+ifeq ($(strip $(HF)),)
+model:
+	@echo "make model: give the Hugging Face model directory: make model HF=path/to/model [TYPE=q4_k_m]" >&2; exit 2
+else
+model: $(MODELS)/$(NAME)/manifest.json
+
+$(MODELS)/$(NAME).gguf: $(wildcard $(HF)/*.json $(HF)/*.safetensors) bin/sl-quant
+	@mkdir -p $(@D)
+	bin/sl-quant -q -t $(TYPE) -o $@ $(HF)
+
+$(MODELS)/$(NAME)/manifest.json: $(MODELS)/$(NAME).gguf bin/sl-chunk
+	bin/sl-chunk -q $(CHUNK_OPTS) -o $(@D) $<
+	bin/sl-chunk -q --verify $(@D) || { rm -rf '$(@D)'; exit 1; }
+endif
 
 check: all $(UNITS)
 	@PYTHON=$(PYTHON) tests/run $(UNITS)

@@ -24,7 +24,8 @@ static void help(void)
 {
 	printf("%s\n\n"
 	       "Turn token ids (white-space separated, e.g. one per line) into UTF-8 text.\n\n"
-	       "  -m, --model MODEL  tokenizer.json, HF model directory, or GGUF file\n"
+	       "  -m, --model MODEL  tokenizer.json, HF model directory, GGUF file, or chunk\n"
+	       "                     directory (sl-chunk)\n"
 	       "                     (default: $SL_MODEL, else the embedded stories260K)\n"
 	       "      --skip-special leave out special tokens (BOS, EOS, <|im_start|>, ...)\n"
 	       "  -q, --quiet        no messages but errors\n"

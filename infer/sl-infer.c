@@ -23,6 +23,7 @@
 #include "sl_cli.h"
 #include "sl_kernels.h"
 #include "sl_kld.h"
+#include "sl_manifest.h"
 #include "sl_model.h"
 #include "sl_session.h"
 #include "sl_stream.h"
@@ -41,7 +42,8 @@ static const char usage[] =
 static const char help[] =
 	"Continue a stream of token ids (from sl-tok) with a Llama model; write the new ids.\n"
 	"\n"
-	"  -m, --model FILE       GGUF model (default: $SL_MODEL, else the embedded stories260K)\n"
+	"  -m, --model FILE       GGUF model, llama.cpp split files or sl-chunk directory\n"
+	       "                         (default: $SL_MODEL, else the embedded stories260K)\n"
 	"  -n, --n-predict N      generate at most N ids (default 256)\n"
 	"  -c, --ctx N            context size in ids, prompt included (default: the model's)\n"
 	"  -t, --threads N        worker threads (default: all cores; output does not depend on it)\n"
@@ -350,6 +352,9 @@ static void load(run *r)
 	long long want;
 
 	choose_budget(r);
+	if (r->budget && sl_manifest_is(o->model_path))
+		sl_die("%s: a chunk directory: a memory budget (--mem-limit, --profile) needs one GGUF "
+		       "file (sl-chunk --join makes it)", o->model_path);
 	r->m = r->budget ? sl_model_new(sl_provider_stream(o->model_path)) :
 			   sl_model_open(o->model_path, o->no_mmap ? SL_MODEL_READ : 0);
 	if (!r->m)

@@ -2,6 +2,7 @@
  * sl_cli — diagnostics, option parsing helpers, atomic output and the default model (sl_cli.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -143,17 +144,53 @@ static void out_cleanup(void)
 	out_tmp[0] = '\0';
 }
 
+/* The output directory (sl_outdir_*): its path and the files made in it so far. */
+static char od_tmp[PATH_MAX + 16];
+static char od_final[PATH_MAX];
+static char **od_files;
+static volatile sig_atomic_t od_n;
+static int od_cap;
+
+static void od_cleanup(void)
+{
+	for (int i = 0; i < od_n; i++)
+		unlink(od_files[i]); /* async-signal-safe */
+	if (od_tmp[0])
+		rmdir(od_tmp);
+	od_tmp[0] = '\0';
+	od_n = 0;
+}
+
 static void out_signal(int sig)
 {
 	if (out_tmp[0])
 		unlink(out_tmp); /* async-signal-safe */
+	od_cleanup();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
-FILE *sl_out_open(const char *path)
+static void cleanup_all(void)
+{
+	out_cleanup();
+	od_cleanup();
+}
+
+static void register_cleanup(void)
 {
 	static int registered;
+
+	if (registered)
+		return;
+	atexit(cleanup_all);
+	signal(SIGINT, out_signal);
+	signal(SIGTERM, out_signal);
+	signal(SIGHUP, out_signal);
+	registered = 1;
+}
+
+FILE *sl_out_open(const char *path)
+{
 	int fd;
 
 	if (strlen(path) >= PATH_MAX)
@@ -166,13 +203,7 @@ FILE *sl_out_open(const char *path)
 		sl_die("%s: %s", path, strerror(errno));
 	}
 	fchmod(fd, 0644);
-	if (!registered) {
-		atexit(out_cleanup);
-		signal(SIGINT, out_signal);
-		signal(SIGTERM, out_signal);
-		signal(SIGHUP, out_signal);
-		registered = 1;
-	}
+	register_cleanup();
 	out_fp = fdopen(fd, "wb");
 	if (!out_fp)
 		sl_die("%s: %s", path, strerror(errno));
@@ -205,6 +236,103 @@ void sl_out_abort(void)
 		fclose(out_fp);
 	out_fp = NULL;
 	out_cleanup();
+}
+
+/* ==== atomic output directory ==== */
+
+const char *sl_outdir_open(const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n >= PATH_MAX)
+		sl_die("%s: path too long", dir);
+	snprintf(od_final, sizeof od_final, "%.*s", (int)n, dir);
+	snprintf(od_tmp, sizeof od_tmp, "%s.tmp.XXXXXX", od_final);
+	register_cleanup();
+	if (!mkdtemp(od_tmp)) {
+		od_tmp[0] = '\0';
+		sl_die("%s: %s", od_final, strerror(errno));
+	}
+	return od_tmp;
+}
+
+FILE *sl_outdir_file(const char *name)
+{
+	size_t len = strlen(od_tmp) + strlen(name) + 2;
+	char *p = malloc(len);
+	sigset_t all, old;
+	FILE *f;
+	int fd;
+
+	if (!p)
+		sl_die("out of memory");
+	snprintf(p, len, "%s/%s", od_tmp, name);
+	/* Grow the list with signals held, so the handler never sees it half updated. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if (od_n == od_cap) {
+		char **nf = realloc(od_files, (od_cap ? 2 * od_cap : 16) * sizeof *nf);
+		if (!nf)
+			sl_die("out of memory");
+		od_files = nf;
+		od_cap = od_cap ? 2 * od_cap : 16;
+	}
+	od_files[od_n] = p;
+	od_n++;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0 || !(f = fdopen(fd, "wb")))
+		sl_die("%s: %s", p, strerror(errno));
+	return f;
+}
+
+void sl_outdir_close(FILE *f, const char *name)
+{
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		int e = errno;
+		fclose(f);
+		sl_die("%s/%s: %s", od_final, name, strerror(e));
+	}
+	if (fclose(f) != 0)
+		sl_die("%s/%s: %s", od_final, name, strerror(errno));
+}
+
+/* Remove the named files of a directory we swapped out, then the directory if it is empty. */
+static void remove_old(const char *dir, const char *const *names)
+{
+	char p[PATH_MAX + 300];
+
+	for (; names && *names; names++) {
+		snprintf(p, sizeof p, "%s/%s", dir, *names);
+		unlink(p);
+	}
+	if (rmdir(dir) != 0)
+		sl_warn("%s: %s (what else was in the previous %s is left there)", dir, strerror(errno),
+			od_final);
+}
+
+void sl_outdir_commit(const char *const *old_names)
+{
+	struct stat st;
+	int fd = open(od_tmp, O_RDONLY | O_DIRECTORY);
+
+	if (fd < 0 || fsync(fd) != 0 || fchmod(fd, 0755) != 0)
+		sl_die("%s: %s", od_tmp, strerror(errno));
+	close(fd);
+	if (lstat(od_final, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			sl_die("%s: exists and is not a directory", od_final);
+		if (renameat2(AT_FDCWD, od_tmp, AT_FDCWD, od_final, RENAME_EXCHANGE) != 0)
+			sl_die("%s: %s", od_final, strerror(errno));
+		od_n = 0;
+		remove_old(od_tmp, old_names);
+	} else if (rename(od_tmp, od_final) != 0) {
+		sl_die("%s: %s", od_final, strerror(errno));
+	}
+	od_n = 0;
+	od_tmp[0] = '\0';
 }
 
 /* ==== default model ==== */

@@ -60,6 +60,21 @@ void sl_out_commit(void);
 void sl_out_abort(void);
 
 /*
+ * Atomic output directory, the same way (sl-chunk).  sl_outdir_open() creates
+ * "<dir>.tmp.XXXXXX" beside dir and returns its path; sl_outdir_file() creates a file in it
+ * (mode 0644) and sl_outdir_close() flushes, fsyncs and closes that file.  Until
+ * sl_outdir_commit(), exit or SIGINT/SIGTERM/SIGHUP removes the files and the directory.
+ * sl_outdir_commit() syncs the directory and renames it to dir; a dir that already exists is
+ * swapped out atomically (renameat2 RENAME_EXCHANGE), then the files of it named in old_names
+ * (NULL-terminated; the caller's own earlier output) are removed, and the directory if that
+ * empties it (else a warning says where the rest is).  Only one at a time.  All die on failure.
+ */
+const char *sl_outdir_open(const char *dir);
+FILE *sl_outdir_file(const char *name);
+void sl_outdir_close(FILE *f, const char *name);
+void sl_outdir_commit(const char *const *old_names);
+
+/*
  * The model a tool uses when none is named: $SL_MODEL if set, else the embedded default model,
  * stories260K, found beside the program (../models/ in the build tree, ../share/sl/ installed).
  * Prefers the GGUF (built by make) and falls back to the HF directory.  Returns a static string

@@ -293,8 +293,13 @@ static int parse(sl_gguf *g, const void *data, uint64_t size, const char *name)
 	if (!g->kv || !g->tensors)
 		return sl_seterr("out of memory");
 	for (uint64_t i = 0; i < g->n_kv; i++) {
+		uint64_t at = r.pos;
 		if (parse_kv(&r, &g->kv[i]))
 			return -1;
+		/* The value follows the key's length, its bytes and the u32 type. */
+		at += 12 + strlen(g->kv[i].key);
+		g->kv[i].raw = r.base + at;
+		g->kv[i].raw_len = r.pos - at;
 		for (uint64_t j = 0; j < i; j++)
 			if (strcmp(g->kv[j].key, g->kv[i].key) == 0)
 				return sl_seterr("%s: key %s appears twice", name, g->kv[i].key);

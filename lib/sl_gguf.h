@@ -48,6 +48,9 @@ typedef struct {
 	uint64_t arr_n;
 	const uint8_t *arr_data;
 	sl_gguf_str *strs;
+	/* The value as stored (the bytes after the type), to copy a key verbatim (sl_gguf_add_raw). */
+	const uint8_t *raw;
+	uint64_t raw_len;
 } sl_gguf_kv;
 
 typedef struct {
@@ -139,6 +142,13 @@ int sl_gguf_add_arr_str(sl_gguf_writer *w, const char *key, uint64_t n, const ch
 /* Copy a key/value read from a GGUF file, with its type and bytes.  0, -1, or 1 if it was
  * skipped: a nested array (the reader keeps no structure for those). */
 int sl_gguf_add_kv(sl_gguf_writer *w, const sl_gguf_kv *kv);
+
+/* A key whose value is given as stored in a GGUF file (sl_gguf_kv.raw: for a string its length
+ * and bytes, for an array its element type, count and elements), copied verbatim.  The value
+ * is trusted to be well formed (it comes from the validating reader); scalars are checked. */
+int sl_gguf_add_raw(sl_gguf_writer *w, const char *key, uint32_t type, const void *val, uint64_t n);
+/* Write GGUF version 2 or 3 (default) in the header: the two differ only in that number. */
+int sl_gguf_writer_set_version(sl_gguf_writer *w, uint32_t version);
 
 /* Declare a tensor (in output order).  Returns its index, or -1 (ragged row, bad name). */
 int sl_gguf_add_tensor(sl_gguf_writer *w, const char *name, uint32_t n_dims, const uint64_t *ne, uint32_t type);

@@ -36,6 +36,7 @@ struct sl_gguf_writer {
 	wtensor *t;
 	int n_t;
 	uint32_t align;
+	uint32_t version;
 	/* streaming state */
 	int header_done;
 	int cur;                  /* tensor being written */
@@ -134,6 +135,7 @@ sl_gguf_writer *sl_gguf_writer_new(void)
 		return NULL;
 	}
 	w->align = SL_GGUF_DEFAULT_ALIGN;
+	w->version = SL_GGUF_VERSION;
 	return w;
 }
 
@@ -278,6 +280,29 @@ int sl_gguf_add_kv(sl_gguf_writer *w, const sl_gguf_kv *kv)
 	}
 }
 
+int sl_gguf_add_raw(sl_gguf_writer *w, const char *key, uint32_t type, const void *val, uint64_t n)
+{
+	if (type != SL_GGUF_STRING && type != SL_GGUF_ARRAY) {
+		if (n != vsize(type))
+			return sl_seterr("gguf writer: key %s: %llu bytes for a %u-byte value", key,
+					 (unsigned long long)n, vsize(type));
+		return sl_gguf_add_scalar(w, key, type, val);
+	}
+	if (n > SIZE_MAX >> 4)
+		return sl_seterr("gguf writer: key %s: value too large", key);
+	if (begin_kv(w, key, type) != 0)
+		return -1;
+	return put(w, val, (size_t)n);
+}
+
+int sl_gguf_writer_set_version(sl_gguf_writer *w, uint32_t version)
+{
+	if (version != 2 && version != 3)
+		return sl_seterr("gguf writer: version %u (only 2 and 3)", version);
+	w->version = version;
+	return 0;
+}
+
 /* ==== tensors ==== */
 
 int sl_gguf_add_tensor(sl_gguf_writer *w, const char *name, uint32_t n_dims, const uint64_t *ne, uint32_t type)
@@ -353,7 +378,7 @@ int sl_gguf_write_header(sl_gguf_writer *w, FILE *f)
 	/* Reuse the metadata buffer for the tensor infos, after the KVs. */
 	w->meta = NULL;
 	w->meta_len = w->meta_cap = 0;
-	if (put_u32(w, SL_GGUF_MAGIC) || put_u32(w, SL_GGUF_VERSION) || put_u64(w, (uint64_t)w->n_t) ||
+	if (put_u32(w, SL_GGUF_MAGIC) || put_u32(w, w->version) || put_u64(w, (uint64_t)w->n_t) ||
 	    put_u64(w, w->n_kv) || put(w, kv, kv_len))
 		goto out;
 	for (int i = 0; i < w->n_t; i++) {

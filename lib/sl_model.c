@@ -18,6 +18,7 @@
 #include "sl_err.h"
 #include "sl_kernels.h"
 #include "sl_model.h"
+#include "sl_provider_chunk.h"
 #include "sl_quant.h"
 #include "sl_types.h"
 
@@ -326,18 +327,21 @@ static int load_tensors(sl_model *m)
 
 sl_model *sl_model_open(const char *path, int flags)
 {
-	sl_provider *p = sl_provider_file(path, flags & SL_MODEL_READ);
+	sl_provider *p = sl_provider_open(path, flags & SL_MODEL_READ);
 
 	return p ? sl_model_new(p) : NULL;
 }
 
 sl_model *sl_model_new(sl_provider *p)
 {
-	sl_model *m = calloc(1, sizeof *m);
+	sl_model *m;
 	char *arch = NULL;
 	uint32_t vocab_key;
 	int rc;
 
+	if (!p)
+		return NULL; /* the provider failed to open: sl_error says why */
+	m = calloc(1, sizeof *m);
 	if (!m) {
 		sl_provider_free(p);
 		return sl_seterr("out of memory"), NULL;

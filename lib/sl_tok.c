@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "sl_err.h"
 #include "sl_json.h"
 #include "sl_gguf.h"
+#include "sl_manifest.h"
 #include "sl_tok_int.h"
 #include "sl_unicode.h"
 
@@ -1236,6 +1238,19 @@ sl_tok *sl_tok_load(const char *path)
 	if (stat(path, &st) != 0) {
 		sl_seterr("%s: %s", path, strerror(errno));
 		return NULL;
+	}
+	/* A chunk directory (sl-chunk): the tokenizer is in the core chunk.  (An HF directory
+	 * that happens to hold a manifest.json stays an HF directory.) */
+	snprintf(p, sizeof p, "%s/tokenizer.json", path);
+	if (sl_manifest_is(path) && !(S_ISDIR(st.st_mode) && access(p, F_OK) == 0)) {
+		sl_gguf g;
+		void *buf;
+		if (sl_chunk_open_core(path, &g, &buf) < 0)
+			return NULL;
+		sl_tok *t = sl_tok_load_gguf(&g);
+		sl_gguf_close(&g);
+		free(buf);
+		return t;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(p, sizeof p, "%s/tokenizer.json", path);

@@ -12,7 +12,7 @@
  *
  * Loaded from an HF tokenizer.json, an HF model directory (tokenizer.json, plus
  * tokenizer_config.json and config.json for BOS/EOS/PAD), or a GGUF file's tokenizer.ggml.*
- * metadata.  Anything else in a tokenizer.json (another model type, normalizer, pre-tokenizer,
+ * metadata, or a chunk directory of sl-chunk (its core chunk's metadata).  Anything else in a tokenizer.json (another model type, normalizer, pre-tokenizer,
  * post-processor or decoder) makes loading fail with a message naming it.
  *
  * Added tokens (added_tokens) are matched in the raw text before normalization, longest

@@ -27,7 +27,8 @@ static void help(void)
 {
 	printf("%s\n\n"
 	       "Tokenize UTF-8 text (files, or stdin) into token ids, one per line.\n\n"
-	       "  -m, --model MODEL  tokenizer.json, HF model directory, or GGUF file\n"
+	       "  -m, --model MODEL  tokenizer.json, HF model directory, GGUF file, or chunk\n"
+	       "                     directory (sl-chunk)\n"
 	       "                     (default: $SL_MODEL, else the embedded stories260K)\n"
 	       "      --no-special   special tokens in the text (e.g. <|im_start|>) are plain text\n"
 	       "      --bos          prepend the BOS token\n"

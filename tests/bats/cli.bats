@@ -8,7 +8,7 @@ setup() {
 }
 
 @test "every tool names an unknown long option exactly and exits 2" {
-	for t in tok detok quant infer; do
+	for t in tok detok quant chunk infer; do
 		run -2 --separate-stderr "$ROOT/bin/sl-$t" --bogus
 		[ "$output" = "" ]
 		[ "${stderr_lines[0]}" = "sl-$t: unrecognized option '--bogus'" ]
@@ -17,7 +17,7 @@ setup() {
 }
 
 @test "every tool names an unknown short option exactly and exits 2" {
-	for t in tok detok quant infer; do
+	for t in tok detok quant chunk infer; do
 		run -2 --separate-stderr "$ROOT/bin/sl-$t" -Z
 		[ "${stderr_lines[0]}" = "sl-$t: invalid option -- 'Z'" ]
 	done
@@ -33,7 +33,7 @@ setup() {
 }
 
 @test "every tool prints its name and version with -V and --version" {
-	for t in tok detok quant infer; do
+	for t in tok detok quant chunk infer; do
 		run -0 "$ROOT/bin/sl-$t" -V
 		[ "$output" = "sl-$t 0.1.0" ]
 		run -0 "$ROOT/bin/sl-$t" --version
@@ -42,7 +42,7 @@ setup() {
 }
 
 @test "every tool has a man page that renders without warnings" {
-	for p in sl-tok.1 sl-detok.1 sl-quant.1 sl-infer.1 sl-tokens.5 sl-model.5; do
+	for p in sl-tok.1 sl-detok.1 sl-quant.1 sl-chunk.1 sl-infer.1 sl-tokens.5 sl-model.5 sl-manifest.5; do
 		[ -f "$ROOT/man/$p" ]
 		run -0 --separate-stderr groff -ww -man -Tutf8 "$ROOT/man/$p"
 		[ "$stderr" = "" ]

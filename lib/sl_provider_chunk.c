@@ -1,0 +1,316 @@
+/*
+ * sl_provider_chunk — a model from a chunk directory or from llama.cpp split files
+ * (sl_provider_chunk.h).
+ *
+ * A chunk directory's shards are its chunks, in manifest order (the core first, as the model
+ * expects its keys in shard 0).  Uncompressed chunks are mapped at open (headers parsed and
+ * compared with the manifest, no weight read) and summed on first use; compressed ones get a
+ * header made from the manifest at open, and their bytes on first use, decompressed into
+ * memory and checked.  Layer views are handed out as the resident backends do.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_err.h"
+#include "sl_manifest.h"
+#include "sl_model.h"
+#include "sl_provider_chunk.h"
+
+/* ==== chunk directories ==== */
+
+typedef struct {
+	sl_provider p;
+	sl_manifest man;
+	int read;
+	uint8_t **buf;           /* [n_c] the chunk's bytes in memory, or NULL (mapped, or not yet) */
+	uint8_t *ok;             /* [n_c] 1 once its bytes are in place and checked */
+	sl_layer *views;         /* [n_layers], filled on first acquire */
+} chunked;
+
+static int in_memory(const chunked *ch, int i)
+{
+	return ch->read || ch->man.c[i].codec != SL_CODEC_NONE;
+}
+
+/* A header for a chunk not read yet, from the manifest: tensors with no data. */
+static int synth(chunked *ch, int i)
+{
+	const sl_manifest_chunk *c = &ch->man.c[i];
+	sl_gguf *g = &ch->p.shards[i];
+
+	g->name = strdup(c->path);
+	g->tensors = calloc((size_t)c->n_t, sizeof *g->tensors);
+	if (!g->name || !g->tensors)
+		return sl_seterr("out of memory");
+	g->version = SL_GGUF_VERSION;
+	g->alignment = SL_GGUF_DEFAULT_ALIGN;
+	g->size = c->size;
+	g->n_tensors = (uint64_t)c->n_t;
+	for (int j = 0; j < c->n_t; j++) {
+		sl_gguf_tensor *t = &g->tensors[j];
+		if (!(t->name = strdup(c->t[j].name)))
+			return sl_seterr("out of memory");
+		t->n_dims = c->t[j].n_dims;
+		memcpy(t->ne, c->t[j].ne, sizeof t->ne);
+		t->type = c->t[j].type;
+		t->offset = c->t[j].offset;
+		t->nbytes = c->t[j].nbytes;
+	}
+	return 0;
+}
+
+/* Read (and decompress) chunk i into memory, checked; point its shard's tensors into it. */
+static int load(chunked *ch, int i)
+{
+	const sl_manifest_chunk *c = &ch->man.c[i];
+	sl_gguf *g = &ch->p.shards[i], real;
+
+	if (!(ch->buf[i] = sl_huge_alloc((size_t)c->size)))
+		return sl_seterr("%s: out of memory (%llu bytes)", c->path, (unsigned long long)c->size);
+	if (sl_chunk_read(&ch->man, i, ch->buf[i]))
+		return -1;
+	if (i == 0) /* the core: its keys are needed, so it is parsed for real */
+		return sl_gguf_parse(g, ch->buf[i], c->size, c->path) ? -1 : sl_chunk_check(&ch->man, i, g);
+	if (sl_gguf_parse(&real, ch->buf[i], c->size, c->path))
+		return -1;
+	if (sl_chunk_check(&ch->man, i, &real)) {
+		sl_gguf_close(&real);
+		return -1;
+	}
+	sl_gguf_close(&real);
+	for (int j = 0; j < c->n_t; j++)
+		g->tensors[j].data = ch->buf[i] + c->t[j].offset;
+	return 0;
+}
+
+/* Chunk i's bytes in place and checked, the first time they are needed. */
+static int ensure(chunked *ch, int i)
+{
+	sl_gguf *g = &ch->p.shards[i];
+
+	if (ch->ok[i])
+		return 0;
+	if (in_memory(ch, i)) {
+		if (load(ch, i))
+			return -1;
+		ch->p.resident_bytes += ch->man.c[i].size;
+	} else {
+		/* every weight is read for every token: fault them in, in huge pages if possible */
+		sl_map_prefault(&g->map);
+		ch->p.huge_bytes += g->map.huge;
+		if (sl_chunk_check_sum(&ch->man, i, g->base, g->size))
+			return -1;
+	}
+	ch->ok[i] = 1;
+	return 0;
+}
+
+static const void *chunked_pin(sl_provider *pp, int shard, const sl_gguf_tensor *t)
+{
+	chunked *ch = (chunked *)pp;
+
+	/* A mapped layer chunk is checked when its layer is acquired, before any use of it. */
+	if (in_memory(ch, shard) && ensure(ch, shard))
+		return NULL;
+	return t->data;
+}
+
+static const sl_layer *chunked_acquire(sl_provider *pp, const sl_layer *tmpl, int l)
+{
+	chunked *ch = (chunked *)pp;
+	sl_layer *v;
+
+	if (l < 0 || (uint32_t)l >= ch->man.n_layers)
+		return sl_seterr("%s: no layer %d", pp->name, l), NULL;
+	v = &ch->views[l];
+	if (v->mat[0].data)
+		return v;
+	for (int i = 0; i < SL_LM_COUNT; i++)
+		if (ensure(ch, tmpl->mat[i].shard))
+			return NULL;
+	*v = *tmpl;
+	for (int i = 0; i < SL_LM_COUNT; i++)
+		v->mat[i].data = v->mat[i].src->data;
+	return v;
+}
+
+static void chunked_release(sl_provider *p, int l)
+{
+	(void)p;
+	(void)l;
+}
+
+static void chunked_free(sl_provider *pp)
+{
+	chunked *ch = (chunked *)pp;
+
+	for (int i = 0; i < pp->n_shards; i++) {
+		sl_gguf_close(&pp->shards[i]);
+		if (ch->buf && ch->buf[i])
+			sl_huge_free(ch->buf[i], (size_t)ch->man.c[i].size);
+	}
+	free(pp->shards);
+	free(pp->name);
+	free(ch->buf);
+	free(ch->ok);
+	free(ch->views);
+	sl_manifest_free(&ch->man);
+	free(ch);
+}
+
+sl_provider *sl_provider_chunks(const char *path, int read)
+{
+	chunked *ch = calloc(1, sizeof *ch);
+	int n;
+
+	if (!ch)
+		return sl_seterr("out of memory"), NULL;
+	if (sl_manifest_read(&ch->man, path)) {
+		free(ch);
+		return NULL;
+	}
+	n = ch->man.n_c;
+	ch->read = read;
+	ch->p.kind = "chunks";
+	ch->p.pin = chunked_pin;
+	ch->p.acquire = chunked_acquire;
+	ch->p.release = chunked_release;
+	ch->p.free = chunked_free;
+	ch->p.name = strdup(ch->man.dir);
+	ch->p.shards = calloc((size_t)n, sizeof *ch->p.shards);
+	ch->buf = calloc((size_t)n, sizeof *ch->buf);
+	ch->ok = calloc((size_t)n, 1);
+	ch->views = calloc(ch->man.n_layers, sizeof *ch->views);
+	if (!ch->p.name || !ch->p.shards || !ch->buf || !ch->ok || !ch->views) {
+		sl_seterr("out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		const sl_manifest_chunk *c = &ch->man.c[i];
+		ch->p.n_shards = i + 1;
+		ch->p.file_bytes += c->size;
+		if (in_memory(ch, i)) {
+			if (i == 0 ? ensure(ch, 0) : synth(ch, i))
+				goto fail;
+			continue;
+		}
+		if (sl_gguf_open(&ch->p.shards[i], c->path)) {
+			/* "path: what is wrong" becomes "path: layers 2-3: what is wrong" */
+			char what[64], *msg = strdup(sl_error());
+			size_t plen = strlen(c->path);
+			if (msg && strncmp(msg, c->path, plen) == 0 && msg[plen] == ':')
+				sl_seterr("%s: %s:%s", c->path, sl_manifest_what(c, what, sizeof what), msg + plen + 1);
+			free(msg);
+			goto fail;
+		}
+		ch->p.resident_bytes += c->size;
+		if (sl_chunk_check_size(&ch->man, i, ch->p.shards[i].size) ||
+		    sl_chunk_check(&ch->man, i, &ch->p.shards[i]))
+			goto fail;
+	}
+	/* The core (embeddings, head, keys) is used from the start: check it now. */
+	if (ensure(ch, 0))
+		goto fail;
+	return &ch->p;
+fail:
+	chunked_free(&ch->p);
+	return NULL;
+}
+
+/* ==== llama.cpp split files ==== */
+
+/* K and N of a name ending in "-0000K-of-0000N.gguf" (the prefix is len - 20 bytes); 0 if not. */
+static int split_name(const char *path, int *k, int *n)
+{
+	size_t len = strlen(path);
+	const char *s;
+	char tail[8];
+
+	if (len < 21)
+		return 0;
+	s = path + len - 20;
+	if (sscanf(s, "-%5d-of-%5d%7s", k, n, tail) != 3 || strcmp(tail, ".gguf") ||
+	    s[6] != '-' || s[9] != '-' || *k < 1 || *k > *n)
+		return 0;
+	for (int i = 1; i < 6; i++)
+		if (s[i] < '0' || s[i] > '9' || s[i + 9] < '0' || s[i + 9] > '9')
+			return 0;
+	return 1;
+}
+
+sl_provider *sl_provider_split(const char *path, int read)
+{
+	size_t len = strlen(path);
+	int k, n, rc = -1;
+	char **paths;
+	sl_provider *p = NULL;
+	uint32_t v, total = 0;
+	uint64_t sum = 0;
+
+	if (!split_name(path, &k, &n))
+		return sl_seterr("%s: not a split file name (PREFIX-0000K-of-0000N.gguf)", path), NULL;
+	paths = calloc((size_t)n, sizeof *paths);
+	if (!paths)
+		return sl_seterr("out of memory"), NULL;
+	for (int i = 0; i < n; i++) {
+		if (!(paths[i] = malloc(len + 1))) {
+			sl_seterr("out of memory");
+			goto out;
+		}
+		snprintf(paths[i], len + 1, "%.*s-%05d-of-%05d.gguf", (int)(len - 20), path, i + 1, n);
+	}
+	if (!(p = sl_provider_files((const char *const *)paths, n, read)))
+		goto out;
+	for (int i = 0; i < n; i++) {
+		const sl_gguf *g = &p->shards[i];
+		int a = sl_gguf_get_u32(g, "split.no", &v);
+		if (a < 0)
+			goto out;
+		if (a == 0 && n == 1)
+			break; /* a lone file that only looks like a split */
+		if (a == 0) {
+			sl_seterr("%s: no split.no key (not a split file)", paths[i]);
+			goto out;
+		}
+		if (v != (uint32_t)i) {
+			sl_seterr("%s: split.no is %u, expected %d", paths[i], v, i);
+			goto out;
+		}
+		if (sl_gguf_get_u32(g, "split.count", &v) != 1 || v != (uint32_t)n) {
+			sl_seterr("%s: split.count is missing or not %d", paths[i], n);
+			goto out;
+		}
+		if (i == 0 && sl_gguf_get_u32(g, "split.tensors.count", &total) != 1) {
+			sl_seterr("%s: split.tensors.count is missing", paths[i]);
+			goto out;
+		}
+		sum += g->n_tensors;
+	}
+	if (n > 1 && sum != total) {
+		sl_seterr("%s: the %d files hold %llu tensors, split.tensors.count says %u", paths[0], n,
+			  (unsigned long long)sum, total);
+		goto out;
+	}
+	rc = 0;
+out:
+	for (int i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	if (rc) {
+		sl_provider_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+sl_provider *sl_provider_open(const char *path, int read)
+{
+	int k, n;
+
+	if (sl_manifest_is(path))
+		return sl_provider_chunks(path, read);
+	if (split_name(path, &k, &n))
+		return sl_provider_split(path, read);
+	return sl_provider_file(path, read);
+}
