@@ -8,7 +8,7 @@ load man_helper
 
 CHUNK=$ROOT/bin/sl-chunk
 STORIES=$ROOT/models/stories260K.gguf
-SMOLLM_TOK=$ROOT/../shared/data/smollm-tokenizer/tokenizer.json
+SMOLLM_TOK=$ROOT/tests/fixtures/smollm-tokenizer/tokenizer.json
 TYPES="f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m"
 
 setup() {
@@ -92,14 +92,14 @@ roundtrip() {
 }
 
 @test "llama.cpp's own GGUF files join back byte for byte" {
-	[ -d "$REF_GGUF" ] || skip "llama.cpp's stories260K GGUF files (../shared) not found"
+	[ -d "$REF_GGUF" ] || skip "llama.cpp's stories260K GGUF files (tests/fixtures) not found"
 	for f in "$REF_GGUF"/stories260K-*.gguf; do
 		roundtrip "$f" "$T/$(basename "$f" .gguf)" --layers 2
 	done
 }
 
 @test "a random model with SmolLM's tokenizer joins back byte for byte, and tokenizes the same" {
-	[ -f "$SMOLLM_TOK" ] || skip "SmolLM's tokenizer (../shared) not found"
+	[ -f "$SMOLLM_TOK" ] || skip "SmolLM's tokenizer (tests/fixtures) not found"
 	make_model "$T/m" --tokenizer smollm --hidden 128 --heads 4 --kv-heads 2 --ffn 256 --layers 6 --untied
 	for t in f16 q4_k_m; do
 		"$QUANT" -q -t "$t" -o "$T/m-$t.gguf" "$T/m"
