@@ -23,7 +23,7 @@
 #include "sl_cli.h"
 #include "sl_kernels.h"
 #include "sl_kld.h"
-#include "sl_manifest.h"
+#include "sl_provider_chunk.h"
 #include "sl_model.h"
 #include "sl_session.h"
 #include "sl_stream.h"
@@ -352,10 +352,7 @@ static void load(run *r)
 	long long want;
 
 	choose_budget(r);
-	if (r->budget && sl_manifest_is(o->model_path))
-		sl_die("%s: a chunk directory: a memory budget (--mem-limit, --profile) needs one GGUF "
-		       "file (sl-chunk --join makes it)", o->model_path);
-	r->m = r->budget ? sl_model_new(sl_provider_stream(o->model_path)) :
+	r->m = r->budget ? sl_model_new(sl_provider_open_stream(o->model_path)) :
 			   sl_model_open(o->model_path, o->no_mmap ? SL_MODEL_READ : 0);
 	if (!r->m)
 		sl_die_lib();

@@ -16,6 +16,7 @@
 #include "sl_manifest.h"
 #include "sl_model.h"
 #include "sl_provider_chunk.h"
+#include "sl_stream.h"
 
 /* ==== chunk directories ==== */
 
@@ -301,6 +302,69 @@ out:
 		sl_provider_free(p);
 		return NULL;
 	}
+	return p;
+}
+
+/* The n names of the split files path belongs to (PREFIX-0000K-of-0000N.gguf), or NULL. */
+static char **split_paths(const char *path, int n)
+{
+	size_t len = strlen(path);
+	char **paths = calloc((size_t)n + 1, sizeof *paths);
+
+	for (int i = 0; paths && i < n; i++) {
+		if (!(paths[i] = malloc(len + 1))) {
+			for (int j = 0; j < i; j++)
+				free(paths[j]);
+			free(paths);
+			return NULL;
+		}
+		snprintf(paths[i], len + 1, "%.*s-%05d-of-%05d.gguf", (int)(len - 20), path, i + 1, n);
+	}
+	return paths;
+}
+
+sl_provider *sl_provider_open_stream(const char *path)
+{
+	int k, n;
+	sl_manifest man;
+	sl_provider *p = NULL;
+	char **paths;
+
+	if (split_name(path, &k, &n)) {
+		if (!(paths = split_paths(path, n)))
+			return sl_seterr("out of memory"), NULL;
+		p = sl_provider_stream_files((const char *const *)paths, n);
+		for (int i = 0; i < n; i++)
+			free(paths[i]);
+		free(paths);
+		return p;
+	}
+	if (!sl_manifest_is(path))
+		return sl_provider_stream(path);
+	if (sl_manifest_read(&man, path))
+		return NULL;
+	/* the layers are read again and again by offset: whole files, checked once, here */
+	const char **files = calloc((size_t)man.n_c, sizeof *files);
+	if (!files) {
+		sl_seterr("out of memory");
+		goto out;
+	}
+	for (int i = 0; i < man.n_c; i++) {
+		char what[64];
+		files[i] = man.c[i].path;
+		if (man.c[i].codec != SL_CODEC_NONE) {
+			sl_seterr("%s: %s: compressed; a memory budget reads layers again by offset, which "
+				  "needs uncompressed chunks (sl-chunk without --zstd)", man.c[i].path,
+				  sl_manifest_what(&man.c[i], what, sizeof what));
+			goto out;
+		}
+		if (sl_chunk_verify(&man, i))
+			goto out;
+	}
+	p = sl_provider_stream_files(files, man.n_c);
+out:
+	free(files);
+	sl_manifest_free(&man);
 	return p;
 }
 

@@ -27,4 +27,9 @@ sl_provider *sl_provider_split(const char *path, int read);
 /* Whatever path names: a chunk directory, split files, or one GGUF file (sl_provider_file). */
 sl_provider *sl_provider_open(const char *path, int read);
 
+/* The same for a memory budget (sl_provider_stream_files, sl_stream.h): a chunk directory's
+ * chunks are all checked against the manifest first (they are then read again by offset,
+ * so they must be uncompressed). */
+sl_provider *sl_provider_open_stream(const char *path);
+
 #endif

@@ -31,7 +31,8 @@
 #define CHUNK (4u << 20)       /* buffered reads: bytes per read, dropped from the cache after it */
 
 typedef struct {
-	uint64_t off, len;       /* file range, ALIGN-aligned */
+	int shard;               /* the file */
+	uint64_t off, len;       /* its range, ALIGN-aligned */
 	uint64_t buf_off;        /* where it goes in the layer's buffer */
 } piece;
 
@@ -55,7 +56,8 @@ typedef struct {
 
 typedef struct {
 	sl_provider p;
-	int fd, dfd;             /* the file, buffered and (if the file system allows) O_DIRECT */
+	int *fd, *dfd;           /* each shard's file, buffered and (where the file system allows) O_DIRECT */
+	int n_files;
 	int planned;
 	int n_layers;
 	lplan *L;
@@ -115,31 +117,31 @@ static uint64_t align_up(uint64_t x) { return (x + ALIGN - 1) & ~(uint64_t)(ALIG
  * cache behind the read.  Beyond the end of the file a read may come up short: the file
  * ends there, and what is asked of it was checked to lie inside it.  0, or -1 with errno.
  */
-static int read_range(stream *s, uint8_t *dst, uint64_t off, uint64_t n)
+static int read_range(stream *s, int shard, uint8_t *dst, uint64_t off, uint64_t n)
 {
 	uint64_t done = 0;
-	int fd = s->dfd >= 0 ? s->dfd : s->fd;
+	int fd = s->dfd[shard] >= 0 ? s->dfd[shard] : s->fd[shard];
 
 	while (done < n) {
 		/* buffered reads go in small steps, each dropped at once, so that the page cache
 		 * never holds more than a step of them */
-		uint64_t want = fd == s->fd && n - done > CHUNK ? CHUNK : n - done;
+		uint64_t want = fd == s->fd[shard] && n - done > CHUNK ? CHUNK : n - done;
 		ssize_t r = pread(fd, dst + done, (size_t)want, (off_t)(off + done));
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 && fd == s->dfd && errno == EINVAL) {
+		if (r < 0 && fd == s->dfd[shard] && errno == EINVAL) {
 			/* this file system refuses direct reads of this range: buffered from now on */
-			close(s->dfd);
-			s->dfd = -1;
-			fd = s->fd;
+			close(s->dfd[shard]);
+			s->dfd[shard] = -1;
+			fd = s->fd[shard];
 			continue;
 		}
 		if (r < 0)
 			return -1;
 		if (r == 0)
 			break;
-		if (fd == s->fd)
-			posix_fadvise(s->fd, (off_t)(off + done), (off_t)r, POSIX_FADV_DONTNEED);
+		if (fd == s->fd[shard])
+			posix_fadvise(fd, (off_t)(off + done), (off_t)r, POSIX_FADV_DONTNEED);
 		done += (uint64_t)r;
 	}
 	return 0;
@@ -164,9 +166,9 @@ static int read_layer(stream *s, int l, uint8_t *dst)
 	double t0 = sl_time_now();
 
 	for (int i = 0; i < L->n_pieces; i++)
-		if (read_range(s, dst + L->pc[i].buf_off, L->pc[i].off, L->pc[i].len)) {
-			snprintf(s->err, sizeof s->err, "%s: reading layer %d: %s", s->p.name, l,
-				 strerror(errno));
+		if (read_range(s, L->pc[i].shard, dst + L->pc[i].buf_off, L->pc[i].off, L->pc[i].len)) {
+			snprintf(s->err, sizeof s->err, "%s: reading layer %d: %s",
+				 s->p.shards[L->pc[i].shard].name, l, strerror(errno));
 			return -1;
 		}
 	add_read(s, L->buf_bytes, sl_time_now() - t0);
@@ -201,15 +203,15 @@ static const void *stream_pin(sl_provider *pp, int shard, const sl_gguf_tensor *
 	s->pin_sizes[s->n_pins++] = (size_t)t->nbytes;
 	s->pinned += t->nbytes;
 	for (uint64_t done = 0; done < t->nbytes;) {
-		ssize_t r = pread(s->fd, (uint8_t *)buf + done, (size_t)(t->nbytes - done), (off_t)(off + done));
+		ssize_t r = pread(s->fd[shard], (uint8_t *)buf + done, (size_t)(t->nbytes - done), (off_t)(off + done));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
-			return sl_seterr("%s: reading %s: %s", pp->name, t->name,
+			return sl_seterr("%s: reading %s: %s", pp->shards[shard].name, t->name,
 					 r ? strerror(errno) : "unexpected end of file"), NULL;
 		done += (uint64_t)r;
 	}
-	posix_fadvise(s->fd, (off_t)off, (off_t)t->nbytes, POSIX_FADV_DONTNEED);
+	posix_fadvise(s->fd[shard], (off_t)off, (off_t)t->nbytes, POSIX_FADV_DONTNEED);
 	return buf;
 }
 
@@ -357,10 +359,14 @@ static void stream_free(sl_provider *pp)
 		buf_free(s->res_mem, (size_t)s->res_bytes);
 	free(s->L);
 	free(s->order);
-	if (s->fd >= 0)
-		close(s->fd);
-	if (s->dfd >= 0)
-		close(s->dfd);
+	for (int i = 0; i < s->n_files; i++) {
+		if (s->fd[i] >= 0)
+			close(s->fd[i]);
+		if (s->dfd[i] >= 0)
+			close(s->dfd[i]);
+	}
+	free(s->fd);
+	free(s->dfd);
 	for (int i = 0; i < pp->n_shards; i++)
 		sl_gguf_close(&pp->shards[i]);
 	free(pp->shards);
@@ -368,13 +374,12 @@ static void stream_free(sl_provider *pp)
 	free(s);
 }
 
-sl_provider *sl_provider_stream(const char *path)
+sl_provider *sl_provider_stream_files(const char *const *paths, int n)
 {
 	stream *s = calloc(1, sizeof *s);
 
 	if (!s)
 		return sl_seterr("out of memory"), NULL;
-	s->fd = s->dfd = -1;
 #ifndef SL_NO_THREADS
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->stat_mu, NULL);
@@ -385,23 +390,33 @@ sl_provider *sl_provider_stream(const char *path)
 	s->p.acquire = stream_acquire;
 	s->p.release = stream_release;
 	s->p.free = stream_free;
-	if (!(s->p.name = strdup(path)) || !(s->p.shards = calloc(1, sizeof *s->p.shards))) {
+	if (n < 1 || !(s->p.name = strdup(paths[0])) || !(s->p.shards = calloc((size_t)n, sizeof *s->p.shards)) ||
+	    !(s->fd = malloc((size_t)n * sizeof *s->fd)) || !(s->dfd = malloc((size_t)n * sizeof *s->dfd))) {
 		stream_free(&s->p);
-		return sl_seterr("out of memory"), NULL;
+		return sl_seterr(n < 1 ? "no model files" : "out of memory"), NULL;
 	}
-	/* the header through a mapping (not faulted in: only the pages parsed are read) */
-	if (sl_gguf_open(&s->p.shards[0], path)) {
-		stream_free(&s->p);
-		return NULL;
-	}
-	s->p.n_shards = 1;
-	s->p.file_bytes = s->p.shards[0].size;
-	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		sl_seterr("%s: %s", path, strerror(errno));
-		stream_free(&s->p);
-		return NULL;
+	for (int i = 0; i < n; i++) {
+		s->fd[i] = s->dfd[i] = -1;
+		s->n_files = i + 1;
+		/* the header through a mapping (not faulted in: only the pages parsed are read) */
+		if (sl_gguf_open(&s->p.shards[i], paths[i])) {
+			stream_free(&s->p);
+			return NULL;
+		}
+		s->p.n_shards = i + 1;
+		s->p.file_bytes += s->p.shards[i].size;
+		if ((s->fd[i] = open(paths[i], O_RDONLY | O_CLOEXEC)) < 0) {
+			sl_seterr("%s: %s", paths[i], strerror(errno));
+			stream_free(&s->p);
+			return NULL;
+		}
 	}
 	return &s->p;
+}
+
+sl_provider *sl_provider_stream(const char *path)
+{
+	return sl_provider_stream_files(&path, 1);
 }
 
 /* ==== the plan ==== */
@@ -409,6 +424,8 @@ sl_provider *sl_provider_stream(const char *path)
 static int by_offset(const void *a, const void *b)
 {
 	const piece *x = a, *y = b;
+	if (x->shard != y->shard)
+		return x->shard < y->shard ? -1 : 1;
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
@@ -421,6 +438,7 @@ static void plan_layer(const stream *s, const sl_layer *tmpl, lplan *L)
 
 	for (int i = 0; i < SL_LM_COUNT; i++) {
 		const sl_weight *w = &tmpl->mat[i];
+		raw[i].shard = w->shard;
 		raw[i].off = s->p.shards[w->shard].data_offset + w->src->offset;
 		raw[i].len = w->src->nbytes;
 		raw[i].buf_off = (uint64_t)i; /* remember the matrix through the sort */
@@ -430,7 +448,7 @@ static void plan_layer(const stream *s, const sl_layer *tmpl, lplan *L)
 	for (int i = 0; i < SL_LM_COUNT; i++) {
 		idx[i] = (int)raw[i].buf_off;
 		L->mat_bytes += raw[i].len;
-		if (L->n_pieces > 0 && raw[i].off <= end + GAP) {
+		if (L->n_pieces > 0 && raw[i].shard == L->pc[L->n_pieces - 1].shard && raw[i].off <= end + GAP) {
 			piece *p = &L->pc[L->n_pieces - 1];
 			uint64_t e = align_up(raw[i].off + raw[i].len);
 			if (e > p->off + p->len) {
@@ -439,6 +457,7 @@ static void plan_layer(const stream *s, const sl_layer *tmpl, lplan *L)
 			}
 		} else {
 			piece *p = &L->pc[L->n_pieces++];
+			p->shard = raw[i].shard;
 			p->off = align_down(raw[i].off);
 			p->len = align_up(raw[i].off + raw[i].len) - p->off;
 			p->buf_off = buf;
@@ -487,7 +506,6 @@ uint64_t sl_stream_min_budget(const sl_provider *pp, const sl_model *m, int ring
 int sl_stream_plan(sl_provider *pp, const sl_model *m, const sl_stream_opts *o)
 {
 	stream *s = (stream *)pp;
-	const sl_gguf *g = &pp->shards[0];
 	uint64_t slot, avail, min;
 	int ring = o->ring < 1 ? 1 : o->ring > 8 ? 8 : o->ring;
 
@@ -516,8 +534,8 @@ int sl_stream_plan(sl_provider *pp, const sl_model *m, const sl_stream_opts *o)
 		     used + s->L[s->n_resident].buf_bytes <= avail; s->n_resident++)
 			used += s->L[s->n_resident].buf_bytes;
 
-	if (o->direct)
-		s->dfd = open(pp->name, O_RDONLY | O_CLOEXEC | O_DIRECT);
+	for (int i = 0; o->direct && i < s->n_files; i++)
+		s->dfd[i] = open(pp->shards[i].name, O_RDONLY | O_CLOEXEC | O_DIRECT);
 	for (int l = 0; l < s->n_resident; l++)
 		s->res_bytes += s->L[l].buf_bytes;
 	if (s->res_bytes && !(s->res_mem = buf_alloc((size_t)s->res_bytes)))
@@ -549,8 +567,11 @@ int sl_stream_plan(sl_provider *pp, const sl_model *m, const sl_stream_opts *o)
 			s->order[k] = s->n_resident + k;
 	}
 	/* the header was parsed through the mapping: give its pages back */
-	madvise((void *)g->map.data, (size_t)g->map.size, MADV_DONTNEED);
-	posix_fadvise(s->fd, 0, 0, POSIX_FADV_DONTNEED);
+	for (int i = 0; i < s->n_files; i++) {
+		const sl_map *map = &pp->shards[i].map;
+		madvise((void *)map->data, (size_t)map->size, MADV_DONTNEED);
+		posix_fadvise(s->fd[i], 0, 0, POSIX_FADV_DONTNEED);
+	}
 	pp->resident_bytes = s->pinned + s->res_bytes + (uint64_t)ring * slot;
 	s->planned = 1;
 #ifndef SL_NO_THREADS
@@ -579,7 +600,8 @@ int sl_stream_get_stats(const sl_provider *pp, sl_stream_stats *st)
 	st->n_resident = s->n_resident;
 	st->n_streamed = s->n_stream;
 	st->ring = s->ring;
-	st->direct = s->dfd >= 0;
+	for (int i = 0; i < s->n_files; i++)
+		st->direct |= s->dfd[i] >= 0;
 	st->pinned_bytes = s->pinned;
 	st->resident_bytes = s->res_bytes;
 	st->ring_bytes = (uint64_t)s->ring * s->slot_bytes;

@@ -27,6 +27,8 @@
 
 /* Open a GGUF file for streaming: headers parsed, no weight read yet.  NULL with sl_error. */
 sl_provider *sl_provider_stream(const char *path);
+/* The same over several files, shard 0 (the model's keys) first: split files, chunks. */
+sl_provider *sl_provider_stream_files(const char *const *paths, int n);
 
 typedef struct {
 	uint64_t budget;         /* bytes the process may hold in all */

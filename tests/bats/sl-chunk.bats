@@ -493,9 +493,33 @@ same_run() {
 	[ "$stderr" = "sl-infer: $T/c/c-00004-of-00004.gguf: layer 4: No such file or directory" ]
 }
 
-@test "a memory budget with a chunk directory is refused, saying what it needs" {
-	"$CHUNK" -q -o "$T/b" "$STORIES"
-	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/b" --mem-limit 100M -n 1 <<< "1"
+# streamed MODEL: sl-infer's -v under a budget just above MODEL's minimum (some layers streamed)
+streamed_budget() {
+	local min
+	min=$("$ROOT/bin/sl-infer" -m "$1" -n 24 --mem-limit 1 < "$T/prompt" 2>&1 >/dev/null |
+		sed -n 's/.*below the minimum of \([0-9.]*\) MiB.*/\1/p')
+	awk -v m="$min" 'BEGIN { printf "%.0f", (m + 0.15) * 1048576 }'
+}
+
+@test "under a memory budget a chunk directory and split files stream too: the file's ids and logits" {
+	"$CHUNK" -q --layers 1 -o "$T/b" "$STORIES"
+	echo "1 403 407 261 378 13" > "$T/prompt"
+	for m in "$T/b" "$T/b/b-00003-of-00006.gguf"; do
+		budget=$(streamed_budget "$m")
+		same_run "$STORIES" "$m" --mem-limit "$budget"
+		run --separate-stderr "$ROOT/bin/sl-infer" -m "$m" -n 4 -v --mem-limit "$budget" < "$T/prompt"
+		[ "$status" -eq 0 ]
+		echo "$stderr" | grep -E "of 5 layers resident, [1-5] streamed through 2 buffers"
+	done
+}
+
+@test "under a memory budget every chunk is checked first, and compressed chunks are refused" {
+	"$CHUNK" -q --layers 2 -o "$T/c" "$STORIES"
+	flip "$T/c/c-00003-of-00004.gguf" 5000
+	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/c" --mem-limit 100M -n 1 <<< "1"
 	[ "$output" = "" ]
-	[ "$stderr" = "sl-infer: $T/b: a chunk directory: a memory budget (--mem-limit, --profile) needs one GGUF file (sl-chunk --join makes it)" ]
+	[[ "$stderr" =~ ^"sl-infer: $T/c/c-00003-of-00004.gguf: layers 2-3: XXH3-128 of the file is "[0-9a-f]{32}", the manifest says "[0-9a-f]{32}" (corrupt)"$ ]]
+	"$CHUNK" -q --zstd -o "$T/z" "$STORIES"
+	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/z" --mem-limit 100M -n 1 <<< "1"
+	[[ "$stderr" =~ ^"sl-infer: $T/z/z-00001-of-0000"[0-9]".gguf.zst: core: compressed; a memory budget reads layers again by offset, which needs uncompressed chunks (sl-chunk without --zstd)"$ ]]
 }
