@@ -14,6 +14,7 @@
 
 #include "sl_err.h"
 #include "sl_kld.h"
+#include "sl_sample.h"
 
 static const unsigned char magic[8] = { 'S', 'L', 'K', 'L', 'D', 0, 0, 1 };
 
@@ -43,72 +44,6 @@ static float get_f32(const unsigned char *p)
 	return f;
 }
 
-/* ln Σ exp(row), in double. */
-static double log_sum_exp(const float *row, int vocab)
-{
-	double max = -INFINITY, sum = 0;
-
-	for (int i = 0; i < vocab; i++)
-		if (row[i] > max)
-			max = row[i];
-	for (int i = 0; i < vocab; i++)
-		sum += exp((double)row[i] - max);
-	return max + log(sum);
-}
-
-/* The k largest of row, largest first (lower id on ties), into ids[k]: a min-heap of k. */
-static void top_k(const float *row, int vocab, int k, int32_t *ids)
-{
-	int n = 0;
-
-#define LESS(a, b) (row[a] < row[b] || (row[a] == row[b] && (a) > (b)))
-	for (int v = 0; v < vocab; v++) {
-		int i;
-		if (n < k) {
-			i = n++;
-			while (i > 0 && LESS(v, ids[(i - 1) / 2])) {
-				ids[i] = ids[(i - 1) / 2];
-				i = (i - 1) / 2;
-			}
-			ids[i] = v;
-			continue;
-		}
-		if (!LESS(ids[0], v))
-			continue;
-		i = 0; /* replace the smallest, sift down */
-		for (;;) {
-			int c = 2 * i + 1;
-			if (c >= k)
-				break;
-			if (c + 1 < k && LESS(ids[c + 1], ids[c]))
-				c++;
-			if (!LESS(ids[c], v))
-				break;
-			ids[i] = ids[c];
-			i = c;
-		}
-		ids[i] = v;
-	}
-	/* heap to sorted, largest first: repeatedly move the smallest to the end */
-	for (int end = n - 1; end > 0; end--) {
-		int32_t small = ids[0], v = ids[end], i = 0;
-		for (;;) {
-			int c = 2 * i + 1;
-			if (c >= end)
-				break;
-			if (c + 1 < end && LESS(ids[c + 1], ids[c]))
-				c++;
-			if (!LESS(ids[c], v))
-				break;
-			ids[i] = ids[c];
-			i = c;
-		}
-		ids[i] = v;
-		ids[end] = small;
-	}
-#undef LESS
-}
-
 double sl_kld_from_top(const float *base_lp, int k, const double *model_lp, int vocab)
 {
 	double kl = 0, p_top = 0, q_top = 0;
@@ -133,6 +68,8 @@ struct sl_kld_writer {
 	ZSTD_CCtx *z;
 	int vocab, k, failed;
 	int32_t *top;
+	float *top_p;
+	sl_sampler *smp;         /* for its top-n (its parameters and random numbers are not used) */
 	unsigned char *rec, *out;
 	size_t out_cap;
 };
@@ -166,9 +103,11 @@ sl_kld_writer *sl_kld_create(const char *path, int vocab)
 	w->path = strdup(path);
 	w->z = ZSTD_createCCtx();
 	w->top = malloc((size_t)w->k * sizeof *w->top);
+	w->top_p = malloc((size_t)w->k * sizeof *w->top_p);
+	w->smp = sl_sampler_new(vocab, &(sl_sample_params){ 1, 0, 1, 0, 1 }, 0);
 	w->rec = malloc(8 + 8 * (size_t)w->k);
 	w->out = malloc(w->out_cap);
-	if (!w->path || !w->z || !w->top || !w->rec || !w->out) {
+	if (!w->path || !w->z || !w->top || !w->top_p || !w->smp || !w->rec || !w->out) {
 		sl_seterr("out of memory");
 		goto fail;
 	}
@@ -191,10 +130,10 @@ fail:
 
 int sl_kld_put(sl_kld_writer *w, int32_t id, const float *row)
 {
-	double lse = log_sum_exp(row, w->vocab);
+	double lse = sl_log_sum_exp(row, w->vocab);
 	unsigned char *p = w->rec;
 
-	top_k(row, w->vocab, w->k, w->top);
+	sl_sampler_top_n(w->smp, row, w->k, w->top, w->top_p);
 	put_u32(p, (uint32_t)id);
 	put_f32(p + 4, (float)(row[id] - lse));
 	p += 8;
@@ -224,6 +163,8 @@ int sl_kld_close(sl_kld_writer *w)
 	ZSTD_freeCCtx(w->z);
 	free(w->path);
 	free(w->top);
+	free(w->top_p);
+	sl_sampler_free(w->smp);
 	free(w->rec);
 	free(w->out);
 	free(w);
@@ -345,7 +286,7 @@ int sl_kld_next(sl_kld_reader *r, int32_t id, const float *row, sl_kld_pos *out)
 	if (base_id != id)
 		return sl_seterr("%s: the base scored id %d here, this text has %d (not the same text)",
 				 r->path, base_id, id);
-	double lse = log_sum_exp(row, r->vocab);
+	double lse = sl_log_sum_exp(row, r->vocab);
 	for (int i = 0; i < r->k; i++, p += 8) {
 		r->ids[i] = (int32_t)get_u32(p);
 		r->blp[i] = get_f32(p + 4);

@@ -346,3 +346,20 @@ void sl_sampler_top_n(sl_sampler *s, const float *logits, int n, int32_t *ids, f
 		probs[i] = (float)(exp((double)c[i].p - m) / total);
 	}
 }
+
+double sl_log_sum_exp(const float *logits, int n)
+{
+	double max = -INFINITY, sum = 0;
+
+	for (int i = 0; i < n; i++)
+		if (logits[i] > max)
+			max = logits[i];
+	for (int i = 0; i < n; i++)
+		sum += exp((double)logits[i] - max);
+	return max + log(sum);
+}
+
+double sl_logprob(const float *logits, int n, int32_t id)
+{
+	return (double)logits[id] - sl_log_sum_exp(logits, n);
+}

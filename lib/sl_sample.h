@@ -74,4 +74,8 @@ int32_t sl_argmax(const float *logits, int n);
  */
 void sl_sampler_top_n(sl_sampler *s, const float *logits, int n, int32_t *ids, float *probs);
 
+/* ln Σ exp(logits[i]) over n values, and ln softmax(logits)[id]: sums in double. */
+double sl_log_sum_exp(const float *logits, int n);
+double sl_logprob(const float *logits, int n, int32_t id);
+
 #endif

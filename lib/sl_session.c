@@ -324,18 +324,6 @@ int sl_session_top(sl_session *s, int n, int32_t *ids, float *probs)
 	return n;
 }
 
-double sl_logprob(const float *logits, int vocab, int32_t id)
-{
-	double max = -INFINITY, sum = 0;
-
-	for (int i = 0; i < vocab; i++)
-		if (logits[i] > max)
-			max = logits[i];
-	for (int i = 0; i < vocab; i++)
-		sum += exp((double)logits[i] - max);
-	return (double)logits[id] - max - log(sum);
-}
-
 double sl_session_logprob(const sl_session *s, int32_t id)
 {
 	if (!s->logits || id < 0 || id >= s->m->cfg.n_vocab)

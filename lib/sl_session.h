@@ -103,8 +103,6 @@ int sl_session_score(sl_session *s, const int32_t *ids, int n, int from, double 
 typedef void (*sl_score_fn)(void *ctx, size_t t, int32_t id, double lp, const float *row, int vocab);
 int sl_score_windows(sl_session *s, const int32_t *ids, size_t n, int window, sl_score_fn out, void *ctx);
 
-/* ln softmax(logits)[id] over vocab values, the sum in double. */
-double sl_logprob(const float *logits, int vocab, int32_t id);
 
 typedef struct {
 	int n_ctx, n_cache, threads;
