@@ -16,7 +16,7 @@ set -eu
 [ $# -eq 2 ] || { echo "usage: scripts/quality.sh MODEL TEXT" >&2; exit 2; }
 model=$1 text=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=$root/bin
+bin=${BIN:-$root/bin}
 out=${OUT:-quality-out}
 base_type=${BASE:-f16}
 types=${TYPES:-"q8_0 q6_k q4_k_m q4_k q4_0 q3_k_m q3_k q2_k_m q2_k"}
