@@ -3,6 +3,7 @@
 #   make            build lib/libsl.a, bin/sl-*, and the embedded default model (models/stories260K.gguf)
 #   make deps       install the Debian packages the build and the tests need (apt-get)
 #   make check      unit tests + bats tests; ends with "N passed, N failed"
+#   make portable-check   the unit tests of a build with reference kernels only, no mmap, no threads
 #   make bench      speed and memory (slow; generates large random models under bench/out/)
 #   make install    PREFIX=/usr/local, DESTDIR honoured
 #   make model      HF=path/to/hf-model TYPE=q4_k_m: quantize, chunk and verify into models/NAME/
@@ -23,19 +24,37 @@ DEB_PKGS = libzstd-dev libxxhash-dev libcjson-dev pkg-config bats python3-numpy 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-SL_CPPFLAGS = -Ilib -D_GNU_SOURCE -DSL_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
-LDLIBS_ALL  = $(PKG_LIBS) -lm -lpthread
+# B is the build directory (objects, libraries, unit tests, their .d dependency files).
+# `make portable-check` builds into build-portable/ with SL_PORTABLE=1: only the scalar
+# reference kernels, no mmap, no threads, as on a system with none of them (the browser).
+B ?= build
+BIN ?= bin
+SL_CPPFLAGS = -Ilib -Icli -D_GNU_SOURCE -DSL_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+DEPFLAGS    = -MMD -MP
+THREAD_LIBS = -lpthread
+ifeq ($(SL_PORTABLE),1)
+SL_CPPFLAGS += -DSL_KERNELS_REF_ONLY -DSL_NO_MMAP -DSL_NO_THREADS
+THREAD_LIBS =
+endif
+LDLIBS_ALL  = $(PKG_LIBS) -lm $(THREAD_LIBS)
 
-# Every lib/*.c is part of libsl.a; files named *_avx2.c get the AVX2 flags (chosen at run time).
+# Every lib/*.c is part of libsl.a; files named *_avx2.c get the AVX2 flags (chosen at run
+# time).  cli/*.c, what only the programs need (messages, exit, signals), is libslcli.a.
 LIB_SRC  = $(wildcard lib/*.c)
-LIB_OBJ  = $(LIB_SRC:lib/%.c=build/lib/%.o)
+ifeq ($(SL_PORTABLE),1)
+LIB_SRC := $(filter-out %_avx2.c %_avx512.c,$(LIB_SRC))
+endif
+LIB_OBJ  = $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
+CLI_SRC  = $(wildcard cli/*.c)
+CLI_OBJ  = $(CLI_SRC:cli/%.c=$(B)/cli/%.o)
+LIBS     = $(B)/libslcli.a $(B)/libsl.a
 TOOL_NAMES = $(foreach t,tok detok quant chunk infer,$(if $(wildcard $(t)/sl-$(t).c),sl-$(t)))
-TOOLS    = $(TOOL_NAMES:%=bin/%)
+TOOLS    = $(TOOL_NAMES:%=$(BIN)/%)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-UNITS    = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+UNITS    = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 DEFAULT_MODEL = $(if $(wildcard quant/sl-quant.c),models/stories260K.gguf)
 
-.PHONY: quality all deps check-deps check unit bats bench test-long install uninstall clean
+.PHONY: quality all deps check-deps check unit bats bench test-long install uninstall clean portable-check portable-units
 .DELETE_ON_ERROR:
 
 all: check-deps $(TOOLS) $(DEFAULT_MODEL)
@@ -51,28 +70,39 @@ check-deps:
 	  pkg-config --exists $$pc || { echo "sl: $$pc not found: apt-get install $$deb (or: make deps)" >&2; exit 1; }; \
 	done
 
-build/lib/%_avx2.o: lib/%_avx2.c lib/*.h
+$(B)/lib/%_avx2.o: lib/%_avx2.c
 	@mkdir -p $(@D)
-	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(AVX2_FLAGS) -c -o $@ $<
+	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(AVX2_FLAGS) $(DEPFLAGS) -c -o $@ $<
 
-build/lib/%.o: lib/%.c lib/*.h
+$(B)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
-	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-build/libsl.a: $(LIB_OBJ)
+$(B)/cli/%.o: cli/%.c
+	@mkdir -p $(@D)
+	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(B)/libsl.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/libslcli.a: $(CLI_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
 # Only the first % of a prerequisite is the stem, hence the second expansion for X/sl-X.c.
 # A program is X/sl-X.c (its main) and any other X/*.c beside it.
 .SECONDEXPANSION:
-bin/sl-%: $$*/sl-$$*.c $$(filter-out $$*/sl-$$*.c,$$(wildcard $$*/*.c)) build/libsl.a $$(wildcard lib/*.h $$*/*.h)
+$(BIN)/sl-%: $$*/sl-$$*.c $$(filter-out $$*/sl-$$*.c,$$(wildcard $$*/*.c)) $(LIBS) $$(wildcard lib/*.h cli/*.h $$*/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) build/libsl.a $(LDLIBS_ALL)
+	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(LIBS) $(LDLIBS_ALL)
 
-build/tests/%: tests/unit/%.c tests/unit/check.h build/libsl.a lib/*.h
+$(B)/tests/%: tests/unit/%.c $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(SL_CPPFLAGS) -Itests/unit $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libsl.a $(LDLIBS_ALL)
+	$(CC) $(SL_CPPFLAGS) -Itests/unit $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS_ALL)
+
+# What each object, program and test includes, as the compiler found it (-MMD -MP).
+-include $(wildcard $(B)/lib/*.d $(B)/cli/*.d $(B)/bin/*.d $(B)/tests/*.d)
 
 # The embedded default model: stories260K (MIT), committed in HF form, built into an F32 GGUF.
 models/stories260K.gguf: models/stories260K-hf/model.safetensors models/stories260K-hf/config.json \
@@ -116,6 +146,13 @@ quality: all
 bench: all
 	@PYTHON=$(PYTHON) bench/run
 
+# The unit tests of the portable build (build-portable/): the default build is untouched.
+portable-check:
+	@$(MAKE) --no-print-directory B=build-portable BIN=build-portable/bin SL_PORTABLE=1 portable-units
+
+portable-units: check-deps $(TOOLS) $(UNITS)
+	@SL_PORTABLE=1 tests/run --units $(UNITS)
+
 test-long: all $(UNITS)
 	@PYTHON=$(PYTHON) SL_TEST_LONG=1 tests/run $(UNITS)
 
@@ -131,4 +168,4 @@ uninstall:
 	cd man && for f in *.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$f; done; for f in *.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$f; done
 
 clean:
-	rm -rf build bin models/stories260K.gguf
+	rm -rf build build-portable bin models/stories260K.gguf

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sl_cli.h"
@@ -28,12 +27,11 @@ static const char usage[] =
 	"       sl-quant --info model";
 
 static struct {
-	int quiet, verbose, stats, progress;
+	int quiet, verbose, stats;
 	const char *in, *out;
 	int is_hf;
 	sl_hf hf;
 	sl_gguf g;
-	double last;                  /* time of the last progress line */
 } S;
 
 static const char *type_name(uint32_t t)
@@ -51,28 +49,16 @@ static void on_warn(void *ctx, const char *msg)
 	sl_warn("%s", msg);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void on_progress(void *ctx, const sl_convert *c, int i, uint64_t done)
 {
 	(void)ctx;
-	if (now() - S.last > 0.2) {
-		S.last = now();
-		fprintf(stderr, "\rsl-quant: %3d%%  %d/%d  %-28s", (int)(100.0 * done / c->total), i + 1, c->n,
-			c->t[i].name);
-	}
+	(void)c;
+	sl_progress_update((uint64_t)i + 1, done);
 }
 
 static void print_stats(const char *name, const char *type, const sl_qstats *st)
 {
-	if (S.progress)
-		fputs("\r\033[K", stderr);
+	sl_progress_clear();
 	fprintf(stderr, "%-28s %-6s %12.4g %12.4g %9.4f%%\n", name, type, sl_qstats_rmse(st), st->max_abs_err,
 		100.0 * sl_qstats_rel(st));
 }
@@ -83,8 +69,7 @@ static void on_tensor(void *ctx, const sl_convert *c, int i)
 
 	(void)ctx;
 	if (S.verbose) {
-		if (S.progress)
-			fputs("\r\033[K", stderr);
+		sl_progress_clear();
 		fprintf(stderr, "sl-quant: %-28s %6llu x %-6llu -> %-5s %10llu bytes\n", j->name,
 			(unsigned long long)j->ne[0], (unsigned long long)j->rows, type_name(j->type),
 			(unsigned long long)j->nbytes);
@@ -99,17 +84,18 @@ static void convert(sl_convert *c)
 
 	c->ctx = NULL;
 	c->warn = S.quiet ? NULL : on_warn;
-	c->progress = S.progress ? on_progress : NULL;
+	c->progress = S.quiet ? NULL : on_progress;
 	c->tensor_done = on_tensor;
 	if (sl_convert_plan(c))
 		sl_die_lib();
 	f = sl_out_open(S.out);
+	if (!S.quiet)
+		sl_progress_start("tensor", (uint64_t)c->n, c->total);
 	if (S.stats)
 		fprintf(stderr, "%-28s %-6s %12s %12s %10s\n", "tensor", "type", "rmse", "max_abs_err", "rel_err");
 	if (sl_convert_write(c, f))
 		sl_die_lib();
-	if (S.progress)
-		fputs("\r\033[K", stderr);
+	sl_progress_end();
 	sl_out_commit();
 	if (S.stats)
 		print_stats("(all)", c->rc->name, &c->all);
@@ -207,7 +193,6 @@ int main(int argc, char **argv)
 		sl_die("%s: output would overwrite the input", S.out);
 	cv.out = S.out;
 	cv.stats = S.stats;
-	S.progress = !S.quiet && isatty(2);
 	convert(&cv);
 	sl_convert_free(&cv);
 	if (S.is_hf)

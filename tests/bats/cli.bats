@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# What every sl tool shares (lib/sl_cli.c): option errors, --version, exit status 2 for usage.
+# What every sl tool shares (cli/sl_cli.c): option errors, --version, exit status 2 for usage.
 
 bats_require_minimum_version 1.5.0
 

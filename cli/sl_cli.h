@@ -1,14 +1,17 @@
 /*
- * sl_cli — the small part of lib/ that only the programs use: diagnostics with the program
- * name, exit codes, atomic output files, and where the default model lives.
+ * sl_cli — what the programs share and the library must not have (build/libslcli.a):
+ * diagnostics with the program name, exit codes, option errors, atomic output files and
+ * their signal cleanup, where the default model lives, and a progress line.
  *
- * This is the one lib file that prints and exits; everything else returns errors (sl_err.h).
+ * lib/ (libsl.a) never prints, exits, installs signal handlers or asks where the program
+ * is, so that it builds anywhere (the browser too); these functions do, for the tools.
  * Exit codes, as documented in every man page: 0 success, 1 runtime failure (bad input,
  * corrupt file, I/O), 2 usage error.
  */
 #ifndef SL_CLI_H
 #define SL_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "sl_err.h"
@@ -81,5 +84,18 @@ void sl_outdir_commit(const char *const *old_names);
  * or dies saying where it looked.
  */
 const char *sl_default_model(void);
+
+/*
+ * A progress line on stderr for long work ("sl-quant: tensor 12 of 273, 512.0 of 3400.0 MiB,
+ * 85.3 MB/s"), shown only when stderr is a terminal and redrawn in place at most ten times a
+ * second.  sl_progress_update() takes the number of items finished or begun (1-based) and
+ * the bytes done so far; sl_progress_end() erases the line.  Messages printed by sl_die and
+ * sl_warn erase it first; other output on stderr should call sl_progress_clear() (the next
+ * update draws it again).  When stderr is not a terminal all of these do nothing.
+ */
+void sl_progress_start(const char *item, uint64_t total_items, uint64_t total_bytes);
+void sl_progress_update(uint64_t item, uint64_t bytes);
+void sl_progress_clear(void);
+void sl_progress_end(void);
 
 #endif

@@ -32,6 +32,7 @@ const char *sl_progname(void)
 static void vmsg(const char *fmt, va_list ap)
 {
 	fflush(stdout);
+	sl_progress_clear();
 	fprintf(stderr, "%s: ", progname);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
