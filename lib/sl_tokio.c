@@ -58,7 +58,7 @@ int sl_tokin_next(sl_tokin *r, int32_t *id)
 	while (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f');
 	if (c == EOF) {
 		if (ferror(r->fp))
-			return sl_seterr("%s: %s", r->name, strerror(errno));
+			return sl_seterr_sys(errno ? errno : EIO, "%s", r->name);
 		return 0;
 	}
 	r->tok_line = r->line;
@@ -139,6 +139,6 @@ int sl_tokout(FILE *fp, int32_t id, int flush)
 	if (id < 0)
 		b[--n] = '-';
 	if (fwrite(b + n, 1, sizeof b - (size_t)n, fp) != sizeof b - (size_t)n || (flush && fflush(fp) != 0))
-		return sl_seterr("stdout: %s", strerror(errno));
+		return sl_seterr_sys(errno ? errno : EIO, "stdout");
 	return 0;
 }

@@ -62,7 +62,7 @@ static int put_id(void *ctx, int32_t id)
 	char piece[1024];
 	sl_tok_show(o->t, id, piece, sizeof piece);
 	if (printf("%d\t%s\n", (int)id, piece) < 0)
-		return sl_seterr("stdout: %s", strerror(errno));
+		return sl_seterr_sys(errno ? errno : EIO, "stdout");
 	return 0;
 }
 
@@ -140,7 +140,10 @@ int main(int argc, char **argv)
 				break;
 			if (sl_tok_enc_feed(e, buf, (size_t)n, put_id, &o) < 0) {
 				fflush(stdout);
-				sl_die("%s: %s", strncmp(sl_error(), "stdout:", 7) ? name : "", sl_error());
+				/* I/O errors come from put_id (stdout), whose message says so */
+				if (sl_errcode() == SL_E_IO)
+					sl_die_lib();
+				sl_die("%s: %s", name, sl_error());
 			}
 			if (fflush(stdout) != 0)
 				sl_die("stdout: %s", strerror(errno));
