@@ -6,12 +6,141 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "sl_err.h"
 #include "sl_map.h"
+
+/* Open path, which must be a regular file: the descriptor, or -1 with sl_error set. */
+static int open_regular(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return sl_seterr_sys(errno, "%s", path);
+	if (fstat(fd, st) != 0) {
+		int e = errno;
+		close(fd);
+		return sl_seterr_sys(e, "%s", path);
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return sl_seterr(S_ISDIR(st->st_mode) ? "%s: is a directory" :
+				 "%s: not a regular file (models must be seekable files)", path);
+	}
+	return fd;
+}
+
+/*
+ * Read all m->size bytes of fd into buf: 0, or -1 with sl_error set (m->path).  In pieces of
+ * at most 1 GiB, which every system's read accepts.
+ */
+static int read_all(const sl_map *m, int fd, uint8_t *buf)
+{
+	uint64_t got = 0;
+
+	while (got < m->size) {
+		ssize_t r = pread(fd, buf + got, (size_t)(m->size - got > (1u << 30) ? (1u << 30) : m->size - got),
+				  (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return sl_seterr_sys(errno, "%s: read", m->path);
+		if (r == 0)
+			return sl_seterr_code(SL_E_IO, "%s: read: file shrank while reading", m->path);
+		got += (uint64_t)r;
+	}
+	return 0;
+}
+
+#ifdef SL_NO_MMAP
+/*
+ * A build without mmap (-DSL_NO_MMAP, for systems that have none): files are read into
+ * malloc'ed memory, the huge-page hints do nothing, and the KV cache is calloc'ed.
+ */
+static int read_file(sl_map *m, const char *path)
+{
+	struct stat st;
+	uint8_t *buf;
+	int fd;
+
+	memset(m, 0, sizeof *m);
+	fd = open_regular(path, &st);
+	if (fd < 0)
+		return -1;
+	m->path = strdup(path);
+	m->size = (uint64_t)st.st_size;
+	m->dev = (uint64_t)st.st_dev;
+	m->ino = (uint64_t)st.st_ino;
+	if (!m->path) {
+		close(fd);
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
+	}
+	if (m->size == 0) {
+		close(fd);
+		return 0;
+	}
+	buf = m->size <= SIZE_MAX ? malloc((size_t)m->size) : NULL;
+	if (!buf) {
+		close(fd);
+		sl_map_close(m);
+		return sl_seterr_code(SL_E_NOMEM, "%s: cannot allocate %llu bytes to read it into", path,
+				      (unsigned long long)st.st_size);
+	}
+	m->data = buf;
+	m->copied = m->size;
+	if (read_all(m, fd, buf) != 0) {
+		close(fd);
+		sl_map_close(m);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int sl_map_open(sl_map *m, const char *path)
+{
+	return read_file(m, path);
+}
+
+int sl_map_read(sl_map *m, const char *path)
+{
+	return read_file(m, path);
+}
+
+void sl_map_prefault(sl_map *m)
+{
+	(void)m;
+}
+
+void sl_map_drop(const void *p, uint64_t n)
+{
+	(void)p;
+	(void)n;
+}
+
+void *sl_huge_alloc(size_t n)
+{
+	return calloc(1, n ? n : 1);
+}
+
+void sl_huge_free(void *p, size_t n)
+{
+	(void)n;
+	free(p);
+}
+
+void sl_map_close(sl_map *m)
+{
+	free((void *)m->data);
+	free(m->path);
+	memset(m, 0, sizeof *m);
+}
+
+#else /* mmap */
+
+#include <sys/mman.h>
 
 #define HUGE_PAGE ((uint64_t)2 << 20)
 
@@ -63,26 +192,6 @@ static void *map_aligned(int fd, uint64_t n)
 	return p;
 }
 
-/* Open path, which must be a regular file: the descriptor, or -1 with sl_error set. */
-static int open_regular(const char *path, struct stat *st)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return sl_seterr("%s: %s", path, strerror(errno));
-	if (fstat(fd, st) != 0) {
-		int e = errno;
-		close(fd);
-		return sl_seterr("%s: %s", path, strerror(e));
-	}
-	if (!S_ISREG(st->st_mode)) {
-		close(fd);
-		return sl_seterr(S_ISDIR(st->st_mode) ? "%s: is a directory" :
-				 "%s: not a regular file (models must be seekable files)", path);
-	}
-	return fd;
-}
-
 int sl_map_open(sl_map *m, const char *path)
 {
 	struct stat st;
@@ -98,7 +207,7 @@ int sl_map_open(sl_map *m, const char *path)
 		if (p == MAP_FAILED) {
 			int e = errno;
 			close(fd);
-			return sl_seterr("%s: mmap: %s", path, strerror(e));
+			return sl_seterr_sys(e, "%s: mmap", path);
 		}
 	}
 	close(fd);
@@ -109,7 +218,7 @@ int sl_map_open(sl_map *m, const char *path)
 	m->path = strdup(path);
 	if (!m->path) {
 		sl_map_close(m);
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -132,7 +241,6 @@ void sl_huge_free(void *p, size_t n)
 int sl_map_read(sl_map *m, const char *path)
 {
 	struct stat st;
-	uint64_t got = 0;
 	uint8_t *buf;
 	int fd;
 
@@ -143,7 +251,7 @@ int sl_map_read(sl_map *m, const char *path)
 	m->path = strdup(path);
 	if (!m->path) {
 		close(fd);
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	}
 	m->size = (uint64_t)st.st_size;
 	if (m->size == 0) {
@@ -155,23 +263,15 @@ int sl_map_read(sl_map *m, const char *path)
 		int e = errno;
 		close(fd);
 		sl_map_close(m);
-		return sl_seterr("%s: cannot allocate %llu bytes to read it into: %s", path,
-				 (unsigned long long)m->size, strerror(e));
+		return sl_seterr_sys(e, "%s: cannot allocate %llu bytes to read it into", path,
+				     (unsigned long long)st.st_size);
 	}
 	m->data = buf;
 	m->copied = huge_round(m->size);
-	while (got < m->size) {
-		ssize_t r = pread(fd, buf + got, (size_t)(m->size - got > (1u << 30) ? (1u << 30) : m->size - got),
-				  (off_t)got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			int e = r < 0 ? errno : 0;
-			close(fd);
-			sl_map_close(m);
-			return sl_seterr("%s: read: %s", path, e ? strerror(e) : "file shrank while reading");
-		}
-		got += (uint64_t)r;
+	if (read_all(m, fd, buf) != 0) {
+		close(fd);
+		sl_map_close(m);
+		return -1;
 	}
 	close(fd);
 	mprotect(buf, (size_t)m->copied, PROT_READ); /* weights are read-only, as when mapped */
@@ -357,6 +457,8 @@ void sl_map_drop(const void *p, uint64_t n)
 	if (e > b)
 		madvise((void *)b, e - b, MADV_DONTNEED);
 }
+
+#endif /* SL_NO_MMAP */
 
 void sl_rd_init(sl_rd *r, const void *base, uint64_t size, const char *name)
 {

@@ -4,6 +4,10 @@
  * Every model byte sl reads comes through here: weights are mapped, never copied (unless
  * the user asks, sl_map_read), and every length and offset found in a file is checked
  * against the mapping before it is used.
+ *
+ * Built with -DSL_NO_MMAP (systems without mmap) there is one plain-buffer variant:
+ * sl_map_open reads the file into malloc'ed memory as sl_map_read does (m->copied is the
+ * size), sl_map_prefault and sl_map_drop do nothing, and sl_huge_alloc is calloc.
  */
 #ifndef SL_MAP_H
 #define SL_MAP_H

@@ -15,6 +15,51 @@
  * One job at a time: sl_pool_run() must not be called from inside a task, nor on one pool
  * from two threads at once.
  */
+#include "sl_err.h"
+#include "sl_pool.h"
+
+#ifdef SL_NO_THREADS
+/*
+ * A build without threads (-DSL_NO_THREADS: no pthreads, as in the browser): the pool is
+ * the caller alone, which runs every task in order.  Results are the same, since tasks
+ * never depend on which thread runs them.
+ */
+#include <stdlib.h>
+
+struct sl_pool {
+	int unused;
+};
+
+sl_pool *sl_pool_new(int n_threads)
+{
+	sl_pool *p = calloc(1, sizeof *p);
+
+	(void)n_threads;
+	if (!p)
+		sl_seterr_code(SL_E_NOMEM, "thread pool: out of memory");
+	return p;
+}
+
+void sl_pool_free(sl_pool *p)
+{
+	free(p);
+}
+
+int sl_pool_threads(const sl_pool *p)
+{
+	(void)p;
+	return 1;
+}
+
+void sl_pool_run(sl_pool *p, int n_tasks, sl_pool_fn fn, void *arg)
+{
+	(void)p;
+	for (int t = 0; t < n_tasks; t++)
+		fn(arg, t, n_tasks);
+}
+
+#else
+
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -23,9 +68,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "sl_err.h"
-#include "sl_pool.h"
 
 /*
  * How long a worker spins after a job before it sleeps.  Long enough to bridge the gaps
@@ -146,7 +188,7 @@ sl_pool *sl_pool_new(int n_threads)
 
 	sl_pool *p = calloc(1, sizeof(*p));
 	if (!p) {
-		sl_seterr("thread pool: out of memory");
+		sl_seterr_code(SL_E_NOMEM, "thread pool: out of memory");
 		return NULL;
 	}
 	p->n_threads = n_threads;
@@ -155,7 +197,7 @@ sl_pool *sl_pool_new(int n_threads)
 	if (n_threads > 1) {
 		p->threads = calloc((size_t)n_threads - 1, sizeof(pthread_t));
 		if (!p->threads) {
-			sl_seterr("thread pool: out of memory");
+			sl_seterr_code(SL_E_NOMEM, "thread pool: out of memory");
 			free(p);
 			return NULL;
 		}
@@ -163,7 +205,7 @@ sl_pool *sl_pool_new(int n_threads)
 	for (int i = 0; i < n_threads - 1; i++) {
 		int e = pthread_create(&p->threads[i], NULL, worker, p);
 		if (e) {
-			sl_seterr("thread pool: cannot start thread: %s", strerror(e));
+			sl_seterr_sys(e, "thread pool: cannot start thread");
 			p->n_threads = i + 1;
 			sl_pool_free(p);
 			return NULL;
@@ -222,3 +264,5 @@ void sl_pool_run(sl_pool *p, int n_tasks, sl_pool_fn fn, void *arg)
 			sched_yield();
 	}
 }
+
+#endif /* SL_NO_THREADS */

@@ -12,7 +12,10 @@
 typedef struct sl_pool sl_pool;
 typedef void (*sl_pool_fn)(void *arg, int task, int n_tasks);
 
-/* n_threads <= 0: the number of online cores.  NULL with sl_error on failure. */
+/*
+ * n_threads <= 0: the number of online cores.  NULL with sl_error on failure.  Built with
+ * -DSL_NO_THREADS (no pthreads) every pool is the caller alone: sl_pool_threads() is 1.
+ */
 sl_pool *sl_pool_new(int n_threads);
 void sl_pool_free(sl_pool *p);
 int sl_pool_threads(const sl_pool *p);  /* 1 for a NULL pool */

@@ -9,7 +9,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -415,14 +414,6 @@ int sl_st_read_f32(const sl_st_tensor *t, uint64_t first, uint64_t n, float *dst
 
 void sl_st_release(const sl_safetensors *st, const sl_st_tensor *t)
 {
-	long pg = sysconf(_SC_PAGESIZE);
-	uintptr_t b, e;
-
-	if (st->borrowed || pg <= 0)
-		return;
-	/* Only whole pages inside the tensor: a neighbour may still need a shared edge page. */
-	b = ((uintptr_t)t->data + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
-	e = ((uintptr_t)t->data + t->nbytes) & ~((uintptr_t)pg - 1);
-	if (e > b)
-		madvise((void *)b, e - b, MADV_DONTNEED);
+	if (!st->borrowed)
+		sl_map_drop(t->data, t->nbytes);
 }

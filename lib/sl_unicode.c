@@ -5,12 +5,19 @@
  * call folds the Basic Multilingual Plane into one byte per code point (64 KiB), which keeps
  * the tokenizer's inner loop at one load per character for nearly all text.
  */
-#include <pthread.h>
-
 #include "sl_unicode.h"
 
 static uint8_t bmp[0x10000];
+static void bmp_build(void);
+
+#ifdef SL_NO_THREADS /* one thread: a flag is enough */
+static int bmp_done;
+#define BMP_ONCE() ((void)(bmp_done || (bmp_build(), bmp_done = 1)))
+#else
+#include <pthread.h>
 static pthread_once_t bmp_once = PTHREAD_ONCE_INIT;
+#define BMP_ONCE() pthread_once(&bmp_once, bmp_build)
+#endif
 
 static int in_ranges(const uint32_t (*r)[2], unsigned n, uint32_t cp)
 {
@@ -51,7 +58,7 @@ static void bmp_build(void)
 unsigned sl_uni_class(uint32_t cp)
 {
 	if (cp < 0x10000) {
-		pthread_once(&bmp_once, bmp_build);
+		BMP_ONCE();
 		return bmp[cp];
 	}
 	if (cp > 0x10FFFF)

@@ -12,6 +12,13 @@
 #include "check.h"
 #include "sl_pool.h"
 
+/* Threads a pool of n gets: n, or 1 in a build without threads (-DSL_NO_THREADS). */
+#ifdef SL_NO_THREADS
+#define THREADS(n) 1
+#else
+#define THREADS(n) (n)
+#endif
+
 typedef struct {
 	_Atomic int *count; /* [n_tasks] times each task ran */
 	_Atomic int bad;    /* calls with a wrong n_tasks */
@@ -46,7 +53,7 @@ static void test_threads(int n_threads)
 	CHECK(p != NULL);
 	if (!p)
 		return;
-	CHECK(sl_pool_threads(p) == n_threads);
+	CHECK(sl_pool_threads(p) == THREADS(n_threads));
 	int ok = 1;
 	for (int n = 0; n <= 70; n++)
 		ok &= run_once(p, n);
@@ -81,11 +88,36 @@ static void test_results_independent_of_threads(void)
 	sl_pool_free(p);
 }
 
+/* Without threads the caller runs the tasks, in order. */
+static void order_task(void *arg, int task, int n_tasks)
+{
+	int *seen = arg;
+	(void)n_tasks;
+	seen[seen[0] + 1] = task;
+	seen[0]++;
+}
+
+static void test_no_threads(void)
+{
+#ifdef SL_NO_THREADS
+	int seen[1 + 40] = {0}, ok = 1;
+	sl_pool *p = sl_pool_new(4);
+	CHECK(p != NULL);
+	sl_pool_run(p, 40, order_task, seen);
+	for (int i = 0; i < 40; i++)
+		ok &= seen[i + 1] == i;
+	CHECK(seen[0] == 40 && ok);
+	sl_pool_free(p);
+#else
+	(void)order_task;
+#endif
+}
+
 int main(void)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	sl_pool *p = sl_pool_new(0);
-	CHECK(p != NULL && sl_pool_threads(p) == (cores > 0 ? cores : 1));
+	CHECK(p != NULL && sl_pool_threads(p) == THREADS(cores > 0 ? cores : 1));
 	sl_pool_free(p);
 	sl_pool_free(NULL);
 	CHECK(sl_pool_threads(NULL) == 1);
@@ -93,5 +125,6 @@ int main(void)
 	for (int n = 1; n <= 4; n++)
 		test_threads(n);
 	test_results_independent_of_threads();
+	test_no_threads();
 	return CHECK_DONE();
 }
