@@ -16,12 +16,31 @@
 #include "sl_cli.h"
 
 static const char *progname = "sl";
+static int stdout_closed, failing;
+
+/*
+ * At exit, stdout is flushed and closed and an error reported, so that a program that
+ * exits with 0 without sl_close_stdout (--help) still fails when its output is lost
+ * ("sl-tok --help > /dev/full").  Not after sl_die: that exit already says why.
+ */
+static void close_stdout_at_exit(void)
+{
+	if (stdout_closed || failing)
+		return;
+	stdout_closed = 1;
+	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+		if (errno != EPIPE)
+			fprintf(stderr, "%s: stdout: %s\n", progname, strerror(errno ? errno : EIO));
+		_exit(SL_EXIT_FAIL);
+	}
+}
 
 void sl_cli_init(const char *name)
 {
 	const char *slash = strrchr(name, '/');
 
 	progname = slash ? slash + 1 : name;
+	atexit(close_stdout_at_exit);
 }
 
 const char *sl_progname(void)
@@ -45,6 +64,7 @@ void sl_die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg(fmt, ap);
 	va_end(ap);
+	failing = 1;
 	exit(SL_EXIT_FAIL);
 }
 
@@ -70,6 +90,7 @@ void sl_usage_error(const char *usage, const char *fmt, ...)
 	vmsg(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "%s\nTry '%s --help' for more information.\n", usage, progname);
+	failing = 1;
 	exit(SL_EXIT_USAGE);
 }
 
@@ -97,7 +118,9 @@ void sl_version(void)
 
 void sl_close_stdout(void)
 {
+	stdout_closed = 1;
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+		failing = 1;
 		if (errno == EPIPE)
 			exit(SL_EXIT_FAIL);
 		sl_die("stdout: %s", strerror(errno));

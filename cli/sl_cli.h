@@ -22,7 +22,10 @@
 
 enum { SL_EXIT_OK = 0, SL_EXIT_FAIL = 1, SL_EXIT_USAGE = 2 };
 
-/* Set the program name used as the prefix of every message ("sl-tok"). */
+/*
+ * Set the program name used as the prefix of every message ("sl-tok"), and check at exit
+ * that stdout was written (an exit(0) whose output was lost becomes exit 1 with a message).
+ */
 void sl_cli_init(const char *progname);
 const char *sl_progname(void);
 

@@ -66,6 +66,17 @@ static int put_id(void *ctx, int32_t id)
 	return 0;
 }
 
+/*
+ * An encoder failure while reading input `name`: bad input, or the output callback failing
+ * (SL_E_IO, which the encoder itself never sets), whose message names stdout already.
+ */
+static _Noreturn void die_enc(const char *name)
+{
+	if (sl_errcode() == SL_E_IO)
+		sl_die_lib();
+	sl_die("%s: %s", name, sl_error());
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -129,7 +140,7 @@ int main(int argc, char **argv)
 				sl_die("%s: %s", name, strerror(errno));
 		}
 		if (f > 0 && sl_tok_enc_mark(e) < 0)
-			sl_die("%s: %s", argv[optind + f - 1], sl_error());
+			die_enc(argv[optind + f - 1]);
 		for (;;) {
 			ssize_t n = read(fd, buf, sizeof buf);
 			if (n < 0 && errno == EINTR)
@@ -138,13 +149,8 @@ int main(int argc, char **argv)
 				sl_die("%s: %s", name, strerror(errno));
 			if (n == 0)
 				break;
-			if (sl_tok_enc_feed(e, buf, (size_t)n, put_id, &o) < 0) {
-				fflush(stdout);
-				/* I/O errors come from put_id (stdout), whose message says so */
-				if (sl_errcode() == SL_E_IO)
-					sl_die_lib();
-				sl_die("%s: %s", name, sl_error());
-			}
+			if (sl_tok_enc_feed(e, buf, (size_t)n, put_id, &o) < 0)
+				die_enc(name);
 			if (fflush(stdout) != 0)
 				sl_die("stdout: %s", strerror(errno));
 		}
@@ -152,7 +158,7 @@ int main(int argc, char **argv)
 			close(fd);
 	}
 	if (sl_tok_enc_finish(e, put_id, &o) < 0)
-		sl_die("%s: %s", name, sl_error());
+		die_enc(name);
 	sl_tok_enc_free(e);
 	sl_tok_free(t);
 	sl_close_stdout();
