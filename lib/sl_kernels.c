@@ -27,11 +27,10 @@
 
 /*
  * For one token (generation) the product streams its weights from memory once, and the
- * threads stream fastest from a few large pieces each: on the 2-core bench machine two
- * threads read Q8_0 weights at 43 GB/s in 64-row pieces and at 55-58 GB/s in pieces of
- * 512 rows or more (one thread: 29 GB/s either way).  So the rows are cut into 4 pieces
- * per thread of decreasing size (piece i of n in proportion to 2(n-i)-1: the first is 15
- * times the last), whole multiples of 64 rows: large pieces first, small ones last so the
+ * threads stream fastest from a few large pieces each (hundreds of rows, not tens; one
+ * thread does not care; figures in bench/NOTES.md).  So the rows are cut into 4 pieces per
+ * thread of decreasing size (piece i of n in proportion to 2(n-i)-1: the first is 15 times
+ * the last), whole multiples of 64 rows: large pieces first, small ones last so the
  * threads finish together.  Piece `task` starts at row:
  */
 static int piece_start(int rows, int n, int task)

@@ -36,13 +36,14 @@ int sl_map_open(sl_map *m, const char *path);
  * will touch every byte again and again (decoding reads every weight for every token).
  *
  * Why: a pass over weights mapped in 4 KiB pages costs a TLB miss every 4 KiB, and under a
- * hypervisor each miss walks two sets of page tables; on the bench VM that made decoding
- * 2-5× slower than from 2 MiB pages, and erratic.  Linux (6.x, on ext4 or XFS) reads a file
- * mapped with huge-page advice into 2 MiB page-cache pages, but only pages not yet cached:
- * a file just written or read with read(2) sits in the cache in small pages.  So each 2 MiB
- * piece of the file that the cache holds in small pages is dropped (if clean and mapped by
- * no other process) and faulted in again, once the first such piece has come back as a
- * huge page (otherwise nothing more is dropped).  Later runs find the huge pages cached.
+ * hypervisor each miss walks two sets of page tables, which makes decoding several times
+ * slower than from 2 MiB pages, and erratic (bench/NOTES.md).  Linux (6.x, on ext4 or
+ * XFS) reads a file mapped with huge-page advice into 2 MiB page-cache pages, but only
+ * pages not yet cached: a file just written or read with read(2) sits in the cache in
+ * small pages.  So each 2 MiB piece of the file that the cache holds in small pages is
+ * dropped (if clean and mapped by no other process) and faulted in again, once the first
+ * such piece has come back as a huge page (otherwise nothing more is dropped).  Later runs
+ * find the huge pages cached.
  * Advice only: never fails, and leaves the contents as they were.  Sets m->huge.
  */
 void sl_map_prefault(sl_map *m);
