@@ -428,9 +428,9 @@ static void avx2_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 /*
  * Tokens in groups of 4 with RP rows per tile (prompt processing), then the 1-3 tokens
  * left one row at a time.  For one token (generation) the weights stream from memory once:
- * reading one row at a time measured 3-4× faster than interleaving 2 or 4 rows (the
+ * reading one row at a time streams much faster than interleaving 2 or 4 rows (the
  * hardware prefetcher follows one stream per core better than several), which outweighs
- * sharing the activation loads between rows.
+ * sharing the activation loads between rows (bench/NOTES.md).
  */
 #define MM_DRIVER(name, RP, TP)                                                               \
 	static void name##_mm(const char *W, size_t ws, int nr, int cols, const char *xq,     \
@@ -466,7 +466,7 @@ static void avx2_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 	}
 
 #define MM_DRIVER_(...) MM_DRIVER(__VA_ARGS__)
-/* prompt tiles (rows, tokens), measured with bench/kpeak on Zen 5; -D overrides for tuning */
+/* prompt tiles (rows, tokens), chosen with bench/kpeak (bench/NOTES.md); -D overrides for tuning */
 #ifndef Q4_K_TILE
 #define Q4_K_TILE 1, 6
 #endif
@@ -581,7 +581,8 @@ INLINE __m256i TILE(q8_0_dot)(__m256i w, __m256i aw, const char *x)
 /*
  * Blocks go in pairs, acc += (p0 + p1) with p = isum·dw·dx, not acc += p0, acc += p1: one
  * token and row make a single chain of additions into acc, and its latency (4 cycles an
- * FMA), not the arithmetic, bounded the one-token product: pairs measured 1.36× faster.
+ * FMA), not the arithmetic, bounded the one-token product: pairs halve the chain
+ * (bench/NOTES.md has the gain).
  */
 INLINE void TILE(q8_0)(const int R, const int T, const char *W, size_t ws, int cols,
 		      const char *xq, size_t xs, float *Y, size_t ldy)
@@ -632,7 +633,7 @@ INLINE void TILE(q8_0)(const int R, const int T, const char *W, size_t ws, int c
 
 /* ==== tiling of the variant ==== */
 
-/* rows × tokens of the Q4_0 prompt tile: 2×6 measured best of 1-4 × 2-8 on Zen 5 */
+/* rows × tokens of the Q4_0 prompt tile: the best of 1-4 × 2-8 (bench/NOTES.md) */
 #ifndef Q4_0_TILE
 #define Q4_0_TILE 2, 6
 #endif
