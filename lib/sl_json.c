@@ -15,7 +15,7 @@ char *sl_path_join(const char *dir, const char *name)
 	char *p = malloc(a + b + 2);
 
 	if (!p) {
-		sl_seterr("out of memory");
+		sl_seterr_code(SL_E_NOMEM, "out of memory");
 		return NULL;
 	}
 	memcpy(p, dir, a);

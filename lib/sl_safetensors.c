@@ -79,7 +79,7 @@ static int add_tensor(sl_safetensors *st, sl_st_tensor *t)
 	sl_st_tensor *p = realloc(st->tensors, (st->n_tensors + 1) * sizeof *p);
 
 	if (!p)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	st->tensors = p;
 	st->tensors[st->n_tensors++] = *t;
 	return 0;
@@ -181,7 +181,7 @@ static int parse_file(sl_safetensors *st, int fi)
 		}
 		t.name = strdup(it->string);
 		if (!t.name) {
-			sl_seterr("out of memory");
+			sl_seterr_code(SL_E_NOMEM, "out of memory");
 			goto out;
 		}
 		t.n_elems = n;
@@ -231,7 +231,7 @@ static int add_file(sl_safetensors *st, const char *path)
 	sl_map *p = realloc(st->files, (st->n_files + 1) * sizeof *p);
 
 	if (!p)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	st->files = p;
 	if (sl_map_open(&st->files[st->n_files], path) != 0)
 		return -1;
@@ -249,7 +249,7 @@ static int open_index(sl_safetensors *st, const char *index)
 		return -1;
 	dir = strdup(index);
 	if (!dir) {
-		sl_seterr("out of memory");
+		sl_seterr_code(SL_E_NOMEM, "out of memory");
 		goto out;
 	}
 	slash = strrchr(dir, '/');
@@ -275,7 +275,7 @@ static int open_index(sl_safetensors *st, const char *index)
 		if (!have) {
 			char *p = sl_path_join(dir, it->valuestring);
 			if (!p) {
-				sl_seterr("out of memory");
+				sl_seterr_code(SL_E_NOMEM, "out of memory");
 				goto out;
 			}
 			rc = add_file(st, p);
@@ -319,18 +319,18 @@ int sl_st_open(sl_safetensors *st, const char *path)
 
 	memset(st, 0, sizeof *st);
 	if (stat(path, &sb) != 0)
-		return sl_seterr("%s: %s", path, strerror(errno));
+		return sl_seterr_sys(errno, "%s", path);
 	if (S_ISDIR(sb.st_mode)) {
 		char *p = sl_path_join(path, "model.safetensors.index.json");
 		if (!p)
-			return sl_seterr("out of memory");
+			return sl_seterr_code(SL_E_NOMEM, "out of memory");
 		if (access(p, F_OK) == 0) {
 			rc = open_index(st, p);
 		} else {
 			free(p);
 			p = sl_path_join(path, "model.safetensors");
 			if (!p)
-				return sl_seterr("out of memory");
+				return sl_seterr_code(SL_E_NOMEM, "out of memory");
 			if (access(p, F_OK) != 0)
 				rc = sl_seterr("%s: no model.safetensors or model.safetensors.index.json", path);
 			else
@@ -350,13 +350,13 @@ int sl_st_parse(sl_safetensors *st, const void *data, uint64_t size, const char 
 	st->borrowed = 1;
 	st->files = calloc(1, sizeof *st->files);
 	if (!st->files)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	st->n_files = 1;
 	st->files[0].data = data;
 	st->files[0].size = size;
 	st->files[0].path = strdup(name);
 	if (!st->files[0].path)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	return parse_file(st, 0);
 }
 

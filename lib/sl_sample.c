@@ -157,7 +157,7 @@ sl_sampler *sl_sampler_new(int vocab, const sl_sample_params *p, uint64_t seed)
 		return sl_seterr("sampler: parameter out of range"), NULL;
 	s = calloc(1, sizeof *s);
 	if (!s)
-		return sl_seterr("out of memory"), NULL;
+		return sl_seterr_code(SL_E_NOMEM, "out of memory"), NULL;
 	s->p = *p;
 	s->vocab = vocab;
 	s->c = malloc((size_t)vocab * sizeof *s->c);
@@ -165,7 +165,7 @@ sl_sampler *sl_sampler_new(int vocab, const sl_sample_params *p, uint64_t seed)
 	s->seen = calloc((size_t)vocab, 1);
 	if (!s->c || !s->top || !s->seen) {
 		sl_sampler_free(s);
-		return sl_seterr("out of memory"), NULL;
+		return sl_seterr_code(SL_E_NOMEM, "out of memory"), NULL;
 	}
 	sl_rng_seed(&s->rng, seed);
 	return s;

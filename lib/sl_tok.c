@@ -38,7 +38,7 @@ static int strmap_build(sl_tok_strmap *m, int n, char *const *keys, const uint32
 		cap *= 2;
 	m->slot = calloc(cap, sizeof *m->slot);
 	if (!m->slot)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	m->mask = cap - 1;
 	for (int id = 0; id < n; id++) {
 		if (skip && skip[id])
@@ -140,7 +140,7 @@ static int set_piece(sl_tok *t, int id, const char *s, size_t n)
 	char *p = malloc(n + 1);
 
 	if (!p)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	memcpy(p, s, n);
 	p[n] = '\0';
 	free(t->piece[id]);
@@ -225,7 +225,7 @@ static int merges_build(sl_tok *t, const char *name)
 	m->rank = malloc(cap * sizeof *m->rank);
 	m->result = malloc(cap * sizeof *m->result);
 	if (!m->key || !m->rank || !m->result)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	memset(m->key, 0xff, cap * sizeof *m->key);
 	m->mask = cap - 1;
 	for (int i = 0; i < t->n_merges; i++) {
@@ -233,7 +233,7 @@ static int merges_build(sl_tok *t, const char *name)
 		size_t ln = t->piece_len[l], rn = t->piece_len[r];
 		char stack[256], *buf = ln + rn <= sizeof stack ? stack : malloc(ln + rn);
 		if (!buf)
-			return sl_seterr("out of memory");
+			return sl_seterr_code(SL_E_NOMEM, "out of memory");
 		memcpy(buf, t->piece[l], ln);
 		memcpy(buf + ln, t->piece[r], rn);
 		int res = sl_tok_strmap_get(&t->by_piece, t->piece, t->piece_len, buf, ln + rn);
@@ -304,7 +304,7 @@ static int nocut_add(sl_tok *t, const char *s, size_t n, int first_only, size_t 
 				size_t nc = *cap ? *cap * 2 : 64;
 				uint32_t *p = realloc(t->nocut, nc * sizeof *p);
 				if (!p)
-					return sl_seterr("out of memory");
+					return sl_seterr_code(SL_E_NOMEM, "out of memory");
 				t->nocut = p;
 				*cap = nc;
 			}
@@ -405,7 +405,7 @@ static int finish(sl_tok *t, const char *name, int scores_given)
 	uint8_t *skip = calloc((size_t)t->n_vocab + 1, 1);
 
 	if (!skip)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	for (int id = 0; id < t->n_vocab; id++) {
 		if (!t->piece[id]) {
 			free(skip);
@@ -423,7 +423,7 @@ static int finish(sl_tok *t, const char *name, int scores_given)
 			size_t n;
 			if (!buf) {
 				free(skip);
-				return sl_seterr("out of memory");
+				return sl_seterr_code(SL_E_NOMEM, "out of memory");
 			}
 			if (bytelevel_unmap(t->piece[id], t->piece_len[id], buf, &n) == 0) {
 				t->text[id] = buf;
@@ -482,7 +482,7 @@ static int finish(sl_tok *t, const char *name, int scores_given)
 		int k = 0;
 		uint8_t *seen = calloc((size_t)t->n_vocab, 1);
 		if (!seen)
-			return sl_seterr("out of memory");
+			return sl_seterr_code(SL_E_NOMEM, "out of memory");
 		for (int i = 0; i < t->n_merges; i++) {
 			uint32_t rank;
 			int32_t res;
@@ -503,7 +503,7 @@ static int finish(sl_tok *t, const char *name, int scores_given)
 			t->n_added++;
 	t->added = malloc(((size_t)t->n_added + 1) * sizeof *t->added);
 	if (!t->added)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	t->n_added = 0;
 	for (int id = 0; id < t->n_vocab; id++)
 		if ((t->flags[id] & TOKF_ADDED) && t->piece_len[id] > 0) {
@@ -543,7 +543,7 @@ static int add_norm(sl_tok *t, int op, const char *a, const char *b)
 	sl_tok_normop *n = realloc(t->norm, ((size_t)t->n_norm + 1) * sizeof *n);
 
 	if (!n)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	t->norm = n;
 	n = &t->norm[t->n_norm];
 	memset(n, 0, sizeof *n);
@@ -556,7 +556,7 @@ static int add_norm(sl_tok *t, int op, const char *a, const char *b)
 	}
 	t->n_norm++;
 	if (!n->a || (b && !n->b))
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	return 0;
 }
 
@@ -831,7 +831,7 @@ static sl_tok *load_json_tok(const char *path, const char *dir)
 	}
 	t = tok_new(n);
 	if (!t) {
-		sl_seterr("out of memory");
+		sl_seterr_code(SL_E_NOMEM, "out of memory");
 		goto fail;
 	}
 	cJSON_ArrayForEach(e, vocab) {
@@ -903,7 +903,7 @@ static sl_tok *load_json_tok(const char *path, const char *dir)
 	t->n_merges = cJSON_GetArraySize(merges);
 	t->merge = malloc(((size_t)t->n_merges + 1) * sizeof *t->merge);
 	if (!t->merge) {
-		sl_seterr("out of memory");
+		sl_seterr_code(SL_E_NOMEM, "out of memory");
 		goto fail;
 	}
 	{
@@ -1034,7 +1034,7 @@ static int merges_from_scores(sl_tok *t)
 	cand *c = malloc(cap * sizeof *c);
 
 	if (!c)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	for (int id = 0; id < t->n_vocab; id++) {
 		const char *p = t->piece[id];
 		size_t len = t->piece_len[id];
@@ -1050,7 +1050,7 @@ static int merges_from_scores(sl_tok *t)
 				cand *nc = realloc(c, 2 * cap * sizeof *c);
 				if (!nc) {
 					free(c);
-					return sl_seterr("out of memory");
+					return sl_seterr_code(SL_E_NOMEM, "out of memory");
 				}
 				c = nc;
 				cap *= 2;
@@ -1071,7 +1071,7 @@ static int merges_from_scores(sl_tok *t)
 	t->merge = malloc((n + 1) * sizeof *t->merge);
 	if (!t->merge) {
 		free(c);
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
 		t->merge[i][0] = c[i].l;
@@ -1115,7 +1115,7 @@ sl_tok *sl_tok_load_gguf(const void *gguf)
 		goto fail;
 	t = tok_new(n);
 	if (!t) {
-		sl_seterr("out of memory");
+		sl_seterr_code(SL_E_NOMEM, "out of memory");
 		goto fail;
 	}
 	t->bytelevel = !strcmp(model, "gpt2");
@@ -1184,7 +1184,7 @@ sl_tok *sl_tok_load_gguf(const void *gguf)
 		t->n_merges = (int)merges->arr_n;
 		t->merge = malloc(((size_t)t->n_merges + 1) * sizeof *t->merge);
 		if (!t->merge) {
-			sl_seterr("out of memory");
+			sl_seterr_code(SL_E_NOMEM, "out of memory");
 			goto fail;
 		}
 		for (int i = 0; i < t->n_merges; i++) {
@@ -1236,7 +1236,7 @@ sl_tok *sl_tok_load(const char *path)
 	char p[4096];
 
 	if (stat(path, &st) != 0) {
-		sl_seterr("%s: %s", path, strerror(errno));
+		sl_seterr_sys(errno, "%s", path);
 		return NULL;
 	}
 	/* A chunk directory (sl-chunk): the tokenizer is in the core chunk.  (An HF directory
@@ -1263,7 +1263,7 @@ sl_tok *sl_tok_load(const char *path)
 	FILE *f = fopen(path, "rb");
 	unsigned char magic[4] = { 0 };
 	if (!f) {
-		sl_seterr("%s: %s", path, strerror(errno));
+		sl_seterr_sys(errno, "%s", path);
 		return NULL;
 	}
 	size_t got = fread(magic, 1, 4, f);

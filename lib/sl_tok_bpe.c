@@ -121,7 +121,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 		nc *= 2;
 	void *q = realloc(*p, nc * elem);
 	if (!q)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	*p = q;
 	*cap = nc;
 	return 0;
@@ -653,7 +653,7 @@ sl_tok_enc *sl_tok_enc_new(const sl_tok *t, int flags)
 	}
 	e = calloc(1, sizeof *e);
 	if (!e) {
-		sl_seterr("out of memory");
+		sl_seterr_code(SL_E_NOMEM, "out of memory");
 		return NULL;
 	}
 	e->t = t;
@@ -664,7 +664,7 @@ sl_tok_enc *sl_tok_enc_new(const sl_tok *t, int flags)
 		e->cache = calloc(CACHE_SLOTS, sizeof *e->cache);
 		if (!e->cache) {
 			free(e);
-			sl_seterr("out of memory");
+			sl_seterr_code(SL_E_NOMEM, "out of memory");
 			return NULL;
 		}
 	}

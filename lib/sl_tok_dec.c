@@ -47,7 +47,7 @@ static int reserve(char **p, size_t *cap, size_t need)
 		nc *= 2;
 	char *q = realloc(*p, nc);
 	if (!q)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	*p = q;
 	*cap = nc;
 	return 0;
@@ -177,7 +177,7 @@ sl_tok_dec *sl_tok_dec_new(const sl_tok *t, int skip_special)
 	sl_tok_dec *d = calloc(1, sizeof *d);
 
 	if (!d) {
-		sl_seterr("out of memory");
+		sl_seterr_code(SL_E_NOMEM, "out of memory");
 		return NULL;
 	}
 	d->t = t;

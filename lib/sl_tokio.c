@@ -97,7 +97,7 @@ int sl_tokin_read_all(sl_tokin *r, int64_t vocab, int32_t **ids, size_t *n)
 	int rc;
 
 	if (!a)
-		return sl_seterr("out of memory");
+		return sl_seterr_code(SL_E_NOMEM, "out of memory");
 	while ((rc = sl_tokin_next(r, &id)) == 1) {
 		if (vocab > 0 && id >= vocab) {
 			free(a);
@@ -109,7 +109,7 @@ int sl_tokin_read_all(sl_tokin *r, int64_t vocab, int32_t **ids, size_t *n)
 			int32_t *b = realloc(a, 2 * cap * sizeof *a);
 			if (!b) {
 				free(a);
-				return sl_seterr("out of memory");
+				return sl_seterr_code(SL_E_NOMEM, "out of memory");
 			}
 			a = b;
 			cap *= 2;
