@@ -7,7 +7,7 @@
  * Tensor data then streams in, one tensor after another in declaration order, each padded with
  * zeros to the alignment: llama.cpp insists that tensor i starts at Σ_{j<i} roundup(nbytes_j,
  * ALIGN), so the writer never leaves gaps and never reorders.  Nothing here seeks, so the output
- * can be any FILE (sl-quant uses an atomic temporary file, sl_cli.h).
+ * can be any FILE (sl-quant uses an atomic temporary file, cli/sl_cli.h).
  */
 #include <errno.h>
 #include <stdlib.h>
