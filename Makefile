@@ -151,6 +151,8 @@ portable-check:
 	@$(MAKE) --no-print-directory B=build-portable BIN=build-portable/bin SL_PORTABLE=1 portable-units
 
 portable-units: check-deps $(TOOLS) $(UNITS)
+	@if nm $(B)/libsl.a | grep -E ' U (pthread_|mmap|munmap|madvise|mprotect|__builtin_cpu)'; then \
+	  echo "portable-check: $(B)/libsl.a still uses the symbols above" >&2; exit 1; fi
 	@SL_PORTABLE=1 tests/run --units $(UNITS)
 
 test-long: all $(UNITS)
