@@ -1,6 +1,6 @@
 # sl — SmolLM as Unix tools.  One Makefile for the library, the tools, the tests and the bench.
 #
-#   make            build lib/libsl.a, bin/sl-*, and the embedded default model (models/stories260K.gguf)
+#   make            build build/libsl.a, build/libslcli.a, bin/sl-*, and the embedded default model (models/stories260K.gguf)
 #   make deps       install the Debian packages the build and the tests need (apt-get)
 #   make check      unit tests + bats tests; ends with "N passed, N failed"
 #   make portable-check   the unit tests of a build with reference kernels only, no mmap, no threads
@@ -151,9 +151,9 @@ portable-check:
 	@$(MAKE) --no-print-directory B=build-portable BIN=build-portable/bin SL_PORTABLE=1 portable-units
 
 portable-units: check-deps $(TOOLS) $(UNITS)
-	@if nm $(B)/libsl.a | grep -E ' U (pthread_|mmap|munmap|madvise|mprotect|__builtin_cpu)'; then \
+	@if nm $(B)/libsl.a | grep -E ' U (pthread_|mmap|munmap|madvise|mprotect|__cpu_)'; then \
 	  echo "portable-check: $(B)/libsl.a still uses the symbols above" >&2; exit 1; fi
-	@SL_PORTABLE=1 tests/run --units $(UNITS)
+	@tests/run --units $(UNITS)
 
 test-long: all $(UNITS)
 	@PYTHON=$(PYTHON) SL_TEST_LONG=1 tests/run $(UNITS)
