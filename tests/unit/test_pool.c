@@ -14,7 +14,7 @@
 
 /* Threads a pool of n gets: n, or 1 in a build without threads (-DSL_NO_THREADS). */
 #ifdef SL_NO_THREADS
-#define THREADS(n) 1
+#define THREADS(n) ((void)(n), 1)
 #else
 #define THREADS(n) (n)
 #endif
