@@ -56,6 +56,7 @@ DEFAULT_MODEL = $(if $(wildcard quant/sl-quant.c),models/stories260K.gguf)
 
 .PHONY: quality all deps check-deps check unit bats bench test-long install uninstall clean portable-check portable-units
 .DELETE_ON_ERROR:
+.SECONDARY: # keep the programs' objects, which make would otherwise delete as intermediate
 
 all: check-deps $(TOOLS) $(DEFAULT_MODEL)
 
@@ -74,11 +75,8 @@ $(B)/lib/%_avx2.o: lib/%_avx2.c
 	@mkdir -p $(@D)
 	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(AVX2_FLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(B)/lib/%.o: lib/%.c
-	@mkdir -p $(@D)
-	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
-
-$(B)/cli/%.o: cli/%.c
+# Objects of lib/, cli/ and the programs' directories, each with its .d file beside it.
+$(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
@@ -90,19 +88,21 @@ $(B)/libslcli.a: $(CLI_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-# Only the first % of a prerequisite is the stem, hence the second expansion for X/sl-X.c.
-# A program is X/sl-X.c (its main) and any other X/*.c beside it.
+# A program is X/sl-X.c (its main) and any other X/*.c beside it.  The stem is only known
+# when the rule is tried, hence the second expansion
+# (A % written in the rule itself would be taken for the stem, so the list is a function.)
+prog_objs = $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c))
 .SECONDEXPANSION:
-$(BIN)/sl-%: $$*/sl-$$*.c $$(filter-out $$*/sl-$$*.c,$$(wildcard $$*/*.c)) $(LIBS) $$(wildcard lib/*.h cli/*.h $$*/*.h)
+$(BIN)/sl-%: $$(call prog_objs,$$*) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(LIBS) $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(LDLIBS_ALL)
 
 $(B)/tests/%: tests/unit/%.c $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(SL_CPPFLAGS) -Itests/unit $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS_ALL)
 
 # What each object, program and test includes, as the compiler found it (-MMD -MP).
--include $(wildcard $(B)/lib/*.d $(B)/cli/*.d $(B)/bin/*.d $(B)/tests/*.d)
+-include $(wildcard $(B)/*/*.d)
 
 # The embedded default model: stories260K (MIT), committed in HF form, built into an F32 GGUF.
 models/stories260K.gguf: models/stories260K-hf/model.safetensors models/stories260K-hf/config.json \
