@@ -43,12 +43,16 @@ setup() {
 }
 
 @test "every tool's --help and --version fail on a full stdout" {
-	for t in tok detok quant infer; do
-		run -1 --separate-stderr bash -c "'$ROOT/bin/sl-$t' --help > /dev/full"
-		[ "$stderr" = "sl-$t: $FULL" ]
-		run -1 --separate-stderr bash -c "'$ROOT/bin/sl-$t' --version > /dev/full"
-		[ "$stderr" = "sl-$t: $FULL" ]
+	n=0
+	for p in "$ROOT"/bin/sl-*; do
+		t=${p##*/}
+		run -1 --separate-stderr bash -c "'$p' --help > /dev/full"
+		[ "$stderr" = "$t: $FULL" ]
+		run -1 --separate-stderr bash -c "'$p' --version > /dev/full"
+		[ "$stderr" = "$t: $FULL" ]
+		n=$((n + 1))
 	done
+	[ "$n" -ge 4 ]
 }
 
 # Runs "$@" with stdin, stdout and stderr on a pseudo-terminal (util-linux script); the
