@@ -95,7 +95,7 @@ prog_objs = $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c))
 .SECONDEXPANSION:
 $(BIN)/sl-%: $$(call prog_objs,$$*) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(LDLIBS_ALL)
 
 $(B)/tests/%: tests/unit/%.c $(LIBS)
 	@mkdir -p $(@D)
