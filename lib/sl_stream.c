@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 #ifndef SL_NO_THREADS
 #include <pthread.h>
@@ -569,7 +568,7 @@ int sl_stream_plan(sl_provider *pp, const sl_model *m, const sl_stream_opts *o)
 	/* the header was parsed through the mapping: give its pages back */
 	for (int i = 0; i < s->n_files; i++) {
 		const sl_map *map = &pp->shards[i].map;
-		madvise((void *)map->data, (size_t)map->size, MADV_DONTNEED);
+		sl_map_drop(map->data, map->size);
 		posix_fadvise(s->fd[i], 0, 0, POSIX_FADV_DONTNEED);
 	}
 	pp->resident_bytes = s->pinned + s->res_bytes + (uint64_t)ring * slot;
