@@ -15,6 +15,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 1 if sl_map_open maps files, 0 if it reads them into memory (-DSL_NO_MMAP). */
+#ifdef SL_NO_MMAP
+#define SL_MAP_MAPS 0
+#else
+#define SL_MAP_MAPS 1
+#endif
+
 typedef struct {
 	const uint8_t *data; /* NULL for an empty file */
 	uint64_t size;

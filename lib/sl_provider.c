@@ -87,7 +87,10 @@ static resident *resident_new(const char *kind, const char *name, int n)
 
 sl_provider *sl_provider_files(const char *const *paths, int n, int read)
 {
-	resident *r = resident_new(read ? "read" : "mapped", n > 0 ? paths[0] : "model", n);
+	resident *r;
+
+	read = read || !SL_MAP_MAPS; /* without mmap every file is read */
+	r = resident_new(read ? "read" : "mapped", n > 0 ? paths[0] : "model", n);
 
 	if (!r)
 		return NULL;
