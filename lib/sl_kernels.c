@@ -234,7 +234,7 @@ const sl_kset *const *sl_kset_all(void)
 	static _Atomic int done;
 	if (!atomic_load_explicit(&done, memory_order_acquire)) {
 		int n = 0;
-#if defined(__x86_64__) && !defined(SL_KERNELS_REF_ONLY) /* REF_ONLY: make portable-check */
+#if defined(__x86_64__) && !defined(SL_NO_SIMD) /* -DSL_NO_SIMD: the reference set alone */
 		__builtin_cpu_init();
 		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
 		    __builtin_cpu_supports("f16c")) {
