@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -82,15 +81,8 @@ static int sum_err(const sl_manifest_chunk *c, const char *of, const sl_xxh128 *
  */
 static void drop(const sl_map *m, const void *p, uint64_t n)
 {
-	long pg = sysconf(_SC_PAGESIZE);
-	uintptr_t b, e;
-
-	if (!m->data || m->copied || pg <= 0)
-		return;
-	b = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
-	e = ((uintptr_t)p + n) & ~((uintptr_t)pg - 1);
-	if (e > b)
-		madvise((void *)b, e - b, MADV_DONTNEED);
+	if (m->data && !m->copied)
+		sl_map_drop(p, n);
 }
 
 /* XXH3-128 of a whole mapped file, a piece at a time. */
