@@ -12,6 +12,8 @@
  * would read its logits).  sl_session_step() is sl_session_next() (is there a next id, and
  * its logits ready) then sl_session_sample(); between the two a caller may look at the
  * distribution (sl_session_top, sl_session_logprob), as sl-infer --top does.
+ * sl_session_score() and sl_score_windows() give every id of a text its log-probability
+ * (sl-infer --score).  The session also keeps the timings every front end reports.
  */
 #ifndef SL_SESSION_H
 #define SL_SESSION_H
@@ -25,7 +27,7 @@ typedef struct {
 	int n_ctx;               /* ids in the context, prompt included; 0: the model's */
 	int n_cache;             /* positions the KV cache holds; 0: n_ctx (sl-infer: prompt + n) */
 	int n_batch;             /* ids per forward pass when feeding (default 64) */
-	uint32_t kv_type;        /* SL_F16 (default) or SL_F32 */
+	uint32_t kv_type;        /* SL_F16 (default), SL_F32 or SL_Q8_0 */
 	int threads;             /* 0: every core; the ids do not depend on it */
 	int exact;               /* reference products in double (sl_state.exact): slow */
 	long long n_predict;     /* generate at most this many ids; < 0: no limit (default 256) */
