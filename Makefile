@@ -17,6 +17,11 @@ DATADIR ?= $(PREFIX)/share/sl
 CC      ?= cc
 CFLAGS  ?= -std=c11 -O2 -Wall -Wextra
 AVX2_FLAGS = -mavx2 -mfma -mf16c
+AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512bf16 -mavx2 -mfma -mf16c
+# The SIMD kernel files at -O3: their tile loops over rows and tokens must unroll completely
+# for the accumulators to stay in registers (at -O2 GCC keeps them in memory;
+# bench/NOTES-kernels.md).
+KERNEL_OPT = -O3
 PYTHON  ?= /usr/bin/python3
 
 PKGS     = libzstd libxxhash libcjson
@@ -38,8 +43,8 @@ THREAD_LIBS =
 endif
 LDLIBS_ALL  = $(PKG_LIBS) -lm $(THREAD_LIBS)
 
-# Every lib/*.c is part of libsl.a; files named *_avx2.c get the AVX2 flags (chosen at run
-# time).  cli/*.c, what only the programs need (messages, exit, signals), is libslcli.a.
+# Every lib/*.c is part of libsl.a; files named *_avx2.c / *_avx512.c get the AVX2 / AVX-512
+# flags (their kernels are chosen at run time by what the CPU has).  cli/*.c, what only the programs need (messages, exit, signals), is libslcli.a.
 LIB_SRC  = $(wildcard lib/*.c)
 ifeq ($(SL_PORTABLE),1)
 LIB_SRC := $(filter-out %_avx2.c %_avx512.c,$(LIB_SRC))
@@ -73,7 +78,11 @@ check-deps:
 
 $(B)/lib/%_avx2.o: lib/%_avx2.c
 	@mkdir -p $(@D)
-	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(AVX2_FLAGS) $(DEPFLAGS) -c -o $@ $<
+	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(KERNEL_OPT) $(AVX2_FLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(B)/lib/%_avx512.o: lib/%_avx512.c
+	@mkdir -p $(@D)
+	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(KERNEL_OPT) $(AVX512_FLAGS) $(DEPFLAGS) -c -o $@ $<
 
 # Objects of lib/, cli/ and the programs' directories, each with its .d file beside it.
 $(B)/%.o: %.c

@@ -180,18 +180,12 @@ static const uint8_t k4_shuf[8][32] __attribute__((aligned(32))) = {
 #undef S
 };
 
-/* The 8 scales then the 8 mins of a Q4_K block as 16 uint8 (FORMATS.md's bit layout). */
+/* The 8 scales then the 8 mins of a Q4_K block as 16 uint8. */
 INLINE __m128i q4_K_scales(const uint8_t *sc)
 {
-	uint32_t u[4];
-	memcpy(u, sc, 12);
-	const uint32_t k1 = 0x3f3f3f3f, k2 = 0x0f0f0f0f, k3 = 0x03030303;
-	u[3] = ((u[2] >> 4) & k2) | (((u[1] >> 6) & k3) << 4); /* mins 4-7 */
-	uint32_t m03 = u[1] & k1;                               /* mins 0-3 */
-	u[1] = (u[2] & k2) | (((u[0] >> 6) & k3) << 4);        /* scales 4-7 */
-	u[2] = m03;
-	u[0] &= k1;                                             /* scales 0-3 */
-	return _mm_loadu_si128((const __m128i *)u);
+	uint8_t sm[16];
+	sl_q4_K_scales(sc, sm);
+	return _mm_loadu_si128((const __m128i *)sm);
 }
 
 /*
@@ -423,61 +417,26 @@ static void avx2_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 		dst[i] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
 }
 
-/* ==== tiling ==== */
+/* ==== micro-kernels ==== */
 
 /*
- * Tokens in groups of 4 with RP rows per tile (prompt processing), then the 1-3 tokens
- * left one row at a time.  For one token (generation) the weights stream from memory once:
- * reading one row at a time streams much faster than interleaving 2 or 4 rows (the
- * hardware prefetcher follows one stream per core better than several), which outweighs
- * sharing the activation loads between rows (bench/NOTES.md).
+ * Prompt tiles (rows, tokens), measured with bench/kpeak on Zen 5; -D overrides for tuning.
+ * Generation (one token) runs 1×1 tiles, one row at a time: the weights stream from memory
+ * once, and one stream per core is what the hardware prefetcher follows best.
  */
-#define MM_DRIVER(name, RP, TP)                                                               \
-	static void name##_mm(const char *W, size_t ws, int nr, int cols, const char *xq,     \
-			      size_t xs, int nt, float *Y, size_t ldy)                        \
-	{                                                                                     \
-		_Static_assert(RP <= MAX_R && TP <= MAX_T && TP >= 4, "tile out of range");  \
-		int t = 0, r;                                                                 \
-		for (; t + TP <= nt; t += TP) {                                               \
-			for (r = 0; r + RP <= nr; r += RP)                                    \
-				name##_tile(RP, TP, W + r * ws, ws, cols, xq + t * xs, xs, Y + t * ldy + r, ldy); \
-			for (; r < nr; r++)                                                   \
-				name##_tile(1, TP, W + r * ws, ws, cols, xq + t * xs, xs, Y + t * ldy + r, ldy); \
-		}                                                                             \
-		for (; nt - t >= 4; t += 4)                                                   \
-			for (r = 0; r < nr; r++)                                              \
-				name##_tile(1, 4, W + r * ws, ws, cols, xq + t * xs, xs, Y + t * ldy + r, ldy); \
-		const char *x = xq + t * xs;                                                  \
-		float *y = Y + t * ldy;                                                       \
-		switch (nt - t) {                                                             \
-		case 1:                                                                       \
-			for (r = 0; r < nr; r++)                                              \
-				name##_tile(1, 1, W + r * ws, ws, cols, x, xs, y + r, ldy);   \
-			break;                                                                \
-		case 2:                                                                       \
-			for (r = 0; r < nr; r++)                                              \
-				name##_tile(1, 2, W + r * ws, ws, cols, x, xs, y + r, ldy);   \
-			break;                                                                \
-		case 3:                                                                       \
-			for (r = 0; r < nr; r++)                                              \
-				name##_tile(1, 3, W + r * ws, ws, cols, x, xs, y + r, ldy);   \
-			break;                                                                \
-		}                                                                             \
-	}
-
-#define MM_DRIVER_(...) MM_DRIVER(__VA_ARGS__)
-/* prompt tiles (rows, tokens), chosen with bench/kpeak (bench/NOTES.md); -D overrides for tuning */
 #ifndef Q4_K_TILE
 #define Q4_K_TILE 1, 6
 #endif
 #ifndef Q6_K_TILE
 #define Q6_K_TILE 1, 8
 #endif
-MM_DRIVER_(q4_K, Q4_K_TILE)
-MM_DRIVER_(q6_K, Q6_K_TILE)
-MM_DRIVER(f32, 2, 4)
-MM_DRIVER(f16, 2, 4)
-MM_DRIVER(bf16, 2, 4)
+#define TILE_FNS_(...) SL_TILE_FNS(__VA_ARGS__)
+#define TILES_(...) SL_TILES(__VA_ARGS__)
+TILE_FNS_(q4_K, q4_K_tile, Q4_K_TILE)
+TILE_FNS_(q6_K, q6_K_tile, Q6_K_TILE)
+SL_TILE_FNS(f32, f32_tile, 2, 4)
+SL_TILE_FNS(f16, f16_tile, 2, 4)
+SL_TILE_FNS(bf16, bf16_tile, 2, 4)
 
 /* ==== Q4_0 and Q8_0: plain AVX2, then again with AVX-VNNI ==== */
 
@@ -511,8 +470,25 @@ MM_DRIVER(bf16, 2, 4)
 #include "sl_kernels_avx2.c"
 #pragma GCC pop_options
 
-const sl_kset sl_kset_avx2 = {"avx2", avx2_xq_size, avx2_xq, mm_avx2, avx2_f16_to_f32, avx2_f32_to_f16};
-const sl_kset sl_kset_avx2_vnni = {"avx2-vnni", avx2_xq_size, avx2_xq, mm_vnni, avx2_f16_to_f32, avx2_f32_to_f16};
+#define KSET(NAME, V)                                                                          \
+	{                                                                                      \
+		.name = NAME,                                                                  \
+		.xq_size = avx2_xq_size,                                                       \
+		.xq = avx2_xq,                                                                 \
+		.tiles = {                                                                     \
+			[SL_KT_F32] = SL_TILES(f32, 2, 4),                                     \
+			[SL_KT_F16] = SL_TILES(f16, 2, 4),                                     \
+			[SL_KT_BF16] = SL_TILES(bf16, 2, 4),                                   \
+			[SL_KT_Q4_0] = TILES_(CAT(q4_0, V), Q4_0_TILE),                        \
+			[SL_KT_Q8_0] = TILES_(CAT(q8_0, V), Q8_0_TILE),                        \
+			[SL_KT_Q4_K] = TILES_(q4_K, Q4_K_TILE),                                \
+			[SL_KT_Q6_K] = TILES_(q6_K, Q6_K_TILE),                                \
+		},                                                                             \
+		.f16_to_f32 = avx2_f16_to_f32,                                                 \
+		.f32_to_f16 = avx2_f32_to_f16,                                                 \
+	}
+const sl_kset sl_kset_avx2 = KSET("avx2", _avx2);
+const sl_kset sl_kset_avx2_vnni = KSET("avx2-vnni", _vnni);
 
 #endif /* __x86_64__ */
 
@@ -581,8 +557,7 @@ INLINE __m256i TILE(q8_0_dot)(__m256i w, __m256i aw, const char *x)
 /*
  * Blocks go in pairs, acc += (p0 + p1) with p = isum·dw·dx, not acc += p0, acc += p1: one
  * token and row make a single chain of additions into acc, and its latency (4 cycles an
- * FMA), not the arithmetic, bounded the one-token product: pairs halve the chain
- * (bench/NOTES.md has the gain).
+ * FMA), not the arithmetic, bounded the one-token product: pairs measured 1.36× faster.
  */
 INLINE void TILE(q8_0)(const int R, const int T, const char *W, size_t ws, int cols,
 		      const char *xq, size_t xs, float *Y, size_t ldy)
@@ -631,30 +606,16 @@ INLINE void TILE(q8_0)(const int R, const int T, const char *W, size_t ws, int c
 			Y[(size_t)t * ldy + r] = hsum(acc[r][t]);
 }
 
-/* ==== tiling of the variant ==== */
+/* ==== micro-kernels of the variant ==== */
 
-/* rows × tokens of the Q4_0 prompt tile: the best of 1-4 × 2-8 (bench/NOTES.md) */
+/* rows × tokens of the Q4_0 prompt tile: 2×6 measured best of 1-4 × 2-8 on Zen 5 */
 #ifndef Q4_0_TILE
 #define Q4_0_TILE 2, 6
 #endif
-MM_DRIVER_(V(q4_0), Q4_0_TILE)
+TILE_FNS_(V(q4_0), TILE(q4_0), Q4_0_TILE)
 #ifndef Q8_0_TILE
 #define Q8_0_TILE 1, 6
 #endif
-MM_DRIVER_(V(q8_0), Q8_0_TILE)
-
-static void V(mm)(uint32_t type, const void *W, size_t ws, int nr, int cols,
-		  const void *xq, size_t xs, int nt, float *Y, size_t ldy)
-{
-	switch (type) {
-	case SL_Q4_0: CAT(V(q4_0), _mm)(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
-	case SL_Q8_0: CAT(V(q8_0), _mm)(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
-	case SL_Q4_K: q4_K_mm(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
-	case SL_Q6_K: q6_K_mm(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
-	case SL_F32: f32_mm(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
-	case SL_F16: f16_mm(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
-	case SL_BF16: bf16_mm(W, ws, nr, cols, xq, xs, nt, Y, ldy); break;
-	}
-}
+TILE_FNS_(V(q8_0), TILE(q8_0), Q8_0_TILE)
 
 #endif

@@ -7,11 +7,14 @@
  *   1. the activations X (n_tok rows of floats) are quantized once per call to 8-bit blocks
  *      in a layout private to the kernel set (Q8_0-like blocks of 32 for Q4_0/Q8_0 weights,
  *      Q8_K-like blocks of 256 for Q4_K/Q6_K, as llama.cpp does; float types use X as is);
- *   2. the rows of W are cut into fixed chunks (tasks of the thread pool); each task calls
- *      the set's mm() on its chunk and all tokens, which tiles rows × tokens in registers so
- *      each weight block, once loaded, serves several tokens.
- * A set's mm() computes each Y element with the same sequence of operations whatever the
- * tile it falls in, so results depend neither on the threads nor on the chunking.
+ *   2. the rows of W are cut into fixed chunks (tasks of the thread pool); each task walks
+ *      its chunk and all tokens in tiles of rows × tokens (sl_matmul.c, portable), calling
+ *      the set's micro-kernels, which hold a tile in registers so each weight block, once
+ *      unpacked, serves several tokens and each activation block several rows.
+ * A set's micro-kernels compute each Y element with the same sequence of operations
+ * whatever the tile it falls in, so results depend neither on the threads nor on the
+ * chunking.  A new SIMD set is one file: its activation layout, quantizer, micro-kernels
+ * and its sl_kset table.
  */
 #ifndef SL_KERNELS_IMPL_H
 #define SL_KERNELS_IMPL_H
@@ -21,6 +24,40 @@
 
 #include "sl_pool.h"
 #include "sl_types.h"
+
+/*
+ * A micro-kernel: Y[t*ldy + r] = row r of W · token t for r < R, t < T, with R and T fixed
+ * per function.  Rows are ws bytes apart; tokens xs bytes apart in xq (the set's quantized
+ * layout, or rows of floats for float weights); cols values per row.
+ */
+typedef void (*sl_tile_fn)(const char *W, size_t ws, int cols, const char *xq, size_t xs,
+			   float *Y, size_t ldy);
+
+#define SL_TILE_MAX_T 8
+
+/* A set's micro-kernels for one weight type: the prompt tile r × t, and 1 × n for the rest. */
+typedef struct {
+	int r, t;                          /* 1 <= r, 1 <= t <= SL_TILE_MAX_T */
+	sl_tile_fn rt;                     /* r rows × t tokens */
+	sl_tile_fn row[SL_TILE_MAX_T + 1]; /* row[n]: 1 row × n tokens, n = 1..t */
+} sl_ktiles;
+
+/* The weight types a set handles, as indices into its tile table. */
+enum { SL_KT_F32, SL_KT_F16, SL_KT_BF16, SL_KT_Q4_0, SL_KT_Q8_0, SL_KT_Q4_K, SL_KT_Q6_K, SL_KT_N };
+
+static inline int sl_ktype(uint32_t type)
+{
+	switch (type) {
+	case SL_F32: return SL_KT_F32;
+	case SL_F16: return SL_KT_F16;
+	case SL_BF16: return SL_KT_BF16;
+	case SL_Q4_0: return SL_KT_Q4_0;
+	case SL_Q8_0: return SL_KT_Q8_0;
+	case SL_Q4_K: return SL_KT_Q4_K;
+	case SL_Q6_K: return SL_KT_Q6_K;
+	default: return -1;
+	}
+}
 
 typedef struct {
 	const char *name;
@@ -32,26 +69,48 @@ typedef struct {
 	size_t (*xq_size)(uint32_t type, int cols);
 	/* Quantize one token x[cols] into out (xq_size bytes, 64-byte aligned). */
 	void (*xq)(uint32_t type, const float *x, int cols, void *out);
-	/*
-	 * Y[t*ldy + r] = row r of W · token t, for r < nr, t < nt.  Rows are ws bytes apart;
-	 * tokens are xs bytes apart in xq (quantized) or are rows of floats if xq_size was 0.
-	 */
-	void (*mm)(uint32_t type, const void *W, size_t ws, int nr, int cols,
-		   const void *xq, size_t xs, int nt, float *Y, size_t ldy);
+	/* Micro-kernels per weight type (SL_KT_*); the portable driver (sl_matmul.c) tiles with them. */
+	sl_ktiles tiles[SL_KT_N];
 	/* Rows of half-precision values to float and back (the F16 KV cache). */
 	void (*f16_to_f32)(const sl_f16 *src, float *dst, size_t n);
 	void (*f32_to_f16)(const float *src, sl_f16 *dst, size_t n);
 } sl_kset;
 
+/*
+ * Defining a set's micro-kernels from one inline tile function
+ *   fn(const int R, const int T, const char *W, size_t ws, int cols, const char *xq,
+ *      size_t xs, float *Y, size_t ldy)
+ * (R, T constant in each instance, so its loops over them unroll into registers):
+ * SL_TILE_FNS(name, fn, R, T) defines name_rt and name_1x1 .. name_1x8;
+ * SL_TILES(name, R, T) is the matching sl_ktiles initializer.
+ */
+#define SL_TILE_FN_(name, fn, R, T)                                                         \
+	static void name(const char *W, size_t ws, int cols, const char *xq, size_t xs,    \
+			 float *Y, size_t ldy)                                             \
+	{                                                                                  \
+		fn(R, T, W, ws, cols, xq, xs, Y, ldy);                                     \
+	}
+#define SL_TILE_FNS(name, fn, R, T)                                                         \
+	_Static_assert((T) >= 1 && (T) <= SL_TILE_MAX_T && (R) >= 1, "tile out of range"); \
+	SL_TILE_FN_(name##_rt, fn, R, T)                                                   \
+	SL_TILE_FN_(name##_1x1, fn, 1, 1) SL_TILE_FN_(name##_1x2, fn, 1, 2)               \
+	SL_TILE_FN_(name##_1x3, fn, 1, 3) SL_TILE_FN_(name##_1x4, fn, 1, 4)               \
+	SL_TILE_FN_(name##_1x5, fn, 1, 5) SL_TILE_FN_(name##_1x6, fn, 1, 6)               \
+	SL_TILE_FN_(name##_1x7, fn, 1, 7) SL_TILE_FN_(name##_1x8, fn, 1, 8)
+#define SL_TILES(name, R, T)                                                                \
+	{R, T, name##_rt, {0, name##_1x1, name##_1x2, name##_1x3, name##_1x4, name##_1x5,  \
+			   name##_1x6, name##_1x7, name##_1x8}}
+
 extern const sl_kset sl_kset_ref;
 #if defined(__x86_64__)
 extern const sl_kset sl_kset_avx2;      /* AVX2 + FMA + F16C */
 extern const sl_kset sl_kset_avx2_vnni; /* the same, with AVX-VNNI dot products */
+extern const sl_kset sl_kset_avx512;    /* AVX-512 F/BW/VL + VNNI */
 #endif
 
 /*
  * The sets this CPU can run, best first, ending with &sl_kset_ref and NULL; SL_KERNELS
- * names the one to use ("ref", "avx2", "avx2-vnni"), default the best.
+ * names the one to use ("ref", "avx2", "avx2-vnni", "avx512"), default the best.
  */
 const sl_kset *const *sl_kset_all(void);
 const sl_kset *sl_kset_get(void);

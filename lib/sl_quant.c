@@ -198,17 +198,6 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L)
 
 /* ==== Q4_K ==== */
 
-static void q4_K_get_scale_min(int j, const uint8_t *q, uint8_t *s, uint8_t *m)
-{
-	if (j < 4) {
-		*s = q[j] & 63;
-		*m = q[j + 4] & 63;
-	} else {
-		*s = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-		*m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-	}
-}
-
 void sl_quant_row_q4_K(const float *x, sl_block_q4_K *y, uint64_t n)
 {
 	uint8_t L[SL_QK_K], Laux[32];
@@ -253,9 +242,10 @@ void sl_quant_row_q4_K(const float *x, sl_block_q4_K *y, uint64_t n)
 		y[i].dmin = sl_f32_to_f16(max_min / 63.f);
 
 		/* 3. Requantize the values with the scales as stored (rounded), not as computed. */
+		uint8_t sm[16];
+		sl_q4_K_scales(y[i].scales, sm);
 		for (int j = 0; j < SL_QK_K / 32; j++) {
-			uint8_t sc, m;
-			q4_K_get_scale_min(j, y[i].scales, &sc, &m);
+			uint8_t sc = sm[j], m = sm[8 + j];
 			const float d = sl_f16_to_f32(y[i].d) * sc;
 			if (!d)
 				continue;

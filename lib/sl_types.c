@@ -184,28 +184,16 @@ static void dequant_q4_0(const sl_block_q4_0 *b, float *y, uint64_t nb)
 	}
 }
 
-/* The 6-bit scale and min of sub-block j (0..7) of a Q4_K block. */
-static void q4_K_scale_min(int j, const uint8_t *sc, int *s, int *m)
-{
-	if (j < 4) {
-		*s = sc[j] & 63;
-		*m = sc[j + 4] & 63;
-	} else {
-		*s = (sc[j + 4] & 15) | ((sc[j - 4] >> 6) << 4);
-		*m = (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
-	}
-}
-
 static void dequant_q4_K(const sl_block_q4_K *b, float *y, uint64_t nb)
 {
 	for (uint64_t i = 0; i < nb; i++, y += SL_QK_K) {
 		float d = sl_f16_to_f32(b[i].d), dmin = sl_f16_to_f32(b[i].dmin);
+		uint8_t sm[16];
+		sl_q4_K_scales(b[i].scales, sm);
 		/* 4 groups of 64 values: low nibbles are sub-block 2g, high nibbles 2g+1 */
 		for (int g = 0; g < 4; g++) {
-			int s0, m0, s1, m1;
 			const uint8_t *q = b[i].qs + 32 * g;
-			q4_K_scale_min(2 * g, b[i].scales, &s0, &m0);
-			q4_K_scale_min(2 * g + 1, b[i].scales, &s1, &m1);
+			int s0 = sm[2 * g], m0 = sm[8 + 2 * g], s1 = sm[2 * g + 1], m1 = sm[8 + 2 * g + 1];
 			for (int l = 0; l < 32; l++) {
 				y[64 * g + l] = d * s0 * (q[l] & 15) - dmin * m0;
 				y[64 * g + 32 + l] = d * s1 * (q[l] >> 4) - dmin * m1;

@@ -50,6 +50,22 @@ typedef struct {
 } sl_block_q4_K;
 _Static_assert(sizeof(sl_block_q4_K) == 144, "Q4_K block is 144 bytes");
 
+/*
+ * The 6-bit scales and mins of a Q4_K block's 8 sub-blocks, unpacked from its scales[12]
+ * (FORMATS.md): out[j] = scale of sub-block j, out[8 + j] = its min.  The one decoder of
+ * this packing (dequantization, quantization and every kernel set use it); inline, since
+ * kernels call it once per block.
+ */
+static inline void sl_q4_K_scales(const uint8_t *sc, uint8_t out[16])
+{
+	for (int j = 0; j < 4; j++) {
+		out[j] = sc[j] & 63;
+		out[8 + j] = sc[j + 4] & 63;
+		out[4 + j] = (uint8_t)((sc[j + 8] & 15) | ((sc[j] >> 6) << 4));
+		out[12 + j] = (uint8_t)((sc[j + 8] >> 4) | ((sc[j + 4] >> 6) << 4));
+	}
+}
+
 /* Q6_K: 6-bit quants split into ql (low 4) and qh (high 2), 16 int8 scales; x = d*sc*(q-32) */
 typedef struct {
 	uint8_t ql[SL_QK_K / 2];
