@@ -8,7 +8,8 @@
  *     "weights/s" per token so it compares with the generation figure.
  * "kernels <name>" first, then one line per measurement on stdout:
  *   kpeak <type> <threads> <tg|pp> <Gweights/s> <GB/s of weights>
- * Usage: kpeak [threads]   (default: 1 and the number of online cores)
+ * Usage: kpeak [threads [type...]]   (default: 1 and the number of online cores, all types)
+ * SL_KERNELS=name measures another kernel set than the best (sl_kernels.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,11 @@ int main(int argc, char **argv)
 		nth[0] = atoi(argv[1]);
 		n = 1;
 	}
+	for (int a = 2; a < argc; a++)
+		if (sl_type_from_name(argv[a]) < 0) {
+			fprintf(stderr, "kpeak: %s: not a type name\n", argv[a]);
+			return 2;
+		}
 	printf("kernels %s\n", sl_kernels_name());
 	for (int i = 0; i < n; i++) {
 		sl_pool *pool = sl_pool_new(nth[i]);
@@ -104,8 +110,13 @@ int main(int argc, char **argv)
 			sl_pool_free(pool);
 			break;
 		}
-		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
-			run(pool, types[t]);
+		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+			int want = argc <= 2;
+			for (int a = 2; a < argc; a++)
+				want |= sl_type_from_name(argv[a]) == (int)types[t];
+			if (want)
+				run(pool, types[t]);
+		}
 		sl_pool_free(pool);
 	}
 	return 0;

@@ -3,7 +3,7 @@
  * with weights in any supported type.
  *
  * Each kernel has a plain scalar reference (_ref, the spec) and SIMD variants chosen once
- * at run time (AVX2+FMA+F16C on x86-64).  Only this module (and its *_avx2.c files) contains
+ * at run time (AVX-512 or AVX2+FMA+F16C on x86-64).  Only the sl_kernels_*.c files contain
  * intrinsics.
  */
 #ifndef SL_KERNELS_H
@@ -40,7 +40,7 @@ void sl_f16_to_f32_rows(const sl_f16 *src, size_t src_stride, float *dst, size_t
 void sl_f32_to_f16_row(const float *src, sl_f16 *dst, size_t n);
 
 /*
- * Name of the kernel set chosen at run time ("avx2-vnni", "avx2" or "ref"); the environment
+ * Name of the kernel set chosen at run time ("avx512", "avx2-vnni", "avx2" or "ref"); the environment
  * variable SL_KERNELS=name forces one the CPU has (SL_KERNELS=ref: the scalar reference).
  */
 const char *sl_kernels_name(void);

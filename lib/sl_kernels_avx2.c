@@ -183,9 +183,9 @@ static const uint8_t k4_shuf[8][32] __attribute__((aligned(32))) = {
 /* The 8 scales then the 8 mins of a Q4_K block as 16 uint8. */
 INLINE __m128i q4_K_scales(const uint8_t *sc)
 {
-	uint8_t sm[16];
-	sl_q4_K_scales(sc, sm);
-	return _mm_loadu_si128((const __m128i *)sm);
+	uint32_t u[4];
+	sl_q4_K_scales4(sc, u);
+	return _mm_setr_epi32((int)u[0], (int)u[1], (int)u[2], (int)u[3]);
 }
 
 /*

@@ -50,6 +50,9 @@ const sl_kset *const *sl_kset_all(void)
 		int n = 0;
 #if defined(__x86_64__)
 		__builtin_cpu_init();
+		if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
+			all[n++] = &sl_kset_avx512;
 		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
 		    __builtin_cpu_supports("f16c")) {
 			if (__builtin_cpu_supports("avxvnni"))

@@ -52,18 +52,31 @@ _Static_assert(sizeof(sl_block_q4_K) == 144, "Q4_K block is 144 bytes");
 
 /*
  * The 6-bit scales and mins of a Q4_K block's 8 sub-blocks, unpacked from its scales[12]
- * (FORMATS.md): out[j] = scale of sub-block j, out[8 + j] = its min.  The one decoder of
- * this packing (dequantization, quantization and every kernel set use it); inline, since
- * kernels call it once per block.
+ * (FORMATS.md) — the one decoder of this packing: dequantization, quantization and every
+ * kernel set use it.  sl_q4_K_scales4 gives them four to a uint32 (byte i of out[k], from
+ * the low end, is value 4k+i): scales 0-3, scales 4-7, mins 0-3, mins 4-7, so that SIMD
+ * kernels can move them into a register without a trip through memory (byte stores read
+ * back as one wide load stall the store forwarding).  sl_q4_K_scales: out[j] = scale of
+ * sub-block j, out[8 + j] = its min.  Inline: kernels call it once per block.
  */
+static inline void sl_q4_K_scales4(const uint8_t *sc, uint32_t out[4])
+{
+	uint32_t a = sc[0] | (uint32_t)sc[1] << 8 | (uint32_t)sc[2] << 16 | (uint32_t)sc[3] << 24;
+	uint32_t b = sc[4] | (uint32_t)sc[5] << 8 | (uint32_t)sc[6] << 16 | (uint32_t)sc[7] << 24;
+	uint32_t c = sc[8] | (uint32_t)sc[9] << 8 | (uint32_t)sc[10] << 16 | (uint32_t)sc[11] << 24;
+	const uint32_t k6 = 0x3f3f3f3f, k4 = 0x0f0f0f0f, k2 = 0x03030303;
+	out[0] = a & k6;                                    /* low 6 bits of bytes 0-3 */
+	out[1] = (c & k4) | (((a >> 6) & k2) << 4);         /* low nibbles 8-11, top bits of 0-3 */
+	out[2] = b & k6;                                    /* low 6 bits of bytes 4-7 */
+	out[3] = ((c >> 4) & k4) | (((b >> 6) & k2) << 4);  /* high nibbles 8-11, top bits of 4-7 */
+}
+
 static inline void sl_q4_K_scales(const uint8_t *sc, uint8_t out[16])
 {
-	for (int j = 0; j < 4; j++) {
-		out[j] = sc[j] & 63;
-		out[8 + j] = sc[j + 4] & 63;
-		out[4 + j] = (uint8_t)((sc[j + 8] & 15) | ((sc[j] >> 6) << 4));
-		out[12 + j] = (uint8_t)((sc[j + 8] >> 4) | ((sc[j + 4] >> 6) << 4));
-	}
+	uint32_t u[4];
+	sl_q4_K_scales4(sc, u);
+	for (int i = 0; i < 16; i++)
+		out[i] = (uint8_t)(u[i / 4] >> 8 * (i % 4));
 }
 
 /* Q6_K: 6-bit quants split into ql (low 4) and qh (high 2), 16 int8 scales; x = d*sc*(q-32) */

@@ -1,0 +1,543 @@
+/*
+ * sl_kernels_avx512 — the AVX-512 kernel set (F, BW, VL and VNNI; x86-64), chosen at run
+ * time by sl_matmul.c.  Each micro-kernel computes what its counterpart in sl_kernels.c
+ * computes, up to the order of float additions; test_kernels.c checks that.
+ *
+ * A 512-bit register holds four Q4_0 blocks' nibbles, two Q8_0 blocks, or 64 values of a
+ * K-quant block, so one VNNI instruction (vpdpbusd: 64 u8×s8 products summed by 4 into 16
+ * int32) replaces the AVX2 set's two or three.  Tiles of R rows × T tokens keep R·T
+ * accumulators in registers: each weight block is unpacked once per tile and serves T
+ * tokens, each activation block is loaded once and serves R rows.
+ *
+ * Activation layouts (per token, 64-byte aligned, private to this file):
+ *   Q4_0 weights: quads of blocks (4q .. 4q+3), 256 bytes each: 64 int8 = values 0-15 of
+ *     each of the 4 blocks, 64 int8 = values 16-31 of each (the order one 64-byte load of
+ *     the four blocks' nibbles unpacks into), 16 floats = each block's scale 4 times, 16
+ *     int32 = −8·(sum of the 8 values that meet in that int32 lane) for Q4_0's −8 offset.
+ *     Blocks past the end of the row are zeros.
+ *   Q8_0 weights: pairs of blocks, 128 bytes each: 64 uint8 = x + 128 (so that x is the
+ *     unsigned operand of vpdpbusd and the weights the signed one; the +128 is taken back
+ *     per weight block as −128·Σw), then 16 floats = the two scales 8 times each.
+ *   Q4_K weights: per 256-block, 320 bytes: the 8 sub-blocks of 32 int8 in the order 0 2 1 3
+ *     4 6 5 7 (how two 64-byte loads of the nibbles unpack), int16 sums of each sub-block
+ *     (8), the float scale.
+ *   Q6_K weights: per 256-block, 320 bytes: 256 int8 in order, int16 sums of each 16 (16),
+ *     the float scale.
+ * Quantization itself is the reference's: d = max|x|/127, q = x/d rounded to nearest even.
+ *
+ * Not used: vdpbf16ps.  It multiplies bf16 by bf16, so the activations would be rounded to
+ * 8 significant bits; BF16 weights are widened to float instead (exact) and go through FMA.
+ */
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "sl_kernels_impl.h"
+#include "sl_types.h"
+
+#define INLINE static inline __attribute__((always_inline))
+#define MAX_R 4
+#define MAX_T SL_TILE_MAX_T
+
+/* ==== activation quantization ==== */
+
+/* max |x| over n floats (n a multiple of 32) */
+INLINE float absmax(const float *x, int n)
+{
+	__m512 m = _mm512_setzero_ps();
+	for (int i = 0; i < n; i += 32)
+		m = _mm512_max_ps(m, _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i)),
+						   _mm512_abs_ps(_mm512_loadu_ps(x + i + 16))));
+	return _mm512_reduce_max_ps(m);
+}
+
+/* 16 floats times id, rounded to nearest even (as nearbyintf), as 16 int8 */
+INLINE __m128i round16(const float *x, __m512 id)
+{
+	return _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x), id)));
+}
+
+/* n values (a multiple of 16) to int8 with one scale, as sl_quant_q8_ref; returns d */
+INLINE float quant_block(const float *x, int n, int8_t *q)
+{
+	float amax = absmax(x, n);
+	float d = amax / 127.f, id = d != 0 ? 1.f / d : 0.f;
+	__m512 vid = _mm512_set1_ps(id);
+	for (int i = 0; i < n; i += 16)
+		_mm_storeu_si128((__m128i *)(q + i), round16(x + i, vid));
+	return d;
+}
+
+#define Q4_0_QUAD 256
+#define Q8_0_PAIR 128
+#define QK_REC 320
+
+static size_t avx512_xq_size(uint32_t type, int cols)
+{
+	switch (type) {
+	case SL_Q4_0: return (size_t)(cols / 32 + 3) / 4 * Q4_0_QUAD;
+	case SL_Q8_0: return (size_t)(cols / 32 + 1) / 2 * Q8_0_PAIR;
+	case SL_Q4_K: case SL_Q6_K: return (size_t)(cols / 256) * QK_REC;
+	case SL_F32: case SL_F16: case SL_BF16: return 0;
+	default: return (size_t)-1;
+	}
+}
+
+/* One block of 32 as sl_quant_q8_ref: values 0-15 in *lo, 16-31 in *hi; returns d. */
+INLINE float quant32(const float *x, __m128i *lo, __m128i *hi)
+{
+	__m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+	float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+	float d = amax / 127.f, id = d != 0 ? 1.f / d : 0.f;
+	__m512 vid = _mm512_set1_ps(id);
+	*lo = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x0, vid)));
+	*hi = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x1, vid)));
+	return d;
+}
+
+static void xq_q4_0(const float *x, int cols, char *out)
+{
+	const int nb = cols / 32, nq = (nb + 3) / 4;
+	const __m512i eight = _mm512_set1_epi8(8);
+	for (int q = 0; q < nq; q++, out += Q4_0_QUAD) {
+		__m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+		float d[4] = {0};
+		for (int k = 0; k < 4 && 4 * q + k < nb; k++) {
+			__m128i l, h;
+			d[k] = quant32(x + 32 * (4 * q + k), &l, &h);
+			lo = _mm512_mask_broadcast_i32x4(lo, (__mmask16)(15u << 4 * k), l);
+			hi = _mm512_mask_broadcast_i32x4(hi, (__mmask16)(15u << 4 * k), h);
+		}
+		__m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, lo), eight, hi);
+		_mm512_store_si512(out, lo);
+		_mm512_store_si512(out + 64, hi);
+		_mm512_store_ps(out + 128, _mm512_permutexvar_ps(
+			_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+			_mm512_castps128_ps512(_mm_loadu_ps(d))));
+		_mm512_store_si512(out + 192, _mm512_sub_epi32(_mm512_setzero_si512(), s));
+	}
+}
+
+static void xq_q8_0(const float *x, int cols, char *out)
+{
+	const int nb = cols / 32, np = (nb + 1) / 2;
+	const __m512i bias = _mm512_set1_epi8((char)0x80);
+	for (int p = 0; p < np; p++, out += Q8_0_PAIR) {
+		__m128i q[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+		float d0 = quant32(x + 64 * p, &q[0], &q[1]), d1 = 0;
+		if (2 * p + 1 < nb)
+			d1 = quant32(x + 64 * p + 32, &q[2], &q[3]);
+		__m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(q[1], q[0])),
+					       _mm256_set_m128i(q[3], q[2]), 1);
+		_mm512_store_si512(out, _mm512_xor_si512(v, bias)); /* x + 128 as uint8 */
+		_mm512_store_ps(out + 64, _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_castps_si512(_mm512_set1_ps(d0)), _mm256_castps_si256(_mm256_set1_ps(d1)), 1)));
+	}
+}
+
+/* Q8_K for Q4_K (sub-blocks reordered 0 2 1 3 4 6 5 7) or Q6_K (in order) */
+static void xq_q8_K(const float *x, int cols, char *out, int q4k)
+{
+	static const int ord[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+	for (int s = 0; s < cols / 256; s++, x += 256) {
+		char *o = out + (size_t)s * QK_REC;
+		int8_t q[256];
+		float d = quant_block(x, 256, q);
+		int16_t *bs = (int16_t *)(o + 256);
+		memset(o + 256, 0, QK_REC - 256);
+		for (int j = 0; j < 8; j++)
+			memcpy(o + 32 * j, q + 32 * (q4k ? ord[j] : j), 32);
+		for (int g = 0; g < (q4k ? 8 : 16); g++) {
+			int n = q4k ? 32 : 16, sum = 0;
+			for (int i = 0; i < n; i++)
+				sum += q[n * g + i];
+			bs[g] = (int16_t)sum;
+		}
+		memcpy(o + 256 + 32, &d, 4);
+	}
+}
+
+static void avx512_xq(uint32_t type, const float *x, int cols, void *out)
+{
+	switch (type) {
+	case SL_Q4_0: xq_q4_0(x, cols, out); break;
+	case SL_Q8_0: xq_q8_0(x, cols, out); break;
+	case SL_Q4_K: xq_q8_K(x, cols, out, 1); break;
+	default: xq_q8_K(x, cols, out, 0); break;
+	}
+}
+
+#define ACC_ZERO                                                                             \
+	__m512 acc[MAX_R][MAX_T];                                                            \
+	for (int r = 0; r < R; r++)                                                          \
+		for (int t = 0; t < T; t++)                                                  \
+			acc[r][t] = _mm512_setzero_ps();
+#define ACC_STORE                                                                            \
+	for (int r = 0; r < R; r++)                                                          \
+		for (int t = 0; t < T; t++)                                                  \
+			Y[(size_t)t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+
+/* ==== Q4_0 × Q8_0 ==== */
+
+/*
+ * Four weight blocks at a time: their 4×16 bytes of nibbles in one register, low nibbles
+ * values 0-15 of each block and high nibbles 16-31, as the activation quad is laid out.
+ * The nibbles stay unsigned (0..15) as vpdpbusd's u8 operand; the −8 comes in as the
+ * starting value −8·Σx.  Blocks past the row's end are zero (and so are their activations).
+ */
+INLINE void q4_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
+		      const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	const int nb = cols / 32, nq = (nb + 3) / 4;
+	const __m512i m4 = _mm512_set1_epi8(15);
+	const __m512i dup4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+	ACC_ZERO
+	for (int q = 0; q < nq; q++) {
+		const int n = nb - 4 * q < 4 ? nb - 4 * q : 4;
+		__m512i lo[MAX_R], hi[MAX_R];
+		__m512 dw[MAX_R];
+		for (int r = 0; r < R; r++) {
+			const sl_block_q4_0 *blk = (const sl_block_q4_0 *)(W + (size_t)r * ws) + 4 * q;
+			__m512i v;
+			uint64_t dd;
+			if (n == 4) {
+				v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)blk[0].qs));
+				v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)blk[1].qs), 1);
+				v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)blk[2].qs), 2);
+				v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)blk[3].qs), 3);
+				dd = blk[0].d | (uint64_t)blk[1].d << 16 | (uint64_t)blk[2].d << 32 |
+				     (uint64_t)blk[3].d << 48;
+			} else {
+				uint8_t qs[64] = {0};
+				dd = 0;
+				for (int k = 0; k < n; k++) {
+					memcpy(qs + 16 * k, blk[k].qs, 16);
+					dd |= (uint64_t)blk[k].d << 16 * k;
+				}
+				v = _mm512_loadu_si512(qs);
+			}
+			lo[r] = _mm512_and_si512(v, m4);
+			hi[r] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+			dw[r] = _mm512_permutexvar_ps(dup4, _mm512_castps128_ps512(
+				_mm_cvtph_ps(_mm_cvtsi64_si128((long long)dd))));
+		}
+		for (int t = 0; t < T; t++) {
+			const char *x = xq + (size_t)t * xs + (size_t)q * Q4_0_QUAD;
+			__m512i xl = _mm512_load_si512(x), xh = _mm512_load_si512(x + 64);
+			__m512 dx = _mm512_load_ps((const float *)(x + 128));
+			__m512i off = _mm512_load_si512(x + 192);
+			for (int r = 0; r < R; r++) {
+				__m512i i = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(off, lo[r], xl), hi[r], xh);
+				acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw[r], dx), acc[r][t]);
+			}
+		}
+	}
+	ACC_STORE
+}
+
+/* ==== Q8_0 × Q8_0 ==== */
+
+/*
+ * Two weight blocks a register.  x + 128 is the unsigned operand, the weights the signed
+ * one: Σ (x+128)·w − 128·Σw = Σ x·w, with −128·Σw (per 4 weights) computed once per
+ * weight pair and used as the starting value for every token.
+ */
+INLINE void q8_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
+		      const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	const int nb = cols / 32, np = (nb + 1) / 2;
+	const __m512i dup8 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+	const __m512i u128 = _mm512_set1_epi8((char)0x80);
+	ACC_ZERO
+	for (int p = 0; p < np; p++) {
+		__m512i w[MAX_R], init[MAX_R];
+		__m512 dw[MAX_R];
+		for (int r = 0; r < R; r++) {
+			const sl_block_q8_0 *blk = (const sl_block_q8_0 *)(W + (size_t)r * ws) + 2 * p;
+			__m256i w0 = _mm256_loadu_si256((const __m256i *)blk[0].qs), w1 = _mm256_setzero_si256();
+			uint32_t dd = blk[0].d;
+			if (2 * p + 1 < nb) {
+				w1 = _mm256_loadu_si256((const __m256i *)blk[1].qs);
+				dd |= (uint32_t)blk[1].d << 16;
+			}
+			w[r] = _mm512_inserti64x4(_mm512_castsi256_si512(w0), w1, 1);
+			init[r] = _mm512_sub_epi32(_mm512_setzero_si512(),
+						   _mm512_dpbusd_epi32(_mm512_setzero_si512(), u128, w[r]));
+			dw[r] = _mm512_permutexvar_ps(dup8, _mm512_castps128_ps512(
+				_mm_cvtph_ps(_mm_cvtsi32_si128((int)dd))));
+		}
+		for (int t = 0; t < T; t++) {
+			const char *x = xq + (size_t)t * xs + (size_t)p * Q8_0_PAIR;
+			__m512i xu = _mm512_load_si512(x);
+			__m512 dx = _mm512_load_ps((const float *)(x + 64));
+			for (int r = 0; r < R; r++) {
+				__m512i i = _mm512_dpbusd_epi32(init[r], xu, w[r]);
+				acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw[r], dx), acc[r][t]);
+			}
+		}
+	}
+	ACC_STORE
+}
+
+/* ==== Q4_K × Q8_K ==== */
+
+/* vpermw indices: int16 lanes 0-15 take scale a, lanes 16-31 scale b */
+#define PAIR_IDX(a, b) _mm512_set_epi16(b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, \
+					 a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a)
+
+/*
+ * Per 256-block: four 64-value products (u8 nibbles × s8 → int16 pairs, vpmaddubsw), each
+ * times its two sub-block scales and summed into int32 (vpdpwssd); the mins term
+ * Σ_j m_j·Σx_j from the sub-block sums of x.
+ */
+INLINE void q4_K_tile(const int R, const int T, const char *W, size_t ws, int cols,
+		      const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	const int ns = cols / 256;
+	const __m512i m4 = _mm512_set1_epi8(15);
+	const __m512i i0 = PAIR_IDX(0, 2), i1 = PAIR_IDX(1, 3), i2 = PAIR_IDX(4, 6), i3 = PAIR_IDX(5, 7);
+	ACC_ZERO
+	for (int s = 0; s < ns; s++) {
+		for (int r = 0; r < R; r++) {
+			const sl_block_q4_K *blk = (const sl_block_q4_K *)(W + (size_t)r * ws) + s;
+			uint32_t u[4];
+			sl_q4_K_scales4(blk->scales, u);
+			__m256i sc16 = _mm256_cvtepu8_epi16(_mm_setr_epi32((int)u[0], (int)u[1], (int)u[2], (int)u[3]));
+			__m512i sc = _mm512_castsi256_si512(sc16);
+			__m512i S0 = _mm512_permutexvar_epi16(i0, sc), S1 = _mm512_permutexvar_epi16(i1, sc);
+			__m512i S2 = _mm512_permutexvar_epi16(i2, sc), S3 = _mm512_permutexvar_epi16(i3, sc);
+			__m128i mins = _mm256_extracti128_si256(sc16, 1);
+			__m512i q0 = _mm512_loadu_si512(blk->qs), q1 = _mm512_loadu_si512(blk->qs + 64);
+			__m512i l0 = _mm512_and_si512(q0, m4), h0 = _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4);
+			__m512i l1 = _mm512_and_si512(q1, m4), h1 = _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4);
+			float d = _cvtsh_ss(blk->d), dmin = _cvtsh_ss(blk->dmin);
+			for (int t = 0; t < T; t++) {
+				const char *x = xq + (size_t)t * xs + (size_t)s * QK_REC;
+				__m512i si = _mm512_madd_epi16(_mm512_maddubs_epi16(l0, _mm512_load_si512(x)), S0);
+				si = _mm512_dpwssd_epi32(si, _mm512_maddubs_epi16(h0, _mm512_load_si512(x + 64)), S1);
+				si = _mm512_dpwssd_epi32(si, _mm512_maddubs_epi16(l1, _mm512_load_si512(x + 128)), S2);
+				si = _mm512_dpwssd_epi32(si, _mm512_maddubs_epi16(h1, _mm512_load_si512(x + 192)), S3);
+				__m128i pm = _mm_madd_epi16(mins, _mm_load_si128((const __m128i *)(x + 256)));
+				float dx = *(const float *)(x + 288);
+				acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(si), _mm512_set1_ps(d * dx), acc[r][t]);
+				acc[r][t] = _mm512_fnmadd_ps(_mm512_zextps128_ps512(_mm_cvtepi32_ps(pm)),
+							     _mm512_set1_ps(dmin * dx), acc[r][t]);
+			}
+		}
+	}
+	ACC_STORE
+}
+
+/* ==== Q6_K × Q8_K ==== */
+
+/* vpermw indices: int16 lane i takes scale k + i/8 */
+#define QUAD_IDX(k) _mm512_set_epi16(k + 3, k + 3, k + 3, k + 3, k + 3, k + 3, k + 3, k + 3, \
+				     k + 2, k + 2, k + 2, k + 2, k + 2, k + 2, k + 2, k + 2, \
+				     k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, \
+				     k, k, k, k, k, k, k, k)
+
+/*
+ * The 6-bit quants are rebuilt unsigned (0..63), 64 at a time: the 64 low-nibble bytes
+ * of a half-block with their two high bits from qh (the same 32 qh bytes serve both
+ * 32-byte halves of the register, shifted by 2 for the upper one), then the 64 high
+ * nibbles.  The −32 offset is −32·Σ_g sc_g·Σx_g, one vpmaddwd of the scales (times −32)
+ * with the 16-sums of x.
+ */
+INLINE void q6_K_tile(const int R, const int T, const char *W, size_t ws, int cols,
+		      const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	const int ns = cols / 256;
+	const __m512i m4 = _mm512_set1_epi8(15), m3 = _mm512_set1_epi8(3), m30 = _mm512_set1_epi8(0x30);
+	const __m512i sh = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
+	const __m512i k0 = QUAD_IDX(0), k1 = QUAD_IDX(4), k2 = QUAD_IDX(8), k3 = QUAD_IDX(12);
+	ACC_ZERO
+	for (int s = 0; s < ns; s++) {
+		for (int r = 0; r < R; r++) {
+			const sl_block_q6_K *blk = (const sl_block_q6_K *)(W + (size_t)r * ws) + s;
+			__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales));
+			__m512i sc = _mm512_castsi256_si512(sc16);
+			__m512i S[4] = {_mm512_permutexvar_epi16(k0, sc), _mm512_permutexvar_epi16(k1, sc),
+					_mm512_permutexvar_epi16(k2, sc), _mm512_permutexvar_epi16(k3, sc)};
+			__m256i sc32 = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 5));
+			__m512i q[4];
+			for (int h = 0; h < 2; h++) {
+				__m512i ql = _mm512_loadu_si512(blk->ql + 64 * h);
+				__m512i hb = _mm512_srlv_epi64(_mm512_broadcast_i64x4(
+					_mm256_loadu_si256((const __m256i *)(blk->qh + 32 * h))), sh);
+				q[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4),
+							   _mm512_slli_epi16(_mm512_and_si512(hb, m3), 4));
+				q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+							       _mm512_and_si512(hb, m30));
+			}
+			float d = _cvtsh_ss(blk->d);
+			for (int t = 0; t < T; t++) {
+				const char *x = xq + (size_t)t * xs + (size_t)s * QK_REC;
+				__m512i si = _mm512_zextsi256_si512(
+					_mm256_madd_epi16(sc32, _mm256_load_si256((const __m256i *)(x + 256))));
+				for (int k = 0; k < 4; k++)
+					si = _mm512_dpwssd_epi32(si, _mm512_maddubs_epi16(q[k], _mm512_load_si512(x + 64 * k)),
+								 S[k]);
+				float dx = *(const float *)(x + 288);
+				acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(si), _mm512_set1_ps(d * dx), acc[r][t]);
+			}
+		}
+	}
+	ACC_STORE
+}
+
+/* ==== F32 / F16 / BF16 × F32 ==== */
+
+INLINE __m512 load16(uint32_t type, const char *w, int k)
+{
+	if (type == SL_F32)
+		return _mm512_loadu_ps((const float *)w + k);
+	__m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)w + k));
+	if (type == SL_F16)
+		return _mm512_cvtph_ps(h);
+	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* the first n (< 16) values from k, zeros after */
+INLINE __m512 load16_tail(uint32_t type, const char *w, int k, __mmask16 m)
+{
+	if (type == SL_F32)
+		return _mm512_maskz_loadu_ps(m, (const float *)w + k);
+	__m256i h = _mm256_maskz_loadu_epi16(m, (const uint16_t *)w + k);
+	if (type == SL_F16)
+		return _mm512_cvtph_ps(h);
+	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/*
+ * Groups of 64 columns go into the accumulator as one sum, acc += (w0·x0 + w1·x1) +
+ * (w2·x2 + w3·x3), so that one token and row (generation) is not a chain of dependent
+ * FMAs; then 16-column groups one FMA each; then the last 0-15 columns, masked.
+ */
+INLINE void fl_tile(const int R, const int T, const uint32_t type, const char *W, size_t ws,
+		    int cols, const char *X, size_t xs, float *Y, size_t ldy)
+{
+	const int c16 = cols & ~15, c64 = cols & ~63;
+	int k = 0;
+	ACC_ZERO
+	for (; k < c64; k += 64) {
+		for (int r = 0; r < R; r++) {
+			const char *w = W + (size_t)r * ws;
+			__m512 w0 = load16(type, w, k), w1 = load16(type, w, k + 16);
+			__m512 w2 = load16(type, w, k + 32), w3 = load16(type, w, k + 48);
+			for (int t = 0; t < T; t++) {
+				const float *x = (const float *)(X + (size_t)t * xs) + k;
+				__m512 s01 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + 16), _mm512_mul_ps(w0, _mm512_loadu_ps(x)));
+				__m512 s23 = _mm512_fmadd_ps(w3, _mm512_loadu_ps(x + 48), _mm512_mul_ps(w2, _mm512_loadu_ps(x + 32)));
+				acc[r][t] = _mm512_add_ps(acc[r][t], _mm512_add_ps(s01, s23));
+			}
+		}
+	}
+	for (; k < c16; k += 16) {
+		for (int r = 0; r < R; r++) {
+			__m512 w = load16(type, W + (size_t)r * ws, k);
+			for (int t = 0; t < T; t++)
+				acc[r][t] = _mm512_fmadd_ps(w, _mm512_loadu_ps((const float *)(X + (size_t)t * xs) + k), acc[r][t]);
+		}
+	}
+	if (k < cols) {
+		__mmask16 m = (__mmask16)((1u << (cols - k)) - 1);
+		for (int r = 0; r < R; r++) {
+			__m512 w = load16_tail(type, W + (size_t)r * ws, k, m);
+			for (int t = 0; t < T; t++)
+				acc[r][t] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(m, (const float *)(X + (size_t)t * xs) + k),
+							    acc[r][t]);
+		}
+	}
+	ACC_STORE
+}
+
+INLINE void f32_tile(const int R, const int T, const char *W, size_t ws, int cols,
+		     const char *X, size_t xs, float *Y, size_t ldy)
+{
+	fl_tile(R, T, SL_F32, W, ws, cols, X, xs, Y, ldy);
+}
+
+INLINE void f16_tile(const int R, const int T, const char *W, size_t ws, int cols,
+		     const char *X, size_t xs, float *Y, size_t ldy)
+{
+	fl_tile(R, T, SL_F16, W, ws, cols, X, xs, Y, ldy);
+}
+
+INLINE void bf16_tile(const int R, const int T, const char *W, size_t ws, int cols,
+		      const char *X, size_t xs, float *Y, size_t ldy)
+{
+	fl_tile(R, T, SL_BF16, W, ws, cols, X, xs, Y, ldy);
+}
+
+/* ==== half-precision rows: exact one way, round to nearest even the other ==== */
+
+static void avx512_f16_to_f32(const sl_f16 *src, float *dst, size_t n)
+{
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
+	if (i < n) {
+		__mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+		_mm512_mask_storeu_ps(dst + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, src + i)));
+	}
+}
+
+static void avx512_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
+{
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16)
+		_mm256_storeu_si256((__m256i *)(dst + i),
+				    _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+	if (i < n) {
+		__mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+		_mm256_mask_storeu_epi16(dst + i, m,
+					 _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, src + i), _MM_FROUND_TO_NEAREST_INT));
+	}
+}
+
+/* ==== micro-kernels ==== */
+
+/* prompt tiles (rows, tokens), measured with bench/kpeak on Zen 5; -D overrides for tuning */
+#ifndef Q4_0_TILE
+#define Q4_0_TILE 4, 6
+#endif
+#ifndef Q8_0_TILE
+#define Q8_0_TILE 2, 8
+#endif
+#ifndef Q4_K_TILE
+#define Q4_K_TILE 1, 8
+#endif
+#ifndef Q6_K_TILE
+#define Q6_K_TILE 1, 8
+#endif
+#ifndef FL_TILE
+#define FL_TILE 2, 8
+#endif
+#define TILE_FNS_(...) SL_TILE_FNS(__VA_ARGS__)
+#define TILES_(...) SL_TILES(__VA_ARGS__)
+TILE_FNS_(q4_0, q4_0_tile, Q4_0_TILE)
+TILE_FNS_(q8_0, q8_0_tile, Q8_0_TILE)
+TILE_FNS_(q4_K, q4_K_tile, Q4_K_TILE)
+TILE_FNS_(q6_K, q6_K_tile, Q6_K_TILE)
+TILE_FNS_(f32, f32_tile, FL_TILE)
+TILE_FNS_(f16, f16_tile, FL_TILE)
+TILE_FNS_(bf16, bf16_tile, FL_TILE)
+
+const sl_kset sl_kset_avx512 = {
+	.name = "avx512",
+	.xq_size = avx512_xq_size,
+	.xq = avx512_xq,
+	.tiles = {
+		[SL_KT_F32] = TILES_(f32, FL_TILE),
+		[SL_KT_F16] = TILES_(f16, FL_TILE),
+		[SL_KT_BF16] = TILES_(bf16, FL_TILE),
+		[SL_KT_Q4_0] = TILES_(q4_0, Q4_0_TILE),
+		[SL_KT_Q8_0] = TILES_(q8_0, Q8_0_TILE),
+		[SL_KT_Q4_K] = TILES_(q4_K, Q4_K_TILE),
+		[SL_KT_Q6_K] = TILES_(q6_K, Q6_K_TILE),
+	},
+	.f16_to_f32 = avx512_f16_to_f32,
+	.f32_to_f16 = avx512_f32_to_f16,
+};
+
+#endif /* __x86_64__ */
