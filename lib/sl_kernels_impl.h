@@ -35,11 +35,11 @@ typedef void (*sl_tile_fn)(const char *W, size_t ws, int cols, const char *xq, s
 
 #define SL_TILE_MAX_T 8
 
-/* A set's micro-kernels for one weight type: the prompt tile r × t, and 1 × n for the rest. */
+/* A set's micro-kernels for one weight type: r × n and 1 × n tiles for n = 1..t tokens. */
 typedef struct {
-	int r, t;                          /* 1 <= r, 1 <= t <= SL_TILE_MAX_T */
-	sl_tile_fn rt;                     /* r rows × t tokens */
-	sl_tile_fn row[SL_TILE_MAX_T + 1]; /* row[n]: 1 row × n tokens, n = 1..t */
+	int r, t;                         /* the prompt tile: 1 <= r, 1 <= t <= SL_TILE_MAX_T */
+	sl_tile_fn rn[SL_TILE_MAX_T + 1];  /* rn[n]: r rows × n tokens */
+	sl_tile_fn row[SL_TILE_MAX_T + 1]; /* row[n]: 1 row × n tokens */
 } sl_ktiles;
 
 /* The weight types a set handles, as indices into its tile table. */
@@ -81,7 +81,7 @@ typedef struct {
  *   fn(const int R, const int T, const char *W, size_t ws, int cols, const char *xq,
  *      size_t xs, float *Y, size_t ldy)
  * (R, T constant in each instance, so its loops over them unroll into registers):
- * SL_TILE_FNS(name, fn, R, T) defines name_rt and name_1x1 .. name_1x8;
+ * SL_TILE_FNS(name, fn, R, T) defines name_r1 .. name_r8 (R rows) and name_1x1 .. name_1x8;
  * SL_TILES(name, R, T) is the matching sl_ktiles initializer.
  */
 #define SL_TILE_FN_(name, fn, R, T)                                                         \
@@ -90,16 +90,19 @@ typedef struct {
 	{                                                                                  \
 		fn(R, T, W, ws, cols, xq, xs, Y, ldy);                                     \
 	}
+#define SL_TILE_FNS_R_(name, fn, R)                                                         \
+	SL_TILE_FN_(name##1, fn, R, 1) SL_TILE_FN_(name##2, fn, R, 2)                     \
+	SL_TILE_FN_(name##3, fn, R, 3) SL_TILE_FN_(name##4, fn, R, 4)                     \
+	SL_TILE_FN_(name##5, fn, R, 5) SL_TILE_FN_(name##6, fn, R, 6)                     \
+	SL_TILE_FN_(name##7, fn, R, 7) SL_TILE_FN_(name##8, fn, R, 8)
 #define SL_TILE_FNS(name, fn, R, T)                                                         \
 	_Static_assert((T) >= 1 && (T) <= SL_TILE_MAX_T && (R) >= 1, "tile out of range"); \
-	SL_TILE_FN_(name##_rt, fn, R, T)                                                   \
-	SL_TILE_FN_(name##_1x1, fn, 1, 1) SL_TILE_FN_(name##_1x2, fn, 1, 2)               \
-	SL_TILE_FN_(name##_1x3, fn, 1, 3) SL_TILE_FN_(name##_1x4, fn, 1, 4)               \
-	SL_TILE_FN_(name##_1x5, fn, 1, 5) SL_TILE_FN_(name##_1x6, fn, 1, 6)               \
-	SL_TILE_FN_(name##_1x7, fn, 1, 7) SL_TILE_FN_(name##_1x8, fn, 1, 8)
+	SL_TILE_FNS_R_(name##_r, fn, R) SL_TILE_FNS_R_(name##_1x, fn, 1)
 #define SL_TILES(name, R, T)                                                                \
-	{R, T, name##_rt, {0, name##_1x1, name##_1x2, name##_1x3, name##_1x4, name##_1x5,  \
-			   name##_1x6, name##_1x7, name##_1x8}}
+	{R, T, {0, name##_r1, name##_r2, name##_r3, name##_r4, name##_r5, name##_r6,       \
+		name##_r7, name##_r8},                                                     \
+	 {0, name##_1x1, name##_1x2, name##_1x3, name##_1x4, name##_1x5, name##_1x6,       \
+	  name##_1x7, name##_1x8}}
 
 extern const sl_kset sl_kset_ref;
 #if defined(__x86_64__)
