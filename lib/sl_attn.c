@@ -10,18 +10,25 @@
 #include "sl_kernels.h"
 #include "sl_types.h"
 
+/* floats of one head's share of sc->kv */
+static size_t kv_floats(const sl_attn_scratch *sc, int head_dim)
+{
+	return (2 * (size_t)SL_ATTN_BLOCK + (size_t)sc->rows) * (size_t)head_dim;
+}
+
 int sl_attn_scratch_init(sl_attn_scratch *sc, int n_heads, int head_dim, int n_ctx, int n_batch)
 {
 	memset(sc, 0, sizeof *sc);
 	sc->n_ctx = n_ctx;
+	sc->ld = (n_ctx + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * SL_ATTN_BLOCK;
 	/* The weights of the whole batch, unless that passes 2^18 floats per head (long contexts). */
-	sc->rows = (1 << 18) / n_ctx;
+	sc->rows = (1 << 18) / sc->ld;
 	if (sc->rows > n_batch)
 		sc->rows = n_batch;
 	if (sc->rows < 1)
 		sc->rows = 1;
-	sc->att = malloc((size_t)n_heads * sc->rows * n_ctx * sizeof(float));
-	sc->kv = malloc((size_t)n_heads * 2 * SL_ATTN_BLOCK * head_dim * sizeof(float));
+	sc->att = malloc((size_t)n_heads * sc->rows * sc->ld * sizeof(float));
+	sc->kv = malloc((size_t)n_heads * kv_floats(sc, head_dim) * sizeof(float));
 	if (!sc->att || !sc->kv) {
 		sl_attn_scratch_free(sc);
 		return sl_seterr("out of memory (attention for %d positions)", n_ctx);
@@ -39,7 +46,7 @@ void sl_attn_scratch_free(sl_attn_scratch *sc)
 uint64_t sl_attn_scratch_bytes(const sl_attn_scratch *sc, int n_heads, int head_dim)
 {
 	return sizeof(float) * (uint64_t)n_heads *
-	       ((uint64_t)sc->rows * sc->n_ctx + 2 * SL_ATTN_BLOCK * (uint64_t)head_dim);
+	       ((uint64_t)sc->rows * sc->ld + kv_floats(sc, head_dim));
 }
 
 /* ==== blocked ==== */
@@ -66,39 +73,22 @@ static void cache_rows(const sl_attn *a, const void *cache, int p0, int kvh, int
 }
 
 /*
- * A block of pc cached positions of one KV head as f32, converted once for the whole batch:
- * keys transposed ([head_dim][SL_ATTN_BLOCK], so a score is a sum of rows scaled by q[i],
- * over a fixed-length loop the compiler vectorizes; tmp holds them untransposed on the way),
- * values as they are.
+ * The values of a block of pc cached positions of one KV head, transposed and padded with
+ * zeros to a whole block: vt[i][SL_ATTN_BLOCK], so that weights·v is a product over the
+ * positions.  rows is the block untransposed on the way.
  */
-static void kv_load(const sl_attn *a, float *dst, float *tmp, const void *cache, int p0, int kvh,
-		    int pc, int transpose)
+static void v_load(const sl_attn *a, float *vt, float *rows, int p0, int kvh, int pc)
 {
 	int hd = a->head_dim;
-	float *rows = transpose ? tmp : dst; /* pc rows of hd, as cached */
 
-	cache_rows(a, cache, p0, kvh, pc, rows);
-	if (!transpose)
-		return;
+	cache_rows(a, a->v, p0, kvh, pc, rows);
 	for (int i = 0; i < hd; i++) {
-		float *d = dst + (size_t)i * SL_ATTN_BLOCK;
+		float *d = vt + (size_t)i * SL_ATTN_BLOCK;
 		for (int j = 0; j < pc; j++)
 			d[j] = rows[(size_t)j * hd + i];
 		for (int j = pc; j < SL_ATTN_BLOCK; j++)
 			d[j] = 0;
 	}
-}
-
-/* out += a · v over n values; blocks of fixed length so that the compiler vectorizes them. */
-static void axpy(float *restrict out, float a, const float *restrict v, int n)
-{
-	int i = 0;
-
-	for (; i + 16 <= n; i += 16)
-		for (int u = 0; u < 16; u++)
-			out[i + u] += a * v[i + u];
-	for (; i < n; i++)
-		out[i] += a * v[i];
 }
 
 typedef struct {
@@ -107,43 +97,43 @@ typedef struct {
 	int heads_per_task;   /* 1, or all the query heads of a KV head */
 } attn_job;
 
-/* Query heads h0..h1-1 (all reading one KV head) for tokens t0..t1-1 of the batch. */
+/*
+ * Query heads h0..h1-1 (all reading one KV head) for tokens t0..t1-1 of the batch.
+ * Token t sees positions 0..pos+t; in each block only the tokens that see part of it take
+ * part, and the weights·v product always runs over a whole block (weights past what a
+ * token sees are 0), so a token's result is the same bits in any batch.
+ */
 static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 {
 	const sl_attn *a = j->a;
 	sl_attn_scratch *sc = j->sc;
 	int hd = a->head_dim, q_dim = a->n_heads * hd;
 	int kvh = h0 / (a->n_heads / a->n_kv_heads), n_pos = a->pos + t1;
-	float *kc = sc->kv + (size_t)h0 * 2 * SL_ATTN_BLOCK * hd, *tmp = kc + SL_ATTN_BLOCK * hd;
+	float *kc = sc->kv + (size_t)h0 * kv_floats(sc, hd), *tmp = kc + SL_ATTN_BLOCK * hd;
+	float *pv = tmp + SL_ATTN_BLOCK * hd; /* [t1 - t0][hd] */
 	float scale = 1.0f / sqrtf((float)hd);
 
-#define ATT_ROW(h, t) (sc->att + ((size_t)(h) * sc->rows + (size_t)((t) - t0)) * sc->n_ctx)
+#define ATT_ROW(h, t) (sc->att + ((size_t)(h) * sc->rows + (size_t)((t) - t0)) * sc->ld)
 	/* attn_weights = q · kᵀ / sqrt(head_dim), a block of positions at a time */
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
 		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
-		kv_load(a, kc, tmp, a->k, p0, kvh, pc, 1);
+		int ts = p0 - a->pos > t0 ? p0 - a->pos : t0; /* the first token that sees p0 */
+		cache_rows(a, a->k, p0, kvh, pc, kc);
 		for (int h = h0; h < h1; h++) {
-			for (int t = t0; t < t1; t++) {
+			sl_gemm_f32(pc, hd, kc, (size_t)hd, a->q + (size_t)ts * q_dim + (size_t)h * hd,
+				    (size_t)q_dim, t1 - ts, ATT_ROW(h, ts) + p0, (size_t)sc->ld);
+			for (int t = ts; t < t1; t++) {
 				int seen = a->pos + t + 1 - p0;     /* causal mask */
-				if (seen <= 0)
-					continue;
+				float *row = ATT_ROW(h, t) + p0;
 				if (seen > pc)
 					seen = pc;
-				const float *q = a->q + (size_t)t * q_dim + (size_t)h * hd;
-				float acc[SL_ATTN_BLOCK] = {0};
-				for (int i = 0; i < hd; i++) {
-					const float *kr = kc + (size_t)i * SL_ATTN_BLOCK;
-					float qi = q[i];
-					for (int k = 0; k < SL_ATTN_BLOCK; k++)
-						acc[k] += qi * kr[k];
-				}
-				float *row = ATT_ROW(h, t) + p0;
 				for (int k = 0; k < seen; k++)
-					row[k] = acc[k] * scale;
+					row[k] *= scale;
 			}
 		}
 	}
-	/* attn_weights = softmax(attn_weights, dim=-1) */
+	/* attn_weights = softmax(attn_weights, dim=-1); 0 for the positions not seen */
+	int p_end = (n_pos + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * SL_ATTN_BLOCK;
 	for (int h = h0; h < h1; h++) {
 		for (int t = t0; t < t1; t++) {
 			float *row = ATT_ROW(h, t), max = -INFINITY;
@@ -159,6 +149,8 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 			float inv = (float)(1.0 / sum);
 			for (int p = 0; p < np; p++)
 				row[p] *= inv;
+			for (int p = np; p < p_end; p++)
+				row[p] = 0;
 			float *out = a->out + (size_t)t * q_dim + (size_t)h * hd;
 			for (int i = 0; i < hd; i++)
 				out[i] = 0;
@@ -167,18 +159,16 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	/* attn_output = attn_weights · v */
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
 		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
-		kv_load(a, kc, tmp, a->v, p0, kvh, pc, 0);
+		int ts = p0 - a->pos > t0 ? p0 - a->pos : t0;
+		v_load(a, kc, tmp, p0, kvh, pc);
 		for (int h = h0; h < h1; h++) {
-			for (int t = t0; t < t1; t++) {
-				int seen = a->pos + t + 1 - p0;
-				if (seen <= 0)
-					continue;
-				if (seen > pc)
-					seen = pc;
-				const float *row = ATT_ROW(h, t) + p0;
+			sl_gemm_f32(hd, SL_ATTN_BLOCK, kc, SL_ATTN_BLOCK, ATT_ROW(h, ts) + p0, (size_t)sc->ld,
+				    t1 - ts, pv, (size_t)hd);
+			for (int t = ts; t < t1; t++) {
 				float *out = a->out + (size_t)t * q_dim + (size_t)h * hd;
-				for (int k = 0; k < seen; k++)
-					axpy(out, row[k], kc + (size_t)k * hd, hd);
+				const float *o = pv + (size_t)(t - ts) * hd;
+				for (int i = 0; i < hd; i++)
+					out[i] += o[i];
 			}
 		}
 	}

@@ -7,7 +7,8 @@
  *     attn_weights = softmax(q · kᵀ / sqrt(head_dim));  attn_output = attn_weights · v
  *
  * sl_attention() is the fast one: the cache is read in blocks of positions converted once to
- * f32 for the whole batch, heads in parallel.  sl_attention_ref() is the specification: one
+ * f32 for the whole batch, heads in parallel, and both products (q·kᵀ, weights·v) of a block
+ * run on the kernel set's float micro-kernels (sl_gemm_f32).  sl_attention_ref() is the specification: one
  * token and one head at a time, sums in double.  test_attn checks one against the other.
  */
 #ifndef SL_ATTN_H
@@ -32,8 +33,10 @@ typedef struct {
 /* Working memory of sl_attention(), for batches of up to n_batch tokens and n_ctx positions. */
 typedef struct {
 	int n_ctx, rows;         /* rows: tokens whose weights att holds at once, per head */
-	float *att;              /* [n_heads][rows][n_ctx] attention weights */
-	float *kv;               /* [n_heads][2 * SL_ATTN_BLOCK * head_dim] a cache block as f32 */
+	int ld;                  /* n_ctx rounded up to whole blocks: att's row stride */
+	float *att;              /* [n_heads][rows][ld] attention weights */
+	float *kv;               /* [n_heads][2 * SL_ATTN_BLOCK * head_dim + rows * head_dim]: a
+	                          * cache block as f32, values transposed, a block's share of out */
 } sl_attn_scratch;
 
 #define SL_ATTN_BLOCK 64     /* cache positions converted at a time */

@@ -29,6 +29,15 @@ void sl_matmul_ref(uint32_t type, const void *W, int rows, int cols,
 		   const float *X, int n_tok, float *Y);
 
 /*
+ * Y[t*ldy + r] = sum_k W[r*ldw + k] * X[t*ldx + k]   for r < rows, t < n, k < cols:
+ * a float product with strides, in the calling thread, by the kernel set's float
+ * micro-kernels (attention's q·kᵀ and weights·v).  Each Y element depends only on its row of
+ * W, its row of X and cols: not on rows, n, the strides or the threads.
+ */
+void sl_gemm_f32(int rows, int cols, const float *W, size_t ldw, const float *X, size_t ldx,
+		 int n, float *Y, size_t ldy);
+
+/*
  * dst[i] = src[i] for `rows` rows of n half-precision values, src_stride and dst_stride
  * elements apart, exactly (F16C where the CPU has it).  Many rows per call: attention
  * converts a head's slice of every cached position in a block.

@@ -2,8 +2,8 @@
  * test_attn — sl_attention (blocked, threaded) against sl_attention_ref (one token and one
  * head at a time, sums in double) on random queries and caches: f32, f16 and q8_0 caches,
  * grouped-query and multi-head shapes, batches at several positions, contexts that end
- * inside and on the edge of a block of SL_ATTN_BLOCK positions.  And the thread count does
- * not change a bit.
+ * inside and on the edge of a block of SL_ATTN_BLOCK positions.  And neither the thread
+ * count nor batching (the same tokens one at a time) changes a bit.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -70,6 +70,20 @@ static void test_shape(const shape *sh, sl_rng *r)
 	CHECK_MSG(memcmp(one, two, nq * sizeof *one) == 0 && memcmp(one, none, nq * sizeof *one) == 0,
 		  "heads %d/%d, %d tokens at %d: the thread count changes the result", sh->heads,
 		  sh->kv_heads, sh->n, sh->pos);
+	/* the same tokens one at a time, each at its position: the same bits */
+	float *seq = malloc(nq * sizeof *seq);
+	for (int t = 0; t < sh->n; t++) {
+		shape s1 = *sh;
+		s1.n = 1;
+		s1.pos = sh->pos + t;
+		float *o = attend(&s1, k, v, q + (size_t)t * q_dim, 1, 0);
+		memcpy(seq + (size_t)t * q_dim, o, (size_t)q_dim * sizeof *o);
+		free(o);
+	}
+	CHECK_MSG(memcmp(one, seq, nq * sizeof *one) == 0,
+		  "heads %d/%d, %d tokens at %d: a batch differs from its tokens one at a time",
+		  sh->heads, sh->kv_heads, sh->n, sh->pos);
+	free(seq);
 	free(want); free(one); free(two); free(none);
 	free(k); free(v); free(q); free(kf); free(vf);
 }
