@@ -49,8 +49,9 @@ void sl_f16_to_f32_rows(const sl_f16 *src, size_t src_stride, float *dst, size_t
 void sl_f32_to_f16_row(const float *src, sl_f16 *dst, size_t n);
 
 /*
- * Name of the kernel set chosen at run time ("avx512", "avx2-vnni", "avx2" or "ref"); the environment
- * variable SL_KERNELS=name forces one the CPU has (SL_KERNELS=ref: the scalar reference).
+ * Name of the kernel set chosen at run time ("avx512", "avx2-vnni", "avx2" or "ref"); the
+ * environment variable SL_KERNELS=name forces one the CPU has (SL_KERNELS=ref: the scalar
+ * reference).
  */
 const char *sl_kernels_name(void);
 

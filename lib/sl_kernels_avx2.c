@@ -19,7 +19,7 @@
  *     int16 sums of each 32 values (cols/32); float d[cols/256].
  */
 #ifndef SL_KERNELS_AVX2_TEMPLATE
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(SL_NO_SIMD)
 
 #include <immintrin.h>
 #include <string.h>
@@ -420,7 +420,7 @@ static void avx2_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 /* ==== micro-kernels ==== */
 
 /*
- * Prompt tiles (rows, tokens), measured with bench/kpeak on Zen 5; -D overrides for tuning.
+ * Prompt tiles (rows, tokens), the best of a bench/kpeak sweep; -D overrides for tuning.
  * Generation (one token) runs 1×1 tiles, one row at a time: the weights stream from memory
  * once, and one stream per core is what the hardware prefetcher follows best.
  */
@@ -557,7 +557,7 @@ INLINE __m256i TILE(q8_0_dot)(__m256i w, __m256i aw, const char *x)
 /*
  * Blocks go in pairs, acc += (p0 + p1) with p = isum·dw·dx, not acc += p0, acc += p1: one
  * token and row make a single chain of additions into acc, and its latency (4 cycles an
- * FMA), not the arithmetic, bounded the one-token product: pairs measured 1.36× faster.
+ * FMA), not the arithmetic, bounded the one-token product (bench/NOTES-kernels.md).
  */
 INLINE void TILE(q8_0)(const int R, const int T, const char *W, size_t ws, int cols,
 		      const char *xq, size_t xs, float *Y, size_t ldy)
@@ -608,7 +608,7 @@ INLINE void TILE(q8_0)(const int R, const int T, const char *W, size_t ws, int c
 
 /* ==== micro-kernels of the variant ==== */
 
-/* rows × tokens of the Q4_0 prompt tile: 2×6 measured best of 1-4 × 2-8 on Zen 5 */
+/* rows × tokens of the Q4_0 prompt tile: the best of 1-4 × 2-8 in a bench/kpeak sweep */
 #ifndef Q4_0_TILE
 #define Q4_0_TILE 2, 6
 #endif

@@ -28,7 +28,7 @@
  * Not used: vdpbf16ps.  It multiplies bf16 by bf16, so the activations would be rounded to
  * 8 significant bits; BF16 weights are widened to float instead (exact) and go through FMA.
  */
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(SL_NO_SIMD)
 
 #include <immintrin.h>
 #include <string.h>
@@ -497,7 +497,11 @@ static void avx512_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 
 /* ==== micro-kernels ==== */
 
-/* prompt tiles (rows, tokens), measured with bench/kpeak on Zen 5; -D overrides for tuning */
+/*
+ * Prompt tiles (rows, tokens), the best of a bench/kpeak sweep (bench/NOTES-kernels.md);
+ * -D overrides for tuning.  R × T accumulators plus R rows' unpacked weights must fit the
+ * 32 vector registers.
+ */
 #ifndef Q4_0_TILE
 #define Q4_0_TILE 4, 6
 #endif

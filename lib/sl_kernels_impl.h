@@ -105,7 +105,8 @@ typedef struct {
 	  name##_1x7, name##_1x8}}
 
 extern const sl_kset sl_kset_ref;
-#if defined(__x86_64__)
+/* The SIMD sets; -DSL_NO_SIMD builds with the reference set alone (a portable build). */
+#if defined(__x86_64__) && !defined(SL_NO_SIMD)
 extern const sl_kset sl_kset_avx2;      /* AVX2 + FMA + F16C */
 extern const sl_kset sl_kset_avx2_vnni; /* the same, with AVX-VNNI dot products */
 extern const sl_kset sl_kset_avx512;    /* AVX-512 F/BW/VL + VNNI */

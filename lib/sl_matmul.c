@@ -23,12 +23,11 @@
 
 /*
  * For one token (generation) the product streams its weights from memory once, and the
- * threads stream fastest from a few large pieces each: on the 2-core bench machine two
- * threads read Q8_0 weights at 43 GB/s in 64-row pieces and at 55-58 GB/s in pieces of
- * 512 rows or more (one thread: 29 GB/s either way).  So the rows are cut into 4 pieces
- * per thread of decreasing size (piece i of n in proportion to 2(n-i)-1: the first is 15
- * times the last), whole multiples of 64 rows: large pieces first, small ones last so the
- * threads finish together.  Piece `task` starts at row:
+ * threads stream fastest from a few large pieces each (two threads read far faster in
+ * pieces of 512 rows or more than in 64-row pieces; bench/NOTES-kernels.md).  So the rows
+ * are cut into 4 pieces per thread of decreasing size (piece i of n in proportion to
+ * 2(n-i)-1: the first is 15 times the last), whole multiples of 64 rows: large pieces
+ * first, small ones last so the threads finish together.  Piece `task` starts at row:
  */
 static int piece_start(int rows, int n, int task)
 {
@@ -48,7 +47,7 @@ const sl_kset *const *sl_kset_all(void)
 	static _Atomic int done;
 	if (!atomic_load_explicit(&done, memory_order_acquire)) {
 		int n = 0;
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(SL_NO_SIMD)
 		__builtin_cpu_init();
 		if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 		    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
@@ -130,7 +129,7 @@ static void xq_task(void *arg, int task, int n_tasks)
  * outer, rows inner: a chunk's weights (ROWS_PER_TASK rows) stay in cache while the token
  * groups pass over them.  One token alone (generation) goes a row at a time: the weights
  * stream from memory once, and one stream per core is what the hardware prefetcher follows
- * best (interleaving 2 or 4 rows measured 3-4× slower with the AVX2 set).
+ * best (interleaving 2 or 4 rows measured several times slower; bench/NOTES-kernels.md).
  */
 static void mm_tiles(const sl_ktiles *k, const char *W, size_t ws, int nr, int cols,
 		     const char *xq, size_t xs, int nt, float *Y, size_t ldy)
