@@ -1,0 +1,119 @@
+#!/bin/sh
+# kernels.sh — sl-infer's speed with each kernel set (SL_KERNELS) and 1 and N threads, on
+# each model, as a Markdown table: pp128, pp512 and tg128 (tok/s, as bench/infer.sh
+# measures them), tg as a fraction of the bandwidth bound, and the kernel peaks.
+#
+# The kernel sets run back to back for each figure (their order alternating by round), so
+# that both see the same machine: on a shared VM speed and bandwidth drift by 2× over
+# minutes.  The memory bandwidth (bench/bw, N threads) is measured once per round, and each
+# tg is compared with the bandwidth of its own round.  Medians of RUNS rounds, and the
+# median of the per-round ratios of the first set to the second.
+#
+# usage: bench/kernels.sh [-t N] [-r runs] model.gguf...
+# Environment: SETS (default "avx512 avx2"), KPEAK=0 skips the kernel peaks.
+set -eu
+
+usage="bench/kernels.sh [-t N] [-r runs] model.gguf..."
+. "$(dirname "$0")/common.sh"
+sets=${SETS:-avx512 avx2}
+out=$root/bench/out
+mkdir -p "$out"
+CC=${CC:-cc}
+$CC -std=c11 -O2 -Wall -o "$tmp/bw" "$root/bench/bw.c" -lpthread
+$CC -std=c11 -O2 -Wall -I"$root/lib" -D_GNU_SOURCE -o "$tmp/kpeak" "$root/bench/kpeak.c" \
+	"$root/build/libsl.a" -lm -lpthread
+
+if [ "${KPEAK:-1}" != 0 ]; then
+	for s in $sets; do
+		SL_KERNELS=$s "$tmp/kpeak" | sed "s/^kpeak /kpeak $s /" >>"$tmp/kpeak.txt"
+	done
+fi
+
+pp_rate() { run "$1" "$2" 0 -t "$3"; stat_prompt_rate; }
+
+for m in "$@"; do run "$m" "$tmp/p1" 1 -t 1; done # warm-up: the files into the page cache
+# one figure of set $1 with $2 threads on model $3: pp128, pp512 or tg
+measure() {
+	export SL_KERNELS=$1
+	case $4 in
+	pp128) pp_rate "$3" "$tmp/p128" "$2" ;;
+	pp512) pp_rate "$3" "$tmp/p512" "$2" ;;
+	tg) tg_rate "$3" -t "$2" ;;
+	esac
+	unset SL_KERNELS
+}
+i=0
+while [ "$i" -lt "$runs" ]; do
+	bw=$("$tmp/bw" | awk -v n="$threads" '$1 == "bw" && $2 == n { print $3 }')
+	for m in "$@"; do
+		for t in 1 "$threads"; do
+			# the sets back to back for each figure, their order alternating by round
+			order=$sets
+			[ $((i % 2)) -eq 1 ] && order=$(printf '%s\n' $sets | tac | tr '\n' ' ')
+			for s in $order; do : >"$tmp/fig-$s"; done
+			for f in pp128 pp512 tg; do
+				for s in $order; do measure "$s" "$t" "$m" "$f" >>"$tmp/fig-$s"; done
+			done
+			bytes=$(stat -c %s "$m")
+			for s in $sets; do
+				v=$(tr '\n' ' ' <"$tmp/fig-$s")
+				frac=$(echo "$v" | awk -v b="$bw" -v y="$bytes" '{ printf "%.2f", $3 / (b * 1e9 / y) }')
+				echo "$(basename "$m" .gguf) $s $t $v$frac $bw $i" >>"$tmp/runs"
+				echo "bench/kernels.sh: round $((i + 1)) $(basename "$m") $s -t $t: pp128 pp512 tg128 $v($frac of $bw GB/s)" >&2
+			done
+		done
+	done
+	i=$((i + 1))
+done
+cp "$tmp/runs" "$out/kernels-runs.txt"
+[ -f "$tmp/kpeak.txt" ] && cp "$tmp/kpeak.txt" "$out/kernels-kpeak.txt"
+
+col() { awk -v m="$1" -v s="$2" -v t="$3" -v c="$4" '$1 == m && $2 == s && $3 == t { print $c }' "$tmp/runs" | median; }
+echo "| model | kernels | threads | pp128 tok/s | pp512 tok/s | tg128 tok/s | tg / bw bound |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+for m in "$@"; do
+	n=$(basename "$m" .gguf)
+	for s in $sets; do
+		for t in 1 "$threads"; do
+			echo "| $n | $s | $t | $(col "$n" "$s" "$t" 4) | $(col "$n" "$s" "$t" 5) | $(col "$n" "$s" "$t" 6) | $(col "$n" "$s" "$t" 7) |"
+		done
+	done
+done
+echo
+first=$(echo $sets | cut -d' ' -f1) second=$(echo $sets | cut -d' ' -f2)
+if [ "$first" != "$second" ]; then
+	# the ratio of each figure within a round (runs back to back), then the median
+	ratio() {
+		awk -v m="$1" -v a="$first" -v b="$second" -v t="$2" -v c="$3" '
+			$1 == m && $3 == t && $2 == a { x[$9] = $c }
+			$1 == m && $3 == t && $2 == b { y[$9] = $c }
+			END { for (r in x) if (y[r] > 0) printf "%.2f\n", x[r] / y[r] }' "$tmp/runs" | median
+	}
+	echo "| model | threads | $first / $second pp128 | pp512 | tg128 |"
+	echo "|---|---:|---:|---:|---:|"
+	for m in "$@"; do
+		n=$(basename "$m" .gguf)
+		for t in 1 "$threads"; do
+			echo "| $n | $t | $(ratio "$n" "$t" 4)x | $(ratio "$n" "$t" 5)x | $(ratio "$n" "$t" 6)x |"
+		done
+	done
+	echo
+fi
+echo "Memory bandwidth ($threads threads, bench/bw), per round: $(awk '{ print $8 }' "$tmp/runs" | sort -u | tr '\n' ' ')GB/s."
+if [ -f "$tmp/kpeak.txt" ]; then
+	echo
+	echo "| kernel peak (bench/kpeak, G weights/s) | threads | $(echo "Q4_0 Q8_0 Q4_K Q6_K F16 BF16 F32" | sed 's/ / | /g') |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	for s in $sets; do
+		for t in 1 "$threads"; do
+			for w in tg pp; do
+				printf '| %s %s | %s |' "$s" "$w" "$t"
+				for ty in q4_0 q8_0 q4_k q6_k f16 bf16 f32; do
+					printf ' %s |' "$(awk -v s="$s" -v t="$t" -v w="$w" -v ty="$ty" \
+						'$2 == s && $3 == ty && $4 == t && $5 == w { print $6 }' "$tmp/kpeak.txt")"
+				done
+				echo
+			done
+		done
+	done
+fi
