@@ -20,7 +20,7 @@ AVX2_FLAGS = -mavx2 -mfma -mf16c
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512bf16 -mavx2 -mfma -mf16c
 # The SIMD kernel files at -O3: their tile loops over rows and tokens must unroll completely
 # for the accumulators to stay in registers (at -O2 GCC keeps them in memory;
-# bench/NOTES-kernels.md).
+# bench/NOTES.md).
 KERNEL_OPT = -O3
 PYTHON  ?= /usr/bin/python3
 
@@ -44,7 +44,8 @@ endif
 LDLIBS_ALL  = $(PKG_LIBS) -lm $(THREAD_LIBS)
 
 # Every lib/*.c is part of libsl.a; files named *_avx2.c / *_avx512.c get the AVX2 / AVX-512
-# flags (their kernels are chosen at run time by what the CPU has).  cli/*.c, what only the programs need (messages, exit, signals), is libslcli.a.
+# flags (their kernels are chosen at run time by what the CPU has).  cli/*.c, what only the
+# programs need (messages, exit, signals), is libslcli.a.
 LIB_SRC  = $(wildcard lib/*.c)
 ifeq ($(SL_PORTABLE),1)
 LIB_SRC := $(filter-out %_avx2.c %_avx512.c,$(LIB_SRC))

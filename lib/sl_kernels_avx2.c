@@ -557,7 +557,7 @@ INLINE __m256i TILE(q8_0_dot)(__m256i w, __m256i aw, const char *x)
 /*
  * Blocks go in pairs, acc += (p0 + p1) with p = isum·dw·dx, not acc += p0, acc += p1: one
  * token and row make a single chain of additions into acc, and its latency (4 cycles an
- * FMA), not the arithmetic, bounded the one-token product (bench/NOTES-kernels.md).
+ * FMA), not the arithmetic, bounded the one-token product (bench/NOTES.md).
  */
 INLINE void TILE(q8_0)(const int R, const int T, const char *W, size_t ws, int cols,
 		      const char *xq, size_t xs, float *Y, size_t ldy)

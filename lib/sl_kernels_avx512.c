@@ -498,7 +498,7 @@ static void avx512_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 /* ==== micro-kernels ==== */
 
 /*
- * Prompt tiles (rows, tokens), the best of a bench/kpeak sweep (bench/NOTES-kernels.md);
+ * Prompt tiles (rows, tokens), the best of a bench/kpeak sweep (bench/NOTES.md);
  * -D overrides for tuning.  R × T accumulators plus R rows' unpacked weights must fit the
  * 32 vector registers.
  */

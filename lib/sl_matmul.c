@@ -24,7 +24,7 @@
 /*
  * For one token (generation) the product streams its weights from memory once, and the
  * threads stream fastest from a few large pieces each (two threads read far faster in
- * pieces of 512 rows or more than in 64-row pieces; bench/NOTES-kernels.md).  So the rows
+ * pieces of 512 rows or more than in 64-row pieces; bench/NOTES.md).  So the rows
  * are cut into 4 pieces per thread of decreasing size (piece i of n in proportion to
  * 2(n-i)-1: the first is 15 times the last), whole multiples of 64 rows: large pieces
  * first, small ones last so the threads finish together.  Piece `task` starts at row:
@@ -129,7 +129,7 @@ static void xq_task(void *arg, int task, int n_tasks)
  * outer, rows inner: a chunk's weights (ROWS_PER_TASK rows) stay in cache while the token
  * groups pass over them.  One token alone (generation) goes a row at a time: the weights
  * stream from memory once, and one stream per core is what the hardware prefetcher follows
- * best (interleaving 2 or 4 rows measured several times slower; bench/NOTES-kernels.md).
+ * best (interleaving 2 or 4 rows measured several times slower; bench/NOTES.md).
  */
 static void mm_tiles(const sl_ktiles *k, const char *W, size_t ws, int nr, int cols,
 		     const char *xq, size_t xs, int nt, float *Y, size_t ldy)
