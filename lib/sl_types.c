@@ -20,8 +20,8 @@ static const sl_type_info types[SL_TYPE_COUNT] = {
 	[SL_Q5_1] = {"q5_1", 32, 24, 0},
 	[SL_Q8_0] = {"q8_0", 32, 34, 1},
 	[SL_Q8_1] = {"q8_1", 32, 36, 0},
-	[SL_Q2_K] = {"q2_k", 256, 84, 0},
-	[SL_Q3_K] = {"q3_k", 256, 110, 0},
+	[SL_Q2_K] = {"q2_k", 256, 84, 1},
+	[SL_Q3_K] = {"q3_k", 256, 110, 1},
 	[SL_Q4_K] = {"q4_k", 256, 144, 1},
 	[SL_Q5_K] = {"q5_k", 256, 176, 0},
 	[SL_Q6_K] = {"q6_k", 256, 210, 1},
@@ -224,6 +224,45 @@ static void dequant_q6_K(const sl_block_q6_K *b, float *y, uint64_t nb)
 	}
 }
 
+int sl_q3_K_scale(const uint8_t *sc, int s)
+{
+	int lo = s < 8 ? sc[s] & 15 : sc[s - 8] >> 4;
+	int hi = (sc[8 + s % 4] >> (2 * (s / 4))) & 3;
+
+	return (lo | hi << 4) - 32;
+}
+
+/*
+ * Q3_K and Q2_K share the order of the 2-bit fields: value v = 128h + 32j + l (l < 32) is bits
+ * 2j..2j+1 of qs[32h + l]; Q3_K's third bit is bit 4h + j of hmask[l].
+ */
+static void dequant_q3_K(const sl_block_q3_K *b, float *y, uint64_t nb)
+{
+	for (uint64_t i = 0; i < nb; i++, y += SL_QK_K) {
+		float d = sl_f16_to_f32(b[i].d);
+		for (int v = 0; v < SL_QK_K; v++) {
+			int h = v / 128, j = v % 128 / 32, l = v % 32;
+			int q = (b[i].qs[32 * h + l] >> (2 * j)) & 3;
+			if (!((b[i].hmask[l] >> (4 * h + j)) & 1))
+				q -= 4;
+			y[v] = d * sl_q3_K_scale(b[i].scales, v / 16) * q;
+		}
+	}
+}
+
+static void dequant_q2_K(const sl_block_q2_K *b, float *y, uint64_t nb)
+{
+	for (uint64_t i = 0; i < nb; i++, y += SL_QK_K) {
+		float d = sl_f16_to_f32(b[i].d), dmin = sl_f16_to_f32(b[i].dmin);
+		for (int v = 0; v < SL_QK_K; v++) {
+			int h = v / 128, j = v % 128 / 32, l = v % 32;
+			int q = (b[i].qs[32 * h + l] >> (2 * j)) & 3;
+			uint8_t sc = b[i].scales[v / 16];
+			y[v] = d * (sc & 15) * q - dmin * (sc >> 4);
+		}
+	}
+}
+
 int sl_dequant_row(uint32_t type, const void *src, float *dst, uint64_t n)
 {
 	const sl_type_info *ti = sl_type_get(type);
@@ -256,6 +295,12 @@ int sl_dequant_row(uint32_t type, const void *src, float *dst, uint64_t n)
 		break;
 	case SL_Q6_K:
 		dequant_q6_K(src, dst, n / SL_QK_K);
+		break;
+	case SL_Q3_K:
+		dequant_q3_K(src, dst, n / SL_QK_K);
+		break;
+	case SL_Q2_K:
+		dequant_q2_K(src, dst, n / SL_QK_K);
 		break;
 	default:
 		return sl_seterr("cannot read tensors of type %s", ti->name);

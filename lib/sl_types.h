@@ -88,6 +88,34 @@ typedef struct {
 } sl_block_q6_K;
 _Static_assert(sizeof(sl_block_q6_K) == 210, "Q6_K block is 210 bytes");
 
+/*
+ * Q3_K: 16 sub-blocks of 16 with signed 6-bit scales (stored + 32) packed in scales[12];
+ * 3-bit quants as 2 low bits in qs and the high bit in hmask.  Value v (0..255): h = v/128,
+ * j = v%128/32, l = v%32; low bits (qs[32h+l] >> 2j) & 3, high bit (hmask[l] >> (4h+j)) & 1;
+ * x = d·s_{v/16}·(q − 4 if the high bit is clear, else q).  Scale s (0..15): low 4 bits are
+ * scales[s] & 15 (s < 8) or scales[s−8] >> 4, high 2 bits (scales[8 + s%4] >> 2·(s/4)) & 3.
+ */
+typedef struct {
+	uint8_t hmask[SL_QK_K / 8];
+	uint8_t qs[SL_QK_K / 4];
+	uint8_t scales[12];
+	sl_f16 d;
+} sl_block_q3_K;
+_Static_assert(sizeof(sl_block_q3_K) == 110, "Q3_K block is 110 bytes");
+
+/*
+ * Q2_K: 16 sub-blocks of 16, each with a 4-bit scale (low nibble of scales[s]) and 4-bit min
+ * (high nibble); 2-bit quants in qs with the bit order of Q3_K's low bits;
+ * x = d·sc·q − dmin·m.
+ */
+typedef struct {
+	uint8_t scales[SL_QK_K / 16];
+	uint8_t qs[SL_QK_K / 4];
+	sl_f16 d;
+	sl_f16 dmin;
+} sl_block_q2_K;
+_Static_assert(sizeof(sl_block_q2_K) == 84, "Q2_K block is 84 bytes");
+
 /* Q8_K: the activation format for K-quant dot products (never stored in files by us). */
 typedef struct {
 	float d;
@@ -131,5 +159,8 @@ sl_bf16 sl_f32_to_bf16(float f);
  * Returns 0, or -1 for a type it cannot read.  The plain spec of every layout.
  */
 int sl_dequant_row(uint32_t type, const void *src, float *dst, uint64_t n);
+
+/* The signed scale (−32..31) of sub-block s (0..15) of a Q3_K block's scales[12]. */
+int sl_q3_K_scale(const uint8_t *scales, int s);
 
 #endif

@@ -141,6 +141,53 @@ static void test_dequant(void)
 	CHECK(y[100] == 7 * (0 - 32)); /* value 100 = l 4 + 96: scale index 0 + 6 */
 	CHECK(y[200] == 13 * (0 - 32)); /* second half (scales 8..15), value 72 of it = l 8 + 64: scales[8 + 4] = 13 */
 
+	/* Q3_K, d = 0.5.  Stored scales are s + 32, so all-zero bytes mean s = -32 everywhere;
+	 * the quants default to low bits 0, high bit clear: q = 0 - 4. */
+	sl_block_q3_K b3;
+	memset(&b3, 0, sizeof b3);
+	b3.d = 0x3800;
+	b3.scales[0] = 1;               /* s0: low 4 = 1 */
+	b3.scales[8] = 2;               /* s0: high 2 (bits 0-1 of byte 8 + 0%4) -> 33 -> +1 */
+	b3.scales[5] = 8 | 10 << 4;     /* s5 low 4 = 8; s13 low 4 (s >= 8: high nibble of 13-8) = 10 */
+	b3.scales[9] = 2 << 2;          /* s5 high 2 at bits 2-3 (5/4 = 1) of byte 8 + 5%4 -> 40 -> +8;
+	                                   s13 high 2 at bits 6-7 = 0 -> 10 -> -22 */
+	b3.scales[6] = 15 << 4;         /* s14 low 4 = 15 */
+	b3.scales[10] = 3 << 6;         /* s14 high 2 (byte 8 + 14%4, bits 6-7) -> 63 -> +31 */
+	b3.qs[5] = 3 << 2;              /* value 37 = 32*1 + 5: bits 2-3 of qs[5] */
+	b3.hmask[5] = 1 << 1;           /*   and bit 1 of hmask[5]: q = 3 */
+	b3.qs[21] = 2 << 4;             /* value 85 = 32*2 + 21: q = 2 - 4 (high bit clear) */
+	b3.qs[32 + 18] = 1 << 4;        /* value 210 = 128 + 32*2 + 18: second half, qs[32 + l] */
+	b3.hmask[18] = 1 << 6;          /*   high bit 4*1 + 2: q = 1 */
+	b3.qs[32 + 6] = 3 << 6;         /* value 230 = 128 + 32*3 + 6 */
+	b3.hmask[6] = 1 << 7;           /*   high bit 4*1 + 3: q = 3 */
+	CHECK(sl_dequant_row(SL_Q3_K, &b3, y, 256) == 0);
+	CHECK(y[0] == 0.5f * 1 * -4);
+	CHECK(y[37] == 0.5f * -32 * 3);     /* sub-block 2: the default scale -32 */
+	CHECK(y[85] == 0.5f * 8 * -2);      /* sub-block 5 */
+	CHECK(y[210] == 0.5f * -22 * 1);    /* sub-block 13 */
+	CHECK(y[230] == 0.5f * 31 * 3);     /* sub-block 14 */
+	CHECK(y[255] == 0.5f * -32 * -4);   /* sub-block 15, defaults */
+	CHECK(sl_q3_K_scale(b3.scales, 13) == -22 && sl_q3_K_scale(b3.scales, 1) == -32);
+
+	/* Q2_K, d = 1, dmin = 0.5: scales[s] = scale | min << 4, quants default 0. */
+	sl_block_q2_K b2;
+	memset(&b2, 0, sizeof b2);
+	b2.d = 0x3c00;
+	b2.dmin = 0x3800;
+	b2.scales[0] = 3 | 2 << 4;
+	b2.scales[5] = 15 | 15 << 4;
+	b2.scales[13] = 7 | 4 << 4;
+	b2.qs[1] = 3;                   /* value 1: bits 0-1 of qs[1] */
+	b2.qs[21] = 2 << 4;             /* value 85 = 32*2 + 21 */
+	b2.qs[32 + 18] = 1 << 4;        /* value 210 = 128 + 32*2 + 18 */
+	b2.qs[32 + 6] = 3 << 6;         /* value 230: sub-block 14 has scale 0, min 0 */
+	CHECK(sl_dequant_row(SL_Q2_K, &b2, y, 256) == 0);
+	CHECK(y[0] == 3 * 0 - 0.5f * 2);
+	CHECK(y[1] == 3 * 3 - 0.5f * 2);
+	CHECK(y[85] == 15 * 2 - 0.5f * 15);
+	CHECK(y[210] == 7 * 1 - 0.5f * 4);
+	CHECK(y[230] == 0.0f && y[100] == 0.0f);
+
 	CHECK(sl_dequant_row(SL_Q4_0, &b4, y, 31) == -1); /* ragged row */
 	CHECK(sl_dequant_row(SL_Q5_0, &b4, y, 32) == -1); /* unsupported type */
 }
@@ -152,6 +199,9 @@ static void test_sizes(void)
 	CHECK(sl_type_row_bytes(SL_Q4_0, 2048) == 64 * 18);
 	CHECK(sl_type_nbytes(SL_Q4_K, ne, 2) == 8ull * 144 * 8192);
 	CHECK(sl_type_row_bytes(SL_Q4_K, 172) == 0);
+	CHECK(sl_type_row_bytes(SL_Q3_K, 2048) == 8 * 110 && sl_type_row_bytes(SL_Q2_K, 2048) == 8 * 84);
+	CHECK(sl_type_get(SL_Q3_K)->supported && sl_type_get(SL_Q2_K)->supported);
+	CHECK(sl_type_from_name("q3_k") == SL_Q3_K && sl_type_from_name("Q2_K") == SL_Q2_K);
 	CHECK(sl_type_from_name("Q8_0") == SL_Q8_0 && sl_type_from_name("nope") == -1);
 	ne[0] = 1ull << 40, ne[1] = 1ull << 40;
 	CHECK(sl_type_nbytes(SL_F32, ne, 2) == 0); /* overflow caught */
