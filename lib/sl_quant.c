@@ -70,13 +70,14 @@ void sl_quant_row_q4_0(const float *x, sl_block_q4_0 *y, uint64_t n)
 /* ==== K-quant helpers (ggml's make_qkx2_quants / make_qx_quants) ==== */
 
 /*
- * Fit x ≈ scale·L − the_min with L in 0..nmax, minimizing Σ w·(error)².  Start from the plain
+ * Fit x ≈ scale·L − the_min with L in 0..nmax, minimizing Σ w·(error)² (Σ w·|error| with
+ * use_mad, which Q2_K uses).  Start from the plain
  * min/max mapping, then try nstep+1 stretched grids (iscale = (nmax + rmin + rdelta·is) /
  * (max − min)); for each grid, solve the weighted least-squares problem for scale and min in
  * closed form and keep the best.  Returns scale; *the_min is the (positive) offset.
  */
 static float make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L,
-			      float *the_min, uint8_t *Laux, float rmin, float rdelta, int nstep)
+			      float *the_min, uint8_t *Laux, float rmin, float rdelta, int nstep, int use_mad)
 {
 	float min = x[0], max = x[0];
 	float sum_w = weights[0], sum_x = sum_w * x[0];
@@ -103,7 +104,9 @@ static float make_qkx2_quants(int n, int nmax, const float *x, const float *weig
 		int l = nearest_int(iscale * (x[i] - min));
 		L[i] = (uint8_t)imax(0, imin(nmax, l));
 		float diff = scale * L[i] + min - x[i];
-		best += weights[i] * diff * diff;
+		/* w·(diff²), not (w·diff)·diff: ggml's rounding, so ties break as llama.cpp's do */
+		diff = use_mad ? fabsf(diff) : diff * diff;
+		best += weights[i] * diff;
 	}
 	for (int is = 0; is <= nstep; is++) {
 		float sum_l = 0, sum_l2 = 0, sum_xl = 0;
@@ -128,7 +131,8 @@ static float make_qkx2_quants(int n, int nmax, const float *x, const float *weig
 			float err = 0;
 			for (int i = 0; i < n; i++) {
 				float diff = this_scale * Laux[i] + this_min - x[i];
-				err += weights[i] * diff * diff;
+				diff = use_mad ? fabsf(diff) : diff * diff;
+				err += weights[i] * diff;
 			}
 			if (err < best) {
 				memcpy(L, Laux, (size_t)n);
@@ -196,6 +200,194 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L)
 	return scale;
 }
 
+/*
+ * Symmetric fit x ≈ scale·l with l in [−nmax, nmax−1], weights x² (ggml's make_q3_quants with
+ * do_rmse, the only form its reference quantizer uses).  Start from the grid that puts the
+ * signed extreme at −nmax, then up to 5 passes of coordinate descent: for each value, the
+ * level that the least-squares scale of the others asks for is kept if it raises
+ * (Σ w·x·l)² / Σ w·l², i.e. lowers the weighted error.  L gets l + nmax.
+ */
+static float make_q3_quants(int n, int nmax, const float *x, int8_t *L)
+{
+	float max = 0, amax = 0;
+
+	for (int i = 0; i < n; i++) {
+		float ax = fabsf(x[i]);
+		if (ax > amax) {
+			amax = ax;
+			max = x[i];
+		}
+	}
+	if (amax < GROUP_MAX_EPS) {
+		memset(L, 0, (size_t)n);
+		return 0.f;
+	}
+	float iscale = -nmax / max;
+	float sumlx = 0, suml2 = 0;
+	for (int i = 0; i < n; i++) {
+		int l = imax(-nmax, imin(nmax - 1, nearest_int(iscale * x[i])));
+		float w = x[i] * x[i];
+		L[i] = (int8_t)l;
+		sumlx += w * x[i] * l;
+		suml2 += w * l * l;
+	}
+	for (int itry = 0; itry < 5; itry++) {
+		int n_changed = 0;
+		for (int i = 0; i < n; i++) {
+			float w = x[i] * x[i];
+			float slx = sumlx - w * x[i] * L[i];
+			if (slx > 0) {
+				float sl2 = suml2 - w * L[i] * L[i];
+				int new_l = imax(-nmax, imin(nmax - 1, nearest_int(x[i] * sl2 / slx)));
+				if (new_l != L[i]) {
+					slx += w * x[i] * new_l;
+					sl2 += w * new_l * new_l;
+					if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
+						L[i] = (int8_t)new_l;
+						sumlx = slx;
+						suml2 = sl2;
+						n_changed++;
+					}
+				}
+			}
+		}
+		if (!n_changed)
+			break;
+	}
+	for (int i = 0; i < n; i++)
+		L[i] = (int8_t)(L[i] + nmax);
+	return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
+
+/*
+ * Q3_K and Q2_K pack 2-bit fields alike: value 128h + 32j + l (l < 32) in bits 2j..2j+1 of
+ * qs[32h + l].
+ */
+static void pack_2bit(const uint8_t *L, uint8_t *qs)
+{
+	for (int j = 0; j < SL_QK_K; j += 128)
+		for (int l = 0; l < 32; l++)
+			qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) |
+						  (L[j + l + 96] << 6));
+}
+
+/* ==== Q3_K ==== */
+
+void sl_quant_row_q3_K(const float *x, sl_block_q3_K *y, uint64_t n)
+{
+	int8_t L[SL_QK_K];
+	float scales[SL_QK_K / 16];
+
+	for (uint64_t i = 0; i < n / SL_QK_K; i++, x += SL_QK_K) {
+		float max_scale = 0, amax = 0;
+
+		/* 1. A signed scale per sub-block of 16 (levels −4..3). */
+		for (int j = 0; j < SL_QK_K / 16; j++) {
+			scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
+			if (fabsf(scales[j]) > amax) {
+				amax = fabsf(scales[j]);
+				max_scale = scales[j];
+			}
+		}
+
+		/* 2. Scales to 6 bits (stored + 32) against d; the signed extreme maps to −32. */
+		memset(y[i].scales, 0, sizeof y[i].scales);
+		if (max_scale) {
+			float iscale = -32.f / max_scale;
+			for (int j = 0; j < SL_QK_K / 16; j++) {
+				int8_t l = (int8_t)nearest_int(iscale * scales[j]);
+				l = (int8_t)(imax(-32, imin(31, l)) + 32);
+				if (j < 8)
+					y[i].scales[j] = l & 0xF;
+				else
+					y[i].scales[j - 8] |= (uint8_t)((l & 0xF) << 4);
+				y[i].scales[j % 4 + 8] |= (uint8_t)((l >> 4) << (2 * (j / 4)));
+			}
+			y[i].d = sl_f32_to_f16(1 / iscale);
+		} else {
+			y[i].d = sl_f32_to_f16(0.f);
+		}
+
+		/* 3. Requantize with the stored scales; a sub-block whose scale is 0 keeps step 1's levels. */
+		for (int j = 0; j < SL_QK_K / 16; j++) {
+			float d = sl_f16_to_f32(y[i].d) * sl_q3_K_scale(y[i].scales, j);
+			if (!d)
+				continue;
+			for (int ii = 0; ii < 16; ii++) {
+				int l = imax(-4, imin(3, nearest_int(x[16 * j + ii] / d)));
+				L[16 * j + ii] = (int8_t)(l + 4);
+			}
+		}
+
+		/* 4. The high bit of value v to bit v/32 of hmask[v%32], the low two to qs. */
+		memset(y[i].hmask, 0, sizeof y[i].hmask);
+		for (int j = 0; j < SL_QK_K; j++) {
+			if (L[j] > 3) {
+				y[i].hmask[j % 32] |= (uint8_t)(1 << (j / 32));
+				L[j] -= 4;
+			}
+		}
+		pack_2bit((const uint8_t *)L, y[i].qs);
+	}
+}
+
+/* ==== Q2_K ==== */
+
+void sl_quant_row_q2_K(const float *x, sl_block_q2_K *y, uint64_t n)
+{
+	uint8_t L[SL_QK_K], Laux[16];
+	float weights[16], mins[SL_QK_K / 16], scales[SL_QK_K / 16];
+	const float q4scale = 15.f;
+
+	for (uint64_t i = 0; i < n / SL_QK_K; i++, x += SL_QK_K) {
+		float max_scale = 0, max_min = 0;
+
+		/* 1. Scale and min per sub-block of 16 (levels 0..3), minimizing Σ |x|·|error|. */
+		for (int j = 0; j < SL_QK_K / 16; j++) {
+			for (int l = 0; l < 16; l++)
+				weights[l] = fabsf(x[16 * j + l]);
+			scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux,
+						     -0.5f, 0.1f, 15, 1);
+			if (scales[j] > max_scale)
+				max_scale = scales[j];
+			if (mins[j] > max_min)
+				max_min = mins[j];
+		}
+
+		/* 2. Scales (low nibble) and mins (high nibble) to 4 bits against d and dmin. */
+		if (max_scale > 0) {
+			float iscale = q4scale / max_scale;
+			for (int j = 0; j < SL_QK_K / 16; j++)
+				y[i].scales[j] = (uint8_t)nearest_int(iscale * scales[j]);
+			y[i].d = sl_f32_to_f16(max_scale / q4scale);
+		} else {
+			memset(y[i].scales, 0, sizeof y[i].scales);
+			y[i].d = sl_f32_to_f16(0.f);
+		}
+		if (max_min > 0) {
+			float iscale = q4scale / max_min;
+			for (int j = 0; j < SL_QK_K / 16; j++)
+				y[i].scales[j] |= (uint8_t)(nearest_int(iscale * mins[j]) << 4);
+			y[i].dmin = sl_f32_to_f16(max_min / q4scale);
+		} else {
+			y[i].dmin = sl_f32_to_f16(0.f);
+		}
+
+		/* 3. Requantize with the stored scales and mins. */
+		for (int j = 0; j < SL_QK_K / 16; j++) {
+			const float d = sl_f16_to_f32(y[i].d) * (y[i].scales[j] & 0xF);
+			if (!d)
+				continue;
+			const float dm = sl_f16_to_f32(y[i].dmin) * (y[i].scales[j] >> 4);
+			for (int ii = 0; ii < 16; ii++) {
+				int l = nearest_int((x[16 * j + ii] + dm) / d);
+				L[16 * j + ii] = (uint8_t)imax(0, imin(3, l));
+			}
+		}
+		pack_2bit(L, y[i].qs);
+	}
+}
+
 /* ==== Q4_K ==== */
 
 void sl_quant_row_q4_K(const float *x, sl_block_q4_K *y, uint64_t n)
@@ -215,7 +407,7 @@ void sl_quant_row_q4_K(const float *x, sl_block_q4_K *y, uint64_t n)
 			for (int l = 0; l < 32; l++)
 				weights[l] = av_x + fabsf(x[32 * j + l]);
 			scales[j] = make_qkx2_quants(32, 15, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
-						     -1.f, 0.1f, 20);
+						     -1.f, 0.1f, 20, 0);
 			if (scales[j] > max_scale)
 				max_scale = scales[j];
 			if (mins[j] > max_min)
@@ -338,6 +530,7 @@ int sl_quant_supported(uint32_t type)
 {
 	switch (type) {
 	case SL_F32: case SL_F16: case SL_BF16: case SL_Q8_0: case SL_Q4_0: case SL_Q4_K: case SL_Q6_K:
+	case SL_Q3_K: case SL_Q2_K:
 		return 1;
 	default:
 		return 0;
@@ -364,6 +557,8 @@ size_t sl_quant_row(uint32_t type, const float *x, void *dst, uint64_t n)
 	case SL_Q4_0: sl_quant_row_q4_0(x, dst, n); break;
 	case SL_Q4_K: sl_quant_row_q4_K(x, dst, n); break;
 	case SL_Q6_K: sl_quant_row_q6_K(x, dst, n); break;
+	case SL_Q3_K: sl_quant_row_q3_K(x, dst, n); break;
+	case SL_Q2_K: sl_quant_row_q2_K(x, dst, n); break;
 	}
 	return bytes;
 }

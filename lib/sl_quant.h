@@ -7,7 +7,12 @@
  * against blocks written by llama.cpp's llama-quantize).  Q4_K and Q6_K follow ggml's reference
  * algorithms (make_qkx2_quants: a weighted least-squares search for scale and min per sub-block
  * of 32; make_qx_quants: a search over 19 candidate scales per sub-block of 16), then quantize
- * the sub-block scales themselves to 6 or 8 bits against one f16 super-block scale.
+ * the sub-block scales themselves to 6 or 8 bits against one f16 super-block scale.  Q3_K and
+ * Q2_K are ggml's quantize_row_q3_K_ref / quantize_row_q2_K_ref, what llama-quantize writes
+ * without an importance matrix: Q3_K fits a signed scale per sub-block of 16 (make_q3_quants:
+ * coordinate descent on levels −4..3, weights x²) and stores it in 6 bits; Q2_K fits scale and
+ * min per sub-block of 16 on levels 0..3 (make_qkx2_quants, weights |x|, absolute error) and
+ * stores both in 4 bits.
  * Dequantization is sl_dequant_row() in sl_types.h.
  */
 #ifndef SL_QUANT_H
@@ -23,6 +28,8 @@ void sl_quant_row_q8_0(const float *x, sl_block_q8_0 *y, uint64_t n);
 void sl_quant_row_q4_0(const float *x, sl_block_q4_0 *y, uint64_t n);
 void sl_quant_row_q4_K(const float *x, sl_block_q4_K *y, uint64_t n);
 void sl_quant_row_q6_K(const float *x, sl_block_q6_K *y, uint64_t n);
+void sl_quant_row_q3_K(const float *x, sl_block_q3_K *y, uint64_t n);
+void sl_quant_row_q2_K(const float *x, sl_block_q2_K *y, uint64_t n);
 void sl_quant_row_f16(const float *x, sl_f16 *y, uint64_t n);
 void sl_quant_row_bf16(const float *x, sl_bf16 *y, uint64_t n);
 

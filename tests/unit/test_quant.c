@@ -157,6 +157,111 @@ static void test_q6_K_known(void)
 	CHECK(y[0] == 0 && y[255] == 0);
 }
 
+static void test_q3_K_known(void)
+{
+	/*
+	 * Data on the Q3_K grid: sub-block j (16 values) is x = a_j·l, a_j = k_j·2^-8, levels
+	 * l = (3i + j) % 8 − 4 (each of −4..3 twice, so the signed extreme is −4·a_j for a_j > 0 and
+	 * +4|a_j| for a_j < 0: the first grid is l itself).  Every product and sum below is exact
+	 * (|k|³·Σl⁴ < 2^24), so the least-squares scale is a_j exactly.  The largest |a_j|, 32·2^-8
+	 * (sub-block 0), maps to −32: iscale = −256, so sub-block j stores −k_j + 32 and
+	 * d = 1/iscale = −2^-8 (f16 0x9C00); d·(stored − 32) = a_j again, and L = l + 4.
+	 * Expected bytes from the layout (sl_types.h): scale s low 4 bits in scales[s] (s < 8) or the
+	 * high nibble of scales[s − 8], high 2 bits at bit 2·(s/4) of scales[8 + s%4]; value
+	 * v = 128h + 32j + l: qs[32h + l] bits 2j, hmask[l] bit 4h + j.
+	 */
+	static const int k[16] = {32, 1, -2, 3, -5, 7, -11, 13, -17, 19, -20, 24, -25, 26, 16, 9};
+	float x[256], y[256];
+	uint8_t want_sc[12] = {0}, want_qs[64] = {0}, want_hm[32] = {0};
+	int L[256];
+	sl_block_q3_K b;
+
+	for (int v = 0; v < 256; v++) {
+		int j = v / 16, i = v % 16;
+		L[v] = (3 * i + j) % 8;
+		x[v] = (k[j] / 256.f) * (L[v] - 4);
+	}
+	for (int s = 0; s < 16; s++) {
+		int st = 32 - k[s];
+		want_sc[s < 8 ? s : s - 8] |= (uint8_t)((st & 15) << (s < 8 ? 0 : 4));
+		want_sc[8 + s % 4] |= (uint8_t)((st >> 4) << (2 * (s / 4)));
+	}
+	for (int v = 0; v < 256; v++) {
+		int h = v / 128, j = v % 128 / 32, l = v % 32;
+		want_qs[32 * h + l] |= (uint8_t)((L[v] & 3) << (2 * j));
+		want_hm[l] |= (uint8_t)((L[v] >> 2) << (4 * h + j));
+	}
+	sl_quant_row_q3_K(x, &b, 256);
+	CHECK_MSG(b.d == 0x9C00, "d = 0x%04x", b.d);
+	CHECK(memcmp(b.scales, want_sc, 12) == 0);
+	CHECK(memcmp(b.qs, want_qs, 64) == 0);
+	CHECK(memcmp(b.hmask, want_hm, 32) == 0);
+	CHECK(sl_dequant_row(SL_Q3_K, &b, y, 256) == 0);
+	for (int v = 0; v < 256; v++)
+		CHECK_MSG(y[v] == x[v], "y[%d] = %g, want %g", v, y[v], x[v]);
+
+	/* quantize(dequantize(b)) == b: the grid data is its own dequantization */
+	{
+		sl_block_q3_K b2;
+		sl_quant_row_q3_K(y, &b2, 256);
+		CHECK(memcmp(&b, &b2, sizeof b) == 0);
+	}
+
+	/* all zero: an all-zero block (d = 0, every scale byte 0) */
+	memset(x, 0, sizeof x);
+	sl_quant_row_q3_K(x, &b, 256);
+	CHECK(b.d == 0);
+	CHECK(sl_dequant_row(SL_Q3_K, &b, y, 256) == 0);
+	CHECK(y[0] == 0 && y[255] == 0);
+}
+
+static void test_q2_K_known(void)
+{
+	/*
+	 * Data on the Q2_K grid: sub-block j is x = k_j·2^-8·q − n_j·2^-9 with q = (i + j) % 4
+	 * (each of 0..3 four times), k_j in 1..15 with max 15, n_j in 0..15 with max 15.  The fit of
+	 * step 1 recovers scale k_j·2^-8 and min n_j·2^-9 up to rounding of its float arithmetic,
+	 * far less than the half step that would move a 4-bit value, so the stored 4-bit scale is
+	 * k_j (against d = max/15 = 2^-8, f16 0x1C00) and the min n_j (dmin = 2^-9, 0x1800); the
+	 * requantization then gives q exactly.  qs: value 128h + 32j + l in bits 2j of qs[32h + l].
+	 */
+	static const int k[16] = {15, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 7};
+	static const int m[16] = {0, 15, 3, 9, 1, 2, 4, 8, 14, 6, 11, 5, 13, 12, 10, 7};
+	float x[256], y[256];
+	uint8_t want_qs[64] = {0};
+	int q[256];
+	sl_block_q2_K b;
+
+	for (int v = 0; v < 256; v++) {
+		int j = v / 16;
+		q[v] = (v % 16 + j) % 4;
+		x[v] = (k[j] / 256.f) * q[v] - m[j] / 512.f;
+	}
+	for (int v = 0; v < 256; v++)
+		want_qs[32 * (v / 128) + v % 32] |= (uint8_t)(q[v] << (2 * (v % 128 / 32)));
+	sl_quant_row_q2_K(x, &b, 256);
+	CHECK_MSG(b.d == 0x1C00, "d = 0x%04x", b.d);
+	CHECK_MSG(b.dmin == 0x1800, "dmin = 0x%04x", b.dmin);
+	for (int j = 0; j < 16; j++)
+		CHECK_MSG(b.scales[j] == (k[j] | m[j] << 4), "scales[%d] = 0x%02x", j, b.scales[j]);
+	CHECK(memcmp(b.qs, want_qs, 64) == 0);
+	CHECK(sl_dequant_row(SL_Q2_K, &b, y, 256) == 0);
+	for (int v = 0; v < 256; v++)
+		CHECK_MSG(y[v] == x[v], "y[%d] = %g, want %g", v, y[v], x[v]);
+	{
+		sl_block_q2_K b2;
+		sl_quant_row_q2_K(y, &b2, 256);
+		CHECK(memcmp(&b, &b2, sizeof b) == 0);
+	}
+
+	/* all zero, and a constant row: one level, all in the min (scale 0) */
+	memset(x, 0, sizeof x);
+	sl_quant_row_q2_K(x, &b, 256);
+	CHECK(b.d == 0 && b.dmin == 0);
+	CHECK(sl_dequant_row(SL_Q2_K, &b, y, 256) == 0);
+	CHECK(y[0] == 0 && y[255] == 0);
+}
+
 static void test_plain(void)
 {
 	float x[4] = {1.0f, -2.0f, 65504.0f, 1.0f + 1.0f / 2048}, back[4];
@@ -218,12 +323,15 @@ static void test_round_trip(void)
 	} b[] = {
 		{SL_F16, 0.0005, 0.001}, {SL_BF16, 0.004, 0.005}, {SL_Q8_0, 0.01, 0.01},
 		{SL_Q6_K, 0.03, 0.05}, {SL_Q4_K, 0.10, 0.12}, {SL_Q4_0, 0.13, 0.16},
+		/* 8 and 4 levels per 16 values: the range of 16 Gaussian samples (≈ 3.5σ) over 7.5
+		 * or 3.5 steps, Δ/√12 ≈ 0.13σ and 0.29σ before the fit improves them */
+		{SL_Q3_K, 0.18, 0.25}, {SL_Q2_K, 0.34, 0.45},
 	};
-	double rel[6], m;
+	double rel[8], m;
 
 	for (int i = 0; i < N; i++)
 		x[i] = 0.02f * gauss();
-	for (int k = 0; k < 6; k++) {
+	for (int k = 0; k < 8; k++) {
 		rel[k] = rel_err(b[k].type, x, N, &m);
 		CHECK_MSG(rel[k] < b[k].max_rel, "%s: relative RMSE %g >= %g", sl_type_get(b[k].type)->name, rel[k],
 			  b[k].max_rel);
@@ -232,6 +340,49 @@ static void test_round_trip(void)
 	}
 	/* More bits, less error. */
 	CHECK(rel[2] < rel[3] && rel[3] < rel[4] && rel[4] < rel[5]);
+	CHECK(rel[4] < rel[6] && rel[6] < rel[7]);   /* q4_k < q3_k < q2_k */
+
+	/*
+	 * quantize(dequantize(q)): the dequantized row lies on a grid of the format, so the second
+	 * pass finds one at least nearly as good (exact idempotence holds for Q4_K, and on the
+	 * known-answer grids above, but Q3_K/Q2_K's search may move to another grid of similar
+	 * error): its error against the first dequantization is well under the first error.
+	 */
+	for (int k = 6; k < 8; k++) {
+		size_t rb = sl_type_row_bytes(b[k].type, N);
+		uint8_t *q1 = malloc(rb), *q2 = malloc(rb);
+		float *y1 = malloc(N * sizeof *y1), *y2 = malloc(N * sizeof *y2);
+		sl_qstats s1 = {0}, s2 = {0};
+		sl_quant_row(b[k].type, x, q1, N);
+		sl_dequant_row(b[k].type, q1, y1, N);
+		sl_quant_row(b[k].type, y1, q2, N);
+		sl_dequant_row(b[k].type, q2, y2, N);
+		sl_qstats_add(&s1, x, y1, N);
+		sl_qstats_add(&s2, y1, y2, N);
+		CHECK_MSG(sl_qstats_rmse(&s2) < 0.5 * sl_qstats_rmse(&s1), "%s: requantized RMSE %g vs %g",
+			  sl_type_get(b[k].type)->name, sl_qstats_rmse(&s2), sl_qstats_rmse(&s1));
+		/* Same input, same bytes. */
+		sl_quant_row(b[k].type, x, q2, N);
+		CHECK(memcmp(q1, q2, rb) == 0);
+		free(q1);
+		free(q2);
+		free(y1);
+		free(y2);
+	}
+
+	/* Constant rows, either sign: one level carries the whole row, to f16 precision. */
+	for (int k = 6; k < 8; k++) {
+		for (int sign = -1; sign <= 1; sign += 2) {
+			float c[256], y[256];
+			uint8_t q[128];
+			for (int i = 0; i < 256; i++)
+				c[i] = sign * 0.37f;
+			sl_quant_row(b[k].type, c, q, 256);
+			sl_dequant_row(b[k].type, q, y, 256);
+			for (int i = 0; i < 256; i += 51)
+				CHECK_NEAR(y[i], c[i], 0.37 * 2e-3);
+		}
+	}
 
 	/* Same input, same bytes. */
 	{
@@ -307,6 +458,8 @@ int main(void)
 	test_q4_0_known();
 	test_q4_K_known();
 	test_q6_K_known();
+	test_q3_K_known();
+	test_q2_K_known();
 	test_plain();
 	test_round_trip();
 	test_llamacpp(SL_Q8_0, "stories260K-q8_0.gguf", 31);
