@@ -14,14 +14,21 @@
 /* ==== recipes ==== */
 
 static const sl_recipe recipes[] = {
-	{"f32", SL_F32, 0, 0},
-	{"f16", SL_F16, 1, 0},
-	{"bf16", SL_BF16, 32, 0},
-	{"q8_0", SL_Q8_0, 7, 0},
-	{"q4_0", SL_Q4_0, 2, 0},
-	{"q4_k", SL_Q4_K, 14, 0},   /* llama.cpp has no "pure Q4_K" ftype; Q4_K_S is nearest */
-	{"q6_k", SL_Q6_K, 18, 0},
-	{"q4_k_m", SL_Q4_K, 15, 1},
+	{"f32", SL_F32, 0, SL_MIX_NONE, -1},
+	{"f16", SL_F16, 1, SL_MIX_NONE, -1},
+	{"bf16", SL_BF16, 32, SL_MIX_NONE, -1},
+	{"q8_0", SL_Q8_0, 7, SL_MIX_NONE, -1},
+	{"q4_0", SL_Q4_0, 2, SL_MIX_NONE, -1},
+	/* llama.cpp has no "pure" K-quant ftypes (but Q6_K): the nearest _S one names the file */
+	{"q4_k", SL_Q4_K, 14, SL_MIX_NONE, -1},
+	{"q6_k", SL_Q6_K, 18, SL_MIX_NONE, -1},
+	{"q3_k", SL_Q3_K, 11, SL_MIX_NONE, -1},
+	{"q2_k", SL_Q2_K, 21, SL_MIX_NONE, -1},
+	{"q4_k_m", SL_Q4_K, 15, SL_MIX_Q4_K_M, -1},
+	{"q3_k_m", SL_Q3_K, 12, SL_MIX_Q3_K_M, -1},
+	{"q2_k_m", SL_Q2_K, 10, SL_MIX_Q2_K_M, -1},
+	/* the plan's budget: q4_k_m, but the tied embedding (the core chunk) in Q3_K */
+	{"q4_k_m_e3", SL_Q4_K, 15, SL_MIX_Q4_K_M, SL_Q3_K},
 };
 
 #define N_RECIPES (sizeof recipes / sizeof recipes[0])
@@ -87,9 +94,52 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 /*
- * The output type of a tensor: 1-D stays F32; q4_k_m raises the sensitive tensors to Q6_K;
- * a row that is not a whole number of blocks falls back as llama.cpp does (K-quants to a
- * 32-block type, here Q8_0 since sl has no Q5_0; then F16).
+ * llama.cpp's mixed rules (llama_tensor_get_type in llama-quant.cpp) for a Llama model: no
+ * experts, not 70B.  Layer l of n; gqa = n_head / n_head_kv, read off attn_v's shape.
+ *   every mix: output.weight (and token_embd.weight when tied: it is the output) in Q6_K.
+ *   q4_k_m: attn_v and ffn_down of the use_more_bits layers in Q6_K; the rest Q4_K.
+ *   q3_k_m: attn_v Q5_K in layers 0-1, else Q4_K; ffn_down Q5_K in layers < n/16, else Q4_K;
+ *           attn_output Q4_K; the rest Q3_K.  sl has no Q5_K: Q6_K stands in.
+ *   q2_k_m: attn_v Q4_K if gqa >= 4, else Q3_K; ffn_down and attn_output Q3_K; the rest Q2_K.
+ */
+static uint32_t mixed_type(const sl_convert *c, const sl_conv_tensor *j, int l, uint32_t t)
+{
+	int n = c->n_layer;
+
+	if (!strcmp(j->name, "output.weight") || (c->tied && !strcmp(j->name, "token_embd.weight")))
+		return SL_Q6_K;
+	if (l < 0)
+		return t;
+	switch (c->rc->mixed) {
+	case SL_MIX_Q4_K_M:
+		if ((ends_with(j->name, ".attn_v.weight") || ends_with(j->name, ".ffn_down.weight")) &&
+		    use_more_bits(l, n))
+			return SL_Q6_K;
+		break;
+	case SL_MIX_Q3_K_M:
+		if (ends_with(j->name, ".attn_v.weight"))
+			return l < 2 ? SL_Q6_K : SL_Q4_K;
+		if (ends_with(j->name, ".ffn_down.weight"))
+			return l < n / 16 ? SL_Q6_K : SL_Q4_K;
+		if (ends_with(j->name, ".attn_output.weight"))
+			return SL_Q4_K;
+		break;
+	case SL_MIX_Q2_K_M:
+		if (ends_with(j->name, ".attn_v.weight"))
+			return j->ne[1] && j->ne[0] / j->ne[1] >= 4 ? SL_Q4_K : SL_Q3_K;
+		if (ends_with(j->name, ".ffn_down.weight") || ends_with(j->name, ".attn_output.weight"))
+			return SL_Q3_K;
+		break;
+	}
+	return t;
+}
+
+/*
+ * The output type of a tensor: 1-D stays F32; a mixed recipe raises the sensitive tensors; a
+ * recipe's core type then overrides token_embd and output.  A row that is not a whole number
+ * of blocks falls back as llama.cpp does: Q4_K and Q6_K to a 32-block type (llama.cpp's Q5_0 /
+ * Q8_0; here Q8_0 for both since sl has no Q5_0), Q3_K and Q2_K to a 4.5-bit one (llama.cpp's
+ * IQ4_NL; here Q4_0, the same size); then F16.
  */
 static uint32_t choose_type(const sl_convert *c, const sl_conv_tensor *j)
 {
@@ -99,16 +149,19 @@ static uint32_t choose_type(const sl_convert *c, const sl_conv_tensor *j)
 
 	if (j->n_dims < 2)
 		return SL_F32;
-	if (c->rc->mixed) {
-		if (!strcmp(j->name, "output.weight") || (c->tied && !strcmp(j->name, "token_embd.weight")))
-			t = SL_Q6_K;
-		else if ((ends_with(j->name, ".attn_v.weight") || ends_with(j->name, ".ffn_down.weight")) &&
-			 l >= 0 && use_more_bits(l, c->n_layer))
-			t = SL_Q6_K;
-	}
+	if (c->rc->mixed)
+		t = mixed_type(c, j, l, t);
+	if (c->rc->core >= 0 && (!strcmp(j->name, "token_embd.weight") || !strcmp(j->name, "output.weight")))
+		t = (uint32_t)c->rc->core;
 	ti = sl_type_get(t);
 	if (j->ne[0] % ti->blck) {
-		uint32_t f = (t == SL_Q4_K || t == SL_Q6_K) && j->ne[0] % SL_QK8_0 == 0 ? SL_Q8_0 : SL_F16;
+		uint32_t f = SL_F16;
+		if (j->ne[0] % SL_QK8_0 == 0) {
+			if (t == SL_Q4_K || t == SL_Q6_K)
+				f = SL_Q8_0;
+			else if (t == SL_Q3_K || t == SL_Q2_K)
+				f = SL_Q4_0;
+		}
 		warn(c, "%s: rows of %llu are not a multiple of the %s block (%u): using %s", j->name,
 		     (unsigned long long)j->ne[0], ti->name, ti->blck, type_name(f));
 		t = f;

@@ -28,17 +28,26 @@
 
 /*
  * A recipe is a -t name: a base type for every 2-D weight, a general.file_type value
- * (llama.cpp's llama_ftype numbering) and, for q4_k_m, the mixed rule of llama.cpp's Q4_K_M
- * (output/token_embd, and attn_v and ffn_down of the "more bits" layers, in Q6_K).
+ * (llama.cpp's llama_ftype numbering), a mixed rule of llama.cpp's (which tensors get more
+ * bits; the rules are in sl-quant(1) and choose_type() in sl_convert.c) and optionally the
+ * type of the token embedding and output head (the "core"), overriding the rule.
  */
+enum {
+	SL_MIX_NONE = 0,
+	SL_MIX_Q4_K_M,  /* llama.cpp's Q4_K_M */
+	SL_MIX_Q3_K_M,  /* Q3_K_M, with Q6_K where llama.cpp has Q5_K (sl has no Q5_K) */
+	SL_MIX_Q2_K_M,  /* llama.cpp's "Q2_K" (itself a mix: attn_v, attn_output, ffn_down in Q3_K) */
+};
+
 typedef struct {
 	const char *name;
 	uint32_t type;
 	uint32_t ftype;
-	int mixed;
+	int mixed;          /* SL_MIX_* */
+	int core;           /* type of token_embd.weight and output.weight, or -1: the rule's */
 } sl_recipe;
 
-#define SL_RECIPE_NAMES "f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m"
+#define SL_RECIPE_NAMES "f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q3_k, q2_k, q4_k_m, q3_k_m, q2_k_m, q4_k_m_e3"
 
 const sl_recipe *sl_recipe_find(const char *name);   /* NULL if unknown */
 const char *sl_ftype_name(uint32_t ftype);           /* the recipe's name, or "?" */

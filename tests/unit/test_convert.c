@@ -7,6 +7,9 @@
  *   2. Every output row is sl_quant_row of the input row; the bytes do not depend on threads.
  *   3. Rows that are not whole blocks fall back (with a warning); a missing tensor is refused.
  *   4. Recipes and the default output name.
+ *   5. q3_k_m, q2_k_m, q4_k_m_e3 and the pure 3- and 2-bit types, each tensor's type written
+ *      out from llama.cpp's rule for these 8 layers (gqa 2: attn_v of q2_k_m stays Q3_K), and
+ *      the Q3_K/Q2_K fallback to Q4_0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +156,91 @@ static void test_q4_k_m(void)
 	free(out2);
 }
 
+/* The type llama.cpp's rule (sl-quant(1)) gives tensor t of the 8-layer model under recipe r. */
+static uint32_t want_type(const char *r, const sl_gguf_tensor *t)
+{
+	int l = strncmp(t->name, "blk.", 4) ? -1 : atoi(t->name + 4);
+	int v = strstr(t->name, ".attn_v.") != NULL, o = strstr(t->name, ".attn_output.") != NULL;
+	int down = strstr(t->name, ".ffn_down.") != NULL;
+
+	if (t->n_dims == 1)
+		return SL_F32;
+	if (!strcmp(r, "q3_k"))
+		return SL_Q3_K;
+	if (!strcmp(r, "q2_k"))
+		return SL_Q2_K;
+	if (!strcmp(t->name, "token_embd.weight"))   /* tied: the output head */
+		return !strcmp(r, "q4_k_m_e3") ? SL_Q3_K : SL_Q6_K;
+	if (!strcmp(r, "q3_k_m")) {
+		if (v)
+			return l < 2 ? SL_Q6_K : SL_Q4_K;
+		if (down)
+			return SL_Q4_K;                     /* 8 / 16 = 0 layers get Q5_K (Q6_K) */
+		return o ? SL_Q4_K : SL_Q3_K;
+	}
+	if (!strcmp(r, "q2_k_m"))
+		return v || o || down ? SL_Q3_K : SL_Q2_K;
+	/* q4_k_m_e3 */
+	return (v || down) && more_bits(l) ? SL_Q6_K : SL_Q4_K;
+}
+
+static void test_low_bit_recipes(void)
+{
+	static const struct {
+		const char *name;
+		uint32_t ftype;
+	} r[] = {{"q3_k_m", 12}, {"q2_k_m", 10}, {"q4_k_m_e3", 15}, {"q3_k", 11}, {"q2_k", 21}};
+	size_t size, osize;
+	uint8_t *in = model(NULL, F, &size), *out;
+	sl_gguf g, o;
+	uint32_t u;
+
+	CHECK(sl_gguf_parse(&g, in, size, "mem") == 0);
+	for (size_t k = 0; k < sizeof r / sizeof r[0]; k++) {
+		out = NULL;
+		warnings = 0;
+		CHECK_MSG(convert(&g, r[k].name, 2, &out, &osize) == 0, "%s", sl_error());
+		CHECK_MSG(sl_gguf_parse(&o, out, osize, "out") == 0, "%s", sl_error());
+		CHECK(warnings == 0);
+		for (uint64_t i = 0; i < o.n_tensors; i++) {
+			const sl_gguf_tensor *t = &o.tensors[i], *s = &g.tensors[i];
+			size_t rb = sl_type_row_bytes(t->type, t->ne[0]);
+			uint8_t *q = malloc(rb);
+			int same = 1;
+			CHECK_MSG(t->type == want_type(r[k].name, t), "%s %s: %s", r[k].name, t->name,
+				  sl_type_get(t->type)->name);
+			for (uint64_t row = 0; row < t->ne[1] && same; row++) {
+				sl_quant_row(t->type, (const float *)s->data + row * s->ne[0], q, t->ne[0]);
+				same = !memcmp(q, (const uint8_t *)t->data + row * rb, rb);
+			}
+			CHECK_MSG(same, "%s %s: rows differ from sl_quant_row", r[k].name, t->name);
+			free(q);
+		}
+		CHECK(sl_gguf_get_u32(&o, "general.file_type", &u) == 1 && u == r[k].ftype);
+		sl_gguf_close(&o);
+		free(out);
+	}
+	sl_gguf_close(&g);
+	free(in);
+
+	/* ffn 96: Q3_K and Q2_K rows of 96 fall back to Q4_0, as llama.cpp's do to IQ4_NL */
+	in = model(NULL, 96, &size);
+	CHECK(sl_gguf_parse(&g, in, size, "mem") == 0);
+	out = NULL;
+	warnings = 0;
+	CHECK_MSG(convert(&g, "q2_k", 1, &out, &osize) == 0, "%s", sl_error());
+	CHECK(warnings == L);
+	CHECK_MSG(!strcmp(last_warning, "blk.7.ffn_down.weight: rows of 96 are not a multiple of the q2_k block (256): using q4_0"),
+		  "%s", last_warning);
+	CHECK(sl_gguf_parse(&o, out, osize, "out") == 0);
+	CHECK(sl_gguf_tensor_find(&o, "blk.0.ffn_down.weight")->type == SL_Q4_0);
+	CHECK(sl_gguf_tensor_find(&o, "blk.0.ffn_up.weight")->type == SL_Q2_K);
+	sl_gguf_close(&o);
+	sl_gguf_close(&g);
+	free(in);
+	free(out);
+}
+
 static void test_fallback_and_errors(void)
 {
 	size_t size, osize;
@@ -192,6 +280,8 @@ static void test_names(void)
 	CHECK(sl_recipe_find("q8_0")->ftype == 7 && sl_recipe_find("f16")->ftype == 1);
 	CHECK(sl_recipe_find("q5_0") == NULL && sl_recipe_find("") == NULL);
 	CHECK(!strcmp(sl_ftype_name(15), "q4_k_m") && !strcmp(sl_ftype_name(99), "?"));
+	CHECK(!strcmp(sl_ftype_name(10), "q2_k_m") && !strcmp(sl_ftype_name(12), "q3_k_m"));
+	CHECK(sl_recipe_find("q4_k_m_e3")->core == SL_Q3_K && sl_recipe_find("q3_k")->core == -1);
 	p = sl_convert_out_name("models/x//", 1, sl_recipe_find("q4_0"));
 	CHECK(p && !strcmp(p, "models/x/model-q4_0.gguf"));
 	free(p);
@@ -208,5 +298,6 @@ int main(void)
 	test_names();
 	test_q4_k_m();
 	test_fallback_and_errors();
+	test_low_bit_recipes();
 	return CHECK_DONE();
 }
