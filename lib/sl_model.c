@@ -187,7 +187,7 @@ static int read_config(sl_model *m, const char *arch)
 static int is_matmul_type(uint32_t t)
 {
 	return t == SL_F32 || t == SL_F16 || t == SL_BF16 || t == SL_Q8_0 || t == SL_Q4_0 ||
-	       t == SL_Q4_K || t == SL_Q6_K;
+	       t == SL_Q4_K || t == SL_Q6_K || t == SL_Q3_K || t == SL_Q2_K;
 }
 
 static const char *type_name(uint32_t t)
@@ -228,7 +228,7 @@ static int want_matrix(sl_model *m, sl_weight *w, const char *name, int rows, in
 		return -1;
 	if (!is_matmul_type(t->type))
 		return sl_seterr("%s: tensor %s has type %s, which sl does not support "
-				 "(f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)", gname(m), name, type_name(t->type));
+				 "(f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q3_k, q2_k)", gname(m), name, type_name(t->type));
 	w->type = t->type;
 	w->data = NULL;
 	w->rows = rows;

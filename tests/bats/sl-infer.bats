@@ -390,7 +390,7 @@ open(sys.argv[2], "wb").write(d)
 EOF
 	run --separate-stderr "$INFER" -m "$BATS_TEST_TMPDIR/q41.gguf" < /dev/null
 	[ "$status" -eq 1 ]
-	[ "$stderr" = "sl-infer: $BATS_TEST_TMPDIR/q41.gguf: tensor blk.2.ffn_gate.weight has type q4_1, which sl does not support (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)" ]
+	[ "$stderr" = "sl-infer: $BATS_TEST_TMPDIR/q41.gguf: tensor blk.2.ffn_gate.weight has type q4_1, which sl does not support (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q3_k, q2_k)" ]
 }
 
 @test "inconsistent hyper-parameters are an error" {
