@@ -29,6 +29,7 @@ T_STRING, T_ARRAY, T_BOOL = 8, 9, 7
 
 # ggml tensor types: id -> (name, values per block, bytes per block)
 TYPES = {0: ("f32", 1, 4), 1: ("f16", 1, 2), 2: ("q4_0", 32, 18), 8: ("q8_0", 32, 34),
+         10: ("q2_k", 256, 84), 11: ("q3_k", 256, 110),
          12: ("q4_k", 256, 144), 14: ("q6_k", 256, 210), 30: ("bf16", 1, 2)}
 
 
@@ -161,6 +162,36 @@ def dequantize(t, raw, n):
             sc = np.repeat(scales[:, 8 * h:8 * h + 8], 16, axis=1)
             out[:, 128 * h:128 * h + 128] = d[:, None] * sc * (q - 32)
         return out.reshape(-1)
+    if t in (10, 11):
+        # Q2_K: scales[16] qs[64] d dmin.  Q3_K: hmask[32] qs[64] scales[12] d.
+        # 2-bit fields: value 128h + 32j + l (l < 32) is bits 2j, 2j+1 of qs[32h + l].
+        qs = b[:, 0:64] if t == 10 else b[:, 32:96]
+        lo = np.zeros((len(b), 256), np.int64)
+        for h in range(2):
+            for j in range(4):
+                lo[:, 128 * h + 32 * j:128 * h + 32 * j + 32] = (qs[:, 32 * h:32 * h + 32] >> (2 * j)) & 3
+        if t == 10:
+            sc = b[:, 0:16].astype(np.int64)
+            d, dmin = f16(b, 80), f16(b, 82)
+            s = np.repeat(sc & 15, 16, axis=1)   # sub-block v // 16
+            m = np.repeat(sc >> 4, 16, axis=1)
+            return (d[:, None] * s * lo - dmin[:, None] * m).reshape(-1)
+        # Q3_K: high bit of value 128h + 32j + l is bit 4h + j of hmask[l]; q = lo - 4 if clear
+        hm = b[:, 0:32].astype(np.int64)
+        hi = np.zeros((len(b), 256), np.int64)
+        for h in range(2):
+            for j in range(4):
+                hi[:, 128 * h + 32 * j:128 * h + 32 * j + 32] = (hm >> (4 * h + j)) & 1
+        q = lo - 4 * (1 - hi)
+        # 16 six-bit scales, stored + 32: low 4 bits in bytes 0..7 (s < 8: low nibble of byte s,
+        # else high nibble of byte s - 8), high 2 bits in byte 8 + s % 4 at bit 2 * (s // 4)
+        raw_sc = b[:, 96:108].astype(np.int64)
+        sc = np.zeros((len(b), 16), np.int64)
+        for k in range(16):
+            low = raw_sc[:, k] & 15 if k < 8 else raw_sc[:, k - 8] >> 4
+            sc[:, k] = (low | (((raw_sc[:, 8 + k % 4] >> (2 * (k // 4))) & 3) << 4)) - 32
+        d = f16(b, 108)
+        return (d[:, None] * np.repeat(sc, 16, axis=1) * q).reshape(-1)
     raise ValueError("type %d not supported" % t)
 
 
