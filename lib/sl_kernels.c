@@ -170,6 +170,69 @@ static inline void q6_K_ref_tile(const int R, const int T, const char *W, size_t
 	REF_TILE_END
 }
 
+/*
+ * Q3_K: x_i = d·s_g·(u_i − 4) for 16 groups g of 16, u_i = low 2 bits | high bit << 2 in
+ * 0..7 (FORMATS.md; value 128h + 32j + l: qs[32h + l] bits 2j, hmask[l] bit 4h + j).
+ */
+static inline void q3_K_ref_tile(const int R, const int T, const char *W, size_t ws, int cols,
+				 const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	REF_TILE_BEGIN
+	for (int r = 0; r < R; r++) {
+		const sl_block_q3_K *w = (const sl_block_q3_K *)(W + (size_t)r * ws);
+		for (int b = 0; b < cols / SL_QK_K; b++) {
+			int8_t q[256], sc[16];
+			sl_q3_K_scales(w[b].scales, sc);
+			for (int v = 0; v < 256; v++) {
+				int h = v / 128, j = v % 128 / 32, l = v % 32;
+				int u = ((w[b].qs[32 * h + l] >> (2 * j)) & 3) | ((w[b].hmask[l] >> (4 * h + j)) & 1) << 2;
+				q[v] = (int8_t)(u - 4);
+			}
+			float d = sl_f16_to_f32(w[b].d);
+			for (int t = 0; t < T; t++) {
+				const int8_t *p = XQ(t) + 256 * b;
+				int isum = 0;
+				for (int g = 0; g < 16; g++)
+					isum += sc[g] * isum32(q + 16 * g, p + 16 * g, 16);
+				sum[r][t] += d * XD(t)[b] * (float)isum;
+			}
+		}
+	}
+	REF_TILE_END
+}
+
+/*
+ * Q2_K: x_i = d·s_g·q_i − dmin·m_g for 16 groups g of 16, q_i the 2-bit fields in Q3_K's
+ * order;  w·x = dx·(d·Σ_g s_g·Σ q_i p_i − dmin·Σ_g m_g·Σ p_i).
+ */
+static inline void q2_K_ref_tile(const int R, const int T, const char *W, size_t ws, int cols,
+				 const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	REF_TILE_BEGIN
+	for (int r = 0; r < R; r++) {
+		const sl_block_q2_K *w = (const sl_block_q2_K *)(W + (size_t)r * ws);
+		for (int b = 0; b < cols / SL_QK_K; b++) {
+			int8_t q[256];
+			for (int v = 0; v < 256; v++)
+				q[v] = (int8_t)((w[b].qs[32 * (v / 128) + v % 32] >> (2 * (v % 128 / 32))) & 3);
+			float d = sl_f16_to_f32(w[b].d), dmin = sl_f16_to_f32(w[b].dmin);
+			for (int t = 0; t < T; t++) {
+				const int8_t *p = XQ(t) + 256 * b;
+				int qsum = 0, msum = 0;
+				for (int g = 0; g < 16; g++) {
+					int ps = 0;
+					for (int i = 0; i < 16; i++)
+						ps += p[16 * g + i];
+					qsum += (w[b].scales[g] & 15) * isum32(q + 16 * g, p + 16 * g, 16);
+					msum += (w[b].scales[g] >> 4) * ps;
+				}
+				sum[r][t] += XD(t)[b] * (d * (float)qsum - dmin * (float)msum);
+			}
+		}
+	}
+	REF_TILE_END
+}
+
 /* Float weights: one sum per row and token, column after column.  X is rows of floats. */
 static inline float ref_w(uint32_t type, const char *w, int k)
 {
@@ -206,6 +269,8 @@ SL_TILE_FNS(q4_0_ref, q4_0_ref_tile, REF_R, REF_T)
 SL_TILE_FNS(q8_0_ref, q8_0_ref_tile, REF_R, REF_T)
 SL_TILE_FNS(q4_K_ref, q4_K_ref_tile, REF_R, REF_T)
 SL_TILE_FNS(q6_K_ref, q6_K_ref_tile, REF_R, REF_T)
+SL_TILE_FNS(q3_K_ref, q3_K_ref_tile, REF_R, REF_T)
+SL_TILE_FNS(q2_K_ref, q2_K_ref_tile, REF_R, REF_T)
 SL_TILE_FNS(f32_ref, f32_ref_tile, REF_R, REF_T)
 SL_TILE_FNS(f16_ref, f16_ref_tile, REF_R, REF_T)
 SL_TILE_FNS(bf16_ref, bf16_ref_tile, REF_R, REF_T)
@@ -216,7 +281,7 @@ static int act_blck(uint32_t type)
 {
 	switch (type) {
 	case SL_Q4_0: case SL_Q8_0: return 32;
-	case SL_Q4_K: case SL_Q6_K: return 256;
+	case SL_Q4_K: case SL_Q6_K: case SL_Q3_K: case SL_Q2_K: return 256;
 	case SL_F32: case SL_F16: case SL_BF16: return 0;
 	default: return -1;
 	}
@@ -262,6 +327,8 @@ const sl_kset sl_kset_ref = {
 		[SL_KT_Q8_0] = SL_TILES(q8_0_ref, REF_R, REF_T),
 		[SL_KT_Q4_K] = SL_TILES(q4_K_ref, REF_R, REF_T),
 		[SL_KT_Q6_K] = SL_TILES(q6_K_ref, REF_R, REF_T),
+		[SL_KT_Q3_K] = SL_TILES(q3_K_ref, REF_R, REF_T),
+		[SL_KT_Q2_K] = SL_TILES(q2_K_ref, REF_R, REF_T),
 	},
 	.f16_to_f32 = ref_f16_to_f32,
 	.f32_to_f16 = ref_f32_to_f16,

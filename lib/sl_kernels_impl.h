@@ -6,7 +6,7 @@
  * How a matrix product runs (sl_matmul):
  *   1. the activations X (n_tok rows of floats) are quantized once per call to 8-bit blocks
  *      in a layout private to the kernel set (Q8_0-like blocks of 32 for Q4_0/Q8_0 weights,
- *      Q8_K-like blocks of 256 for Q4_K/Q6_K, as llama.cpp does; float types use X as is);
+ *      Q8_K-like blocks of 256 for the K-quants, as llama.cpp does; float types use X as is);
  *   2. the rows of W are cut into fixed chunks (tasks of the thread pool); each task walks
  *      its chunk and all tokens in tiles of rows × tokens (sl_matmul.c, portable), calling
  *      the set's micro-kernels, which hold a tile in registers so each weight block, once
@@ -43,7 +43,10 @@ typedef struct {
 } sl_ktiles;
 
 /* The weight types a set handles, as indices into its tile table. */
-enum { SL_KT_F32, SL_KT_F16, SL_KT_BF16, SL_KT_Q4_0, SL_KT_Q8_0, SL_KT_Q4_K, SL_KT_Q6_K, SL_KT_N };
+enum {
+	SL_KT_F32, SL_KT_F16, SL_KT_BF16, SL_KT_Q4_0, SL_KT_Q8_0, SL_KT_Q4_K, SL_KT_Q6_K,
+	SL_KT_Q3_K, SL_KT_Q2_K, SL_KT_N
+};
 
 static inline int sl_ktype(uint32_t type)
 {
@@ -55,6 +58,8 @@ static inline int sl_ktype(uint32_t type)
 	case SL_Q8_0: return SL_KT_Q8_0;
 	case SL_Q4_K: return SL_KT_Q4_K;
 	case SL_Q6_K: return SL_KT_Q6_K;
+	case SL_Q3_K: return SL_KT_Q3_K;
+	case SL_Q2_K: return SL_KT_Q2_K;
 	default: return -1;
 	}
 }
@@ -69,7 +74,10 @@ typedef struct {
 	size_t (*xq_size)(uint32_t type, int cols);
 	/* Quantize one token x[cols] into out (xq_size bytes, 64-byte aligned). */
 	void (*xq)(uint32_t type, const float *x, int cols, void *out);
-	/* Micro-kernels per weight type (SL_KT_*); the portable driver (sl_matmul.c) tiles with them. */
+	/*
+	 * Micro-kernels per weight type (SL_KT_*); the portable driver (sl_matmul.c) tiles with
+	 * them.  A type a set leaves empty (and whose xq_size is -1) runs on the reference set.
+	 */
 	sl_ktiles tiles[SL_KT_N];
 	/* Rows of half-precision values to float and back (the F16 KV cache). */
 	void (*f16_to_f32)(const sl_f16 *src, float *dst, size_t n);
@@ -126,7 +134,7 @@ void sl_matmul_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const void 
 /*
  * The reference quantized activation layout (the spec the SIMD sets follow in value):
  *   Q8_0 (for Q4_0, Q8_0 weights):  int8 qs[cols], then float d[cols/32];  x ≈ d*qs
- *   Q8_K (for Q4_K, Q6_K weights):  int8 qs[cols], then float d[cols/256]
+ *   Q8_K (for Q2_K..Q6_K weights):  int8 qs[cols], then float d[cols/256]
  * with d = max|x|/127 over the block and qs = x/d rounded to nearest even.
  */
 void sl_quant_q8_ref(const float *x, int n, int blck, int8_t *qs, float *d);

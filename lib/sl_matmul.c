@@ -174,8 +174,12 @@ static _Thread_local size_t xq_cap;
 void sl_matmul_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const void *W,
 		    int rows, int cols, const float *X, int n_tok, float *Y)
 {
-	size_t ws = sl_type_row_bytes(type, (uint64_t)cols);
-	size_t xs = ks->xq_size(type, cols);
+	size_t ws = sl_type_row_bytes(type, (uint64_t)cols), xs;
+
+	/* a type this set has no micro-kernels for runs on the reference set */
+	if (sl_ktype(type) >= 0 && !ks->tiles[sl_ktype(type)].row[1])
+		ks = &sl_kset_ref;
+	xs = ks->xq_size(type, cols);
 	mm_job j = {ks, type, W, ws, xs, rows, cols, n_tok, 0, 0, X, X, Y};
 
 	if (rows <= 0 || n_tok <= 0)

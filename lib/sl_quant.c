@@ -309,8 +309,10 @@ void sl_quant_row_q3_K(const float *x, sl_block_q3_K *y, uint64_t n)
 		}
 
 		/* 3. Requantize with the stored scales; a sub-block whose scale is 0 keeps step 1's levels. */
+		int8_t sc[16];
+		sl_q3_K_scales(y[i].scales, sc);
 		for (int j = 0; j < SL_QK_K / 16; j++) {
-			float d = sl_f16_to_f32(y[i].d) * sl_q3_K_scale(y[i].scales, j);
+			float d = sl_f16_to_f32(y[i].d) * sc[j];
 			if (!d)
 				continue;
 			for (int ii = 0; ii < 16; ii++) {

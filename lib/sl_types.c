@@ -224,14 +224,6 @@ static void dequant_q6_K(const sl_block_q6_K *b, float *y, uint64_t nb)
 	}
 }
 
-int sl_q3_K_scale(const uint8_t *sc, int s)
-{
-	int lo = s < 8 ? sc[s] & 15 : sc[s - 8] >> 4;
-	int hi = (sc[8 + s % 4] >> (2 * (s / 4))) & 3;
-
-	return (lo | hi << 4) - 32;
-}
-
 /*
  * Q3_K and Q2_K share the order of the 2-bit fields: value v = 128h + 32j + l (l < 32) is bits
  * 2j..2j+1 of qs[32h + l]; Q3_K's third bit is bit 4h + j of hmask[l].
@@ -240,12 +232,14 @@ static void dequant_q3_K(const sl_block_q3_K *b, float *y, uint64_t nb)
 {
 	for (uint64_t i = 0; i < nb; i++, y += SL_QK_K) {
 		float d = sl_f16_to_f32(b[i].d);
+		int8_t sc[16];
+		sl_q3_K_scales(b[i].scales, sc);
 		for (int v = 0; v < SL_QK_K; v++) {
 			int h = v / 128, j = v % 128 / 32, l = v % 32;
 			int q = (b[i].qs[32 * h + l] >> (2 * j)) & 3;
 			if (!((b[i].hmask[l] >> (4 * h + j)) & 1))
 				q -= 4;
-			y[v] = d * sl_q3_K_scale(b[i].scales, v / 16) * q;
+			y[v] = d * sc[v / 16] * q;
 		}
 	}
 }

@@ -104,6 +104,28 @@ typedef struct {
 _Static_assert(sizeof(sl_block_q3_K) == 110, "Q3_K block is 110 bytes");
 
 /*
+ * The 16 signed scales (−32..31) of a Q3_K block, unpacked from its scales[12] — the one
+ * decoder of this packing (dequantization, quantization, every kernel set).  Four at a
+ * time through uint32s: bytes 0-3 and 4-7 give the low nibbles (scales 0-7) and high ones
+ * (8-15), bytes 8-11 the top two bits at shifts 0, 2, 4, 6 for scales 0-3, 4-7, 8-11, 12-15.
+ */
+static inline void sl_q3_K_scales(const uint8_t *sc, int8_t out[16])
+{
+	uint32_t a = sc[0] | (uint32_t)sc[1] << 8 | (uint32_t)sc[2] << 16 | (uint32_t)sc[3] << 24;
+	uint32_t b = sc[4] | (uint32_t)sc[5] << 8 | (uint32_t)sc[6] << 16 | (uint32_t)sc[7] << 24;
+	uint32_t c = sc[8] | (uint32_t)sc[9] << 8 | (uint32_t)sc[10] << 16 | (uint32_t)sc[11] << 24;
+	const uint32_t k4 = 0x0f0f0f0f, k2 = 0x03030303;
+	uint32_t u[4] = {
+		(a & k4) | (c & k2) << 4,
+		(b & k4) | ((c >> 2) & k2) << 4,
+		((a >> 4) & k4) | ((c >> 4) & k2) << 4,
+		((b >> 4) & k4) | ((c >> 6) & k2) << 4,
+	};
+	for (int i = 0; i < 16; i++)
+		out[i] = (int8_t)((int)((u[i / 4] >> 8 * (i % 4)) & 63) - 32);
+}
+
+/*
  * Q2_K: 16 sub-blocks of 16, each with a 4-bit scale (low nibble of scales[s]) and 4-bit min
  * (high nibble); 2-bit quants in qs with the bit order of Q3_K's low bits;
  * x = d·sc·q − dmin·m.
@@ -160,7 +182,5 @@ sl_bf16 sl_f32_to_bf16(float f);
  */
 int sl_dequant_row(uint32_t type, const void *src, float *dst, uint64_t n);
 
-/* The signed scale (−32..31) of sub-block s (0..15) of a Q3_K block's scales[12]. */
-int sl_q3_K_scale(const uint8_t *scales, int s);
 
 #endif

@@ -77,6 +77,16 @@ static void random_row(uint32_t type, int cols, uint8_t *dst)
 		for (int b = 0; b < cols / 256; b++)
 			((sl_block_q6_K *)dst)[b].d = sl_f32_to_f16(0.0001f + 0.001f * fabsf(rndf()));
 		break;
+	case SL_Q3_K:
+		for (int b = 0; b < cols / 256; b++)
+			((sl_block_q3_K *)dst)[b].d = sl_f32_to_f16(0.0001f + 0.001f * fabsf(rndf()));
+		break;
+	case SL_Q2_K:
+		for (int b = 0; b < cols / 256; b++) {
+			((sl_block_q2_K *)dst)[b].d = sl_f32_to_f16(0.001f + 0.01f * fabsf(rndf()));
+			((sl_block_q2_K *)dst)[b].dmin = sl_f32_to_f16(0.001f + 0.01f * fabsf(rndf()));
+		}
+		break;
 	}
 }
 
@@ -90,10 +100,11 @@ static void random_x(float *x, int n)
 
 static int act_blck(uint32_t type)
 {
-	return type == SL_Q4_0 || type == SL_Q8_0 ? 32 : type == SL_Q4_K || type == SL_Q6_K ? 256 : 0;
+	return type == SL_Q4_0 || type == SL_Q8_0 ? 32
+		: type == SL_Q4_K || type == SL_Q6_K || type == SL_Q3_K || type == SL_Q2_K ? 256 : 0;
 }
 
-static const uint32_t types[] = {SL_F32, SL_F16, SL_BF16, SL_Q4_0, SL_Q8_0, SL_Q4_K, SL_Q6_K};
+static const uint32_t types[] = {SL_F32, SL_F16, SL_BF16, SL_Q4_0, SL_Q8_0, SL_Q4_K, SL_Q6_K, SL_Q3_K, SL_Q2_K};
 #define NTYPES (int)(sizeof(types) / sizeof(types[0]))
 
 /* Row lengths per type: odd block counts, and for floats, non-multiples of 8 and 32. */

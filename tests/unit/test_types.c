@@ -167,7 +167,26 @@ static void test_dequant(void)
 	CHECK(y[210] == 0.5f * -22 * 1);    /* sub-block 13 */
 	CHECK(y[230] == 0.5f * 31 * 3);     /* sub-block 14 */
 	CHECK(y[255] == 0.5f * -32 * -4);   /* sub-block 15, defaults */
-	CHECK(sl_q3_K_scale(b3.scales, 13) == -22 && sl_q3_K_scale(b3.scales, 1) == -32);
+	{
+		int8_t sc[16];
+		sl_q3_K_scales(b3.scales, sc);
+		CHECK(sc[0] == 1 && sc[5] == 8 && sc[13] == -22 && sc[14] == 31 && sc[1] == -32);
+	}
+
+	/* the packed decoder against the layout rule, scale by scale, on pseudo-random bytes */
+	for (unsigned seed = 1, k = 0; k < 200; k++) {
+		uint8_t raw[12];
+		int8_t sc[16];
+		for (int i = 0; i < 12; i++) {
+			seed = seed * 1103515245 + 12345;
+			raw[i] = (uint8_t)(seed >> 16);
+		}
+		sl_q3_K_scales(raw, sc);
+		for (int j = 0; j < 16; j++) {
+			int lo = j < 8 ? raw[j] & 15 : raw[j - 8] >> 4, hi = (raw[8 + j % 4] >> (2 * (j / 4))) & 3;
+			CHECK(sc[j] == (lo | hi << 4) - 32);
+		}
+	}
 
 	/* Q2_K, d = 1, dmin = 0.5: scales[s] = scale | min << 4, quants default 0. */
 	sl_block_q2_K b2;
