@@ -40,7 +40,8 @@ def gguf(path):
         tensors.append((name, dims, ty, off))
     align = kv.get("general.alignment", 32)
     start = (pos[0] + align - 1) // align * align
-    BL = {0: (1, 4), 1: (1, 2), 30: (1, 2), 8: (32, 34), 2: (32, 18), 12: (256, 144), 14: (256, 210)}
+    BL = {0: (1, 4), 1: (1, 2), 30: (1, 2), 8: (32, 34), 2: (32, 18), 12: (256, 144), 14: (256, 210),
+          10: (256, 84), 11: (256, 110)}
     out = []
     for name, dims, ty, off in tensors:
         n = 1

@@ -55,7 +55,7 @@ GREEDY_IDS="403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 
 }
 
 @test "every weight type matches the reference on its dequantized weights within 1e-4, greedy ids too (--exact)" {
-	for t in f16 bf16 q8_0 q4_0 q4_k q6_k; do
+	for t in f16 bf16 q8_0 q4_0 q4_k q6_k q3_k q2_k; do
 		run check_ref --greedy "$(gguf "$(model_kq)" $t)" "$(gguf "$(model_kq)" $t)" 1e-4 --kv-type f32 --exact
 		echo "$t: $output"
 		[ "$status" -eq 0 ]
@@ -74,7 +74,7 @@ GREEDY_IDS="403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 
 }
 
 @test "quantized types stay within 4e-2 of the reference with the default (Q8-activation) kernels" {
-	for t in q8_0 q4_0 q4_k q6_k; do
+	for t in q8_0 q4_0 q4_k q6_k q3_k q2_k; do
 		run check_ref "$(gguf "$(model_kq)" $t)" "$(gguf "$(model_kq)" $t)" 4e-2
 		echo "$t: $output"
 		[ "$status" -eq 0 ]

@@ -27,9 +27,9 @@ setup() {
 }
 
 @test "an unknown type is a usage error" {
-	run --separate-stderr "$QUANT" -t q3_k "$STORIES_HF"
+	run --separate-stderr "$QUANT" -t q5_k "$STORIES_HF"
 	[ "$status" -eq 2 ]
-	[ "${stderr_lines[0]}" = "sl-quant: unknown type 'q3_k' (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m)" ]
+	[ "${stderr_lines[0]}" = "sl-quant: unknown type 'q5_k' (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q3_k, q2_k, q4_k_m, q3_k_m, q2_k_m, q4_k_m_e3)" ]
 	[ "${stderr_lines[1]}" = "usage: sl-quant [-qv] [--stats] [-j threads] [-t type] [-o out] model" ]
 	[ "${stderr_lines[3]}" = "Try 'sl-quant --help' for more information." ]
 }
@@ -122,7 +122,7 @@ print(hashlib.sha256(d[8 + n + b:8 + n + e]).hexdigest()[:16])' "$STORIES_HF/mod
 
 @test "every type writes a well-formed file with the expected tensor types" {
 	make_model "$T/m" --hidden 256 --heads 4 --kv-heads 2 --ffn 512 --layers 2
-	for spec in f32:0 f16:1 bf16:30 q8_0:8 q4_0:2 q4_k:12 q6_k:14; do
+	for spec in f32:0 f16:1 bf16:30 q8_0:8 q4_0:2 q4_k:12 q6_k:14 q3_k:11 q2_k:10; do
 		t=${spec%%:*} id=${spec#*:}
 		run "$QUANT" -q -t $t -o "$T/$t.gguf" "$T/m"
 		[ "$status" -eq 0 ]
@@ -153,6 +153,85 @@ blk.7.ffn_down.weight
 output.weight" ]
 	[ "$(gguf_tensors "$T/m.gguf" | awk '$1 == "token_embd.weight" { print $3 }')" = 12 ]
 	[ "$(gguf_kv "$T/m.gguf" general.file_type)" = $'15\ntype=4' ]
+}
+
+@test "q3_k and q2_k: an independent reader (gguf_ref.py) dequantizes them close to the source weights" {
+	make_model "$T/m" --hidden 256 --heads 4 --kv-heads 2 --ffn 512 --layers 2 --untied
+	for t in q4_k q3_k q2_k; do "$QUANT" -q -t $t -o "$T/$t.gguf" "$T/m"; done
+	# relative RMSE of every weight matrix against the safetensors original, per type: a bit
+	# order that differed between writer and reader would give errors near 1 (or above)
+	run "$PY" -c '
+import json, struct, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import gguf_ref
+raw = open(sys.argv[2] + "/model.safetensors", "rb").read()
+n, = struct.unpack_from("<Q", raw, 0); hdr = json.loads(raw[8:8 + n])
+def src(name):
+    h = hdr[name]; b, e = h["data_offsets"]
+    return np.frombuffer(raw[8 + n + b:8 + n + e], "<f4").reshape(h["shape"]).astype(np.float64)
+worst = {}
+for t in ("q4_k", "q3_k", "q2_k"):
+    cfg, W = gguf_ref.hf_weights_from_gguf(sys.argv[3] + "/" + t + ".gguf")
+    worst[t] = max(np.sqrt(((w - src(k)) ** 2).sum() / (src(k) ** 2).sum()) for k, w in W.items() if w.ndim == 2)
+print(" ".join("%s %.3f" % kv for kv in worst.items()))
+# 16 values per scale at 3 or 2 bits (Gaussian weights): about 0.15 and 0.30; Q4_K about 0.07
+assert worst["q3_k"] < 0.2 and worst["q2_k"] < 0.36, worst
+assert worst["q4_k"] < worst["q3_k"] < worst["q2_k"], worst
+' "$ROOT/tests/ref" "$T/m" "$T"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "q3_k_m: output q6_k; attn_v q6_k in layers 0-1, else q4_k; ffn_down q6_k below n/16, else q4_k; attn_output q4_k" {
+	# 16 layers: n/16 = 1, so ffn_down of layer 0 is raised
+	make_model "$T/m" --hidden 256 --heads 4 --kv-heads 2 --ffn 256 --layers 16 --untied
+	"$QUANT" -q -t q3_k_m -o "$T/m.gguf" "$T/m"
+	gguf_tensors "$T/m.gguf" > "$T/t"
+	[ "$(awk '$3 == 14 { print $1 }' "$T/t")" = "blk.0.attn_v.weight
+blk.0.ffn_down.weight
+blk.1.attn_v.weight
+output.weight" ]
+	[ "$(awk '$3 == 12 { print $1 }' "$T/t" | grep -c attn_output)" -eq 16 ]
+	[ "$(awk '$3 == 12 { print $1 }' "$T/t" | grep -c attn_v)" -eq 14 ]
+	[ "$(awk '$3 == 12 { print $1 }' "$T/t" | grep -c ffn_down)" -eq 15 ]
+	[ "$(awk '$3 == 11 { print $1 }' "$T/t" | sed 's/^blk\.[0-9]*\.//' | sort | uniq -c | awk '{print $2, $1}' | tr '\n' ' ')" = \
+	  "attn_k.weight 16 attn_q.weight 16 ffn_gate.weight 16 ffn_up.weight 16 token_embd.weight 1 " ]
+	[ "$(gguf_kv "$T/m.gguf" general.file_type)" = $'12\ntype=4' ]
+}
+
+@test "q2_k_m (llama.cpp's Q2_K): attn_v, attn_output, ffn_down in q3_k, attn_v q4_k with 4 heads per kv head" {
+	make_model "$T/a" --hidden 256 --heads 4 --kv-heads 2 --ffn 256 --layers 2
+	make_model "$T/b" --hidden 256 --heads 4 --kv-heads 1 --ffn 256 --layers 2
+	"$QUANT" -q -t q2_k_m -o "$T/a.gguf" "$T/a"
+	"$QUANT" -q -t q2_k_m -o "$T/b.gguf" "$T/b"
+	gguf_tensors "$T/a.gguf" | awk '$2 ~ /x/ { print $1, $3 }' > "$T/a.txt"
+	# tied: token_embd is the output head, q6_k
+	[ "$(grep -c ' 14$' "$T/a.txt")" -eq 1 ] && grep -qx "token_embd.weight 14" "$T/a.txt"
+	[ "$(grep ' 11$' "$T/a.txt" | sed 's/^blk\.[0-9]*\.//; s/ .*//' | sort -u | tr '\n' ' ')" = "attn_output.weight attn_v.weight ffn_down.weight " ]
+	[ "$(grep ' 10$' "$T/a.txt" | sed 's/^blk\.[0-9]*\.//; s/ .*//' | sort -u | tr '\n' ' ')" = "attn_k.weight attn_q.weight ffn_gate.weight ffn_up.weight " ]
+	[ "$(gguf_tensors "$T/b.gguf" | awk '$1 ~ /attn_v/ { print $3 }' | sort -u)" = 12 ]
+	[ "$(gguf_kv "$T/a.gguf" general.file_type)" = $'10\ntype=4' ]
+}
+
+@test "q4_k_m_e3: q4_k_m with the tied token_embd in q3_k" {
+	make_model "$T/m" --hidden 256 --heads 4 --kv-heads 2 --ffn 256 --layers 8
+	"$QUANT" -q -t q4_k_m -o "$T/a.gguf" "$T/m"
+	"$QUANT" -q -t q4_k_m_e3 -o "$T/b.gguf" "$T/m"
+	[ "$(gguf_tensors "$T/b.gguf" | awk '$1 == "token_embd.weight" { print $3 }')" = 11 ]
+	# everything else as q4_k_m
+	diff <(gguf_tensors "$T/a.gguf" | grep -v token_embd) <(gguf_tensors "$T/b.gguf" | grep -v token_embd)
+}
+
+@test "q3_k and q2_k fall back to q4_0 for rows of 64, then f16 for 172" {
+	run --separate-stderr "$QUANT" -t q3_k -o "$T/s.gguf" "$STORIES_HF"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"sl-quant: blk.0.attn_q.weight: rows of 64 are not a multiple of the q3_k block (256): using q4_0"* ]]
+	[[ "$stderr" == *"sl-quant: blk.0.ffn_down.weight: rows of 172 are not a multiple of the q3_k block (256): using f16"* ]]
+	[ "$(gguf_tensors "$T/s.gguf" | awk '$1 == "blk.0.attn_q.weight" { print $3 }')" = 2 ]
+	[ "$(gguf_tensors "$T/s.gguf" | awk '$1 == "blk.0.ffn_down.weight" { print $3 }')" = 1 ]
+	"$QUANT" -q -t q2_k -o "$T/s2.gguf" "$STORIES_HF"
+	[ "$(gguf_tensors "$T/s2.gguf" | awk '$1 == "token_embd.weight" { print $3 }')" = 2 ]
 }
 
 @test "q4_k_m with tied embeddings puts token_embd in q6_k (it is the output head)" {

@@ -165,7 +165,7 @@ def dequantize(t, raw, n):
     if t in (10, 11):
         # Q2_K: scales[16] qs[64] d dmin.  Q3_K: hmask[32] qs[64] scales[12] d.
         # 2-bit fields: value 128h + 32j + l (l < 32) is bits 2j, 2j+1 of qs[32h + l].
-        qs = b[:, 0:64] if t == 10 else b[:, 32:96]
+        qs = b[:, 16:80] if t == 10 else b[:, 32:96]
         lo = np.zeros((len(b), 256), np.int64)
         for h in range(2):
             for j in range(4):
