@@ -15,7 +15,7 @@
  *     holding −8·(sums of 4 values) for the −8 offset of Q4_0.  An odd last block is paired
  *     with zeros.
  *   Q8_0 weights: int8 qs[cols], float d[cols/32].
- *   Q4_K/Q6_K weights (Q8_K): int8 qs[cols]; int16 sums of each 16 values (cols/16);
+ *   Q2_K..Q6_K weights (Q8_K): int8 qs[cols]; int16 sums of each 16 values (cols/16);
  *     int16 sums of each 32 values (cols/32); float d[cols/256].
  */
 #ifndef SL_KERNELS_AVX2_TEMPLATE
@@ -94,7 +94,7 @@ static size_t avx2_xq_size(uint32_t type, int cols)
 	case SL_Q8_0:
 		n = (size_t)cols + (size_t)(cols / 32) * 4;
 		break;
-	case SL_Q4_K: case SL_Q6_K:
+	case SL_Q4_K: case SL_Q6_K: case SL_Q3_K: case SL_Q2_K:
 		n = (size_t)cols + (size_t)cols / 16 * 2 + (size_t)cols / 32 * 2 + (size_t)cols / 256 * 4;
 		break;
 	case SL_F32: case SL_F16: case SL_BF16:
@@ -312,6 +312,121 @@ INLINE void q6_K_tile(const int R, const int T, const char *W, size_t ws, int co
 			Y[(size_t)t * ldy + r] = hsum(acc[r][t]);
 }
 
+/* ==== Q3_K, Q2_K × Q8_K ==== */
+
+/*
+ * Both keep their 2-bit fields in qs[32h + l], bits 2j..2j+1 for value 128h + 32j + l: one
+ * 32-byte load per half, shifted by 2j and masked, gives values 32j..32j+31 of the half in
+ * order, sub-blocks 8h + 2j (low 128-bit lane) and 8h + 2j + 1 (high lane), so the scales
+ * broadcast as for Q6_K (k6_shuf[j] on the half's 8 int16 scales).
+ *
+ * Q3_K adds bit 4h + j of hmask[l] as bit 2: u = 0..7 unsigned for maddubs, and the −4 is
+ * −4·Σ_g s_g·Σx_g from the 16-sums of x.
+ */
+INLINE void q3_K_tile(const int R, const int T, const char *W, size_t ws, int cols,
+		      const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	const int ns = cols / 256;
+	const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+	__m256 acc[MAX_R][MAX_T];
+	const size_t o16 = (size_t)cols, od = o16 + (size_t)cols / 8 + (size_t)cols / 16;
+
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			acc[r][t] = _mm256_setzero_ps();
+	for (int s = 0; s < ns; s++) {
+		for (int r = 0; r < R; r++) {
+			const sl_block_q3_K *blk = (const sl_block_q3_K *)(W + (size_t)r * ws) + s;
+			int8_t scs[16];
+			sl_q3_K_scales(blk->scales, scs);
+			__m128i sc8 = _mm_loadu_si128((const __m128i *)scs);
+			__m256i sc_all = _mm256_cvtepi8_epi16(sc8);
+			__m256i hm = _mm256_loadu_si256((const __m256i *)blk->hmask);
+			__m256i sumi[MAX_T];
+			for (int t = 0; t < T; t++) {
+				const __m256i *b16 = (const __m256i *)(xq + (size_t)t * xs + o16) + s;
+				sumi[t] = _mm256_slli_epi32(_mm256_madd_epi16(sc_all, _mm256_loadu_si256(b16)), 2);
+				sumi[t] = _mm256_sub_epi32(_mm256_setzero_si256(), sumi[t]);
+			}
+			for (int h = 0; h < 2; h++) {
+				__m128i s8 = _mm_cvtepi8_epi16(h ? _mm_srli_si128(sc8, 8) : sc8);
+				__m256i sc = _mm256_set_m128i(s8, s8);
+				__m256i q2 = _mm256_loadu_si256((const __m256i *)(blk->qs + 32 * h));
+				for (int j = 0; j < 4; j++) {
+					__m256i lo = _mm256_and_si256(_mm256_srl_epi16(q2, _mm_cvtsi32_si128(2 * j)), m3);
+					__m256i hb = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(4 * h + j)), one);
+					__m256i u = _mm256_or_si256(lo, _mm256_slli_epi16(hb, 2));
+					__m256i sk = _mm256_shuffle_epi8(sc, _mm256_load_si256((const __m256i *)k6_shuf[j]));
+					for (int t = 0; t < T; t++) {
+						const int8_t *x = (const int8_t *)(xq + (size_t)t * xs) + 256 * s + 128 * h + 32 * j;
+						__m256i p = _mm256_maddubs_epi16(u, _mm256_load_si256((const __m256i *)x));
+						sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, sk));
+					}
+				}
+			}
+			float d = _cvtsh_ss(blk->d);
+			for (int t = 0; t < T; t++) {
+				float dx = ((const float *)(xq + (size_t)t * xs + od))[s];
+				acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[t]), _mm256_set1_ps(d * dx), acc[r][t]);
+			}
+		}
+	}
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			Y[(size_t)t * ldy + r] = hsum(acc[r][t]);
+}
+
+/* Q2_K: the 4-bit scales (low nibbles) as Q3_K's; the mins term from the 16-sums of x. */
+INLINE void q2_K_tile(const int R, const int T, const char *W, size_t ws, int cols,
+		      const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	const int ns = cols / 256;
+	const __m256i m3 = _mm256_set1_epi8(3);
+	const __m128i m4 = _mm_set1_epi8(15);
+	__m256 acc[MAX_R][MAX_T];
+	const size_t o16 = (size_t)cols, od = o16 + (size_t)cols / 8 + (size_t)cols / 16;
+
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			acc[r][t] = _mm256_setzero_ps();
+	for (int s = 0; s < ns; s++) {
+		for (int r = 0; r < R; r++) {
+			const sl_block_q2_K *blk = (const sl_block_q2_K *)(W + (size_t)r * ws) + s;
+			__m128i raw = _mm_loadu_si128((const __m128i *)blk->scales);
+			__m128i scl = _mm_and_si128(raw, m4);
+			__m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), m4));
+			__m256i sumi[MAX_T];
+			for (int t = 0; t < T; t++)
+				sumi[t] = _mm256_setzero_si256();
+			for (int h = 0; h < 2; h++) {
+				__m128i s8 = _mm_cvtepu8_epi16(h ? _mm_srli_si128(scl, 8) : scl);
+				__m256i sc = _mm256_set_m128i(s8, s8);
+				__m256i q2 = _mm256_loadu_si256((const __m256i *)(blk->qs + 32 * h));
+				for (int j = 0; j < 4; j++) {
+					__m256i q = _mm256_and_si256(_mm256_srl_epi16(q2, _mm_cvtsi32_si128(2 * j)), m3);
+					__m256i sk = _mm256_shuffle_epi8(sc, _mm256_load_si256((const __m256i *)k6_shuf[j]));
+					for (int t = 0; t < T; t++) {
+						const int8_t *x = (const int8_t *)(xq + (size_t)t * xs) + 256 * s + 128 * h + 32 * j;
+						__m256i p = _mm256_maddubs_epi16(q, _mm256_load_si256((const __m256i *)x));
+						sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, sk));
+					}
+				}
+			}
+			float d = _cvtsh_ss(blk->d), dmin = _cvtsh_ss(blk->dmin);
+			for (int t = 0; t < T; t++) {
+				const char *x = xq + (size_t)t * xs;
+				float dx = ((const float *)(x + od))[s];
+				__m256i pm = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)(x + o16) + s));
+				acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[t]), _mm256_set1_ps(d * dx), acc[r][t]);
+				acc[r][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(pm), _mm256_set1_ps(dmin * dx), acc[r][t]);
+			}
+		}
+	}
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			Y[(size_t)t * ldy + r] = hsum(acc[r][t]);
+}
+
 /* ==== F32 / F16 / BF16 × F32 ==== */
 
 INLINE __m256 load8(uint32_t type, const char *w, int k)
@@ -430,10 +545,18 @@ static void avx2_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 #ifndef Q6_K_TILE
 #define Q6_K_TILE 1, 8
 #endif
+#ifndef Q3_K_TILE
+#define Q3_K_TILE 1, 8
+#endif
+#ifndef Q2_K_TILE
+#define Q2_K_TILE 1, 8
+#endif
 #define TILE_FNS_(...) SL_TILE_FNS(__VA_ARGS__)
 #define TILES_(...) SL_TILES(__VA_ARGS__)
 TILE_FNS_(q4_K, q4_K_tile, Q4_K_TILE)
 TILE_FNS_(q6_K, q6_K_tile, Q6_K_TILE)
+TILE_FNS_(q3_K, q3_K_tile, Q3_K_TILE)
+TILE_FNS_(q2_K, q2_K_tile, Q2_K_TILE)
 SL_TILE_FNS(f32, f32_tile, 2, 4)
 SL_TILE_FNS(f16, f16_tile, 2, 4)
 SL_TILE_FNS(bf16, bf16_tile, 2, 4)
@@ -483,6 +606,8 @@ SL_TILE_FNS(bf16, bf16_tile, 2, 4)
 			[SL_KT_Q8_0] = TILES_(CAT(q8_0, V), Q8_0_TILE),                        \
 			[SL_KT_Q4_K] = TILES_(q4_K, Q4_K_TILE),                                \
 			[SL_KT_Q6_K] = TILES_(q6_K, Q6_K_TILE),                                \
+			[SL_KT_Q3_K] = TILES_(q3_K, Q3_K_TILE),                                \
+			[SL_KT_Q2_K] = TILES_(q2_K, Q2_K_TILE),                                \
 		},                                                                             \
 		.f16_to_f32 = avx2_f16_to_f32,                                                 \
 		.f32_to_f16 = avx2_f32_to_f16,                                                 \

@@ -21,8 +21,8 @@
  *   Q4_K weights: per 256-block, 320 bytes: the 8 sub-blocks of 32 int8 in the order 0 2 1 3
  *     4 6 5 7 (how two 64-byte loads of the nibbles unpack), int16 sums of each sub-block
  *     (8), the float scale.
- *   Q6_K weights: per 256-block, 320 bytes: 256 int8 in order, int16 sums of each 16 (16),
- *     the float scale.
+ *   Q6_K, Q3_K, Q2_K weights: per 256-block, 320 bytes: 256 int8 in order, int16 sums of
+ *     each 16 (16), the float scale.
  * Quantization itself is the reference's: d = max|x|/127, q = x/d rounded to nearest even.
  *
  * Not used: vdpbf16ps.  It multiplies bf16 by bf16, so the activations would be rounded to
@@ -78,7 +78,7 @@ static size_t avx512_xq_size(uint32_t type, int cols)
 	switch (type) {
 	case SL_Q4_0: return (size_t)(cols / 32 + 3) / 4 * Q4_0_QUAD;
 	case SL_Q8_0: return (size_t)(cols / 32 + 1) / 2 * Q8_0_PAIR;
-	case SL_Q4_K: case SL_Q6_K: return (size_t)(cols / 256) * QK_REC;
+	case SL_Q4_K: case SL_Q6_K: case SL_Q3_K: case SL_Q2_K: return (size_t)(cols / 256) * QK_REC;
 	case SL_F32: case SL_F16: case SL_BF16: return 0;
 	default: return (size_t)-1;
 	}
@@ -385,6 +385,107 @@ INLINE void q6_K_tile(const int R, const int T, const char *W, size_t ws, int co
 	ACC_STORE
 }
 
+/* ==== Q3_K, Q2_K × Q8_K ==== */
+
+/*
+ * Both keep their 2-bit fields in qs[32h + l], bits 2j..2j+1 for value 128h + 32j + l.  A
+ * register holds 64 values, 128h + 64m .. +63 (j = 2m, 2m+1): the half's 32 qs bytes in
+ * both 256-bit lanes, shifted by 4m and 4m + 2 and masked, then the activations in order
+ * and the scales as Q6_K's (QUAD_IDX).  Q3_K's third bit is bit 4h + j of hmask[l], shifted
+ * the same way, so u = 0..7 is vpmaddubsw's unsigned operand and the −4 is −4·Σ_g s_g·Σx_g.
+ */
+INLINE __m512i q2_fields(__m256i q, int shift)
+{
+	const __m512i sh = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
+	__m512i v = _mm512_srlv_epi64(_mm512_broadcast_i64x4(q), _mm512_add_epi64(sh, _mm512_set1_epi64(shift)));
+	return _mm512_and_si512(v, _mm512_set1_epi8(3));
+}
+
+INLINE __m512i q3_hbits(__m256i hm, int shift)
+{
+	const __m512i sh = _mm512_setr_epi64(0, 0, 0, 0, 1, 1, 1, 1);
+	__m512i v = _mm512_srlv_epi64(_mm512_broadcast_i64x4(hm), _mm512_add_epi64(sh, _mm512_set1_epi64(shift)));
+	return _mm512_slli_epi16(_mm512_and_si512(v, _mm512_set1_epi8(1)), 2);
+}
+
+INLINE void q3_K_tile(const int R, const int T, const char *W, size_t ws, int cols,
+		      const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	const int ns = cols / 256;
+	const __m512i k0 = QUAD_IDX(0), k1 = QUAD_IDX(4), k2 = QUAD_IDX(8), k3 = QUAD_IDX(12);
+	ACC_ZERO
+	for (int s = 0; s < ns; s++) {
+		for (int r = 0; r < R; r++) {
+			const sl_block_q3_K *blk = (const sl_block_q3_K *)(W + (size_t)r * ws) + s;
+			int8_t scs[16];
+			sl_q3_K_scales(blk->scales, scs);
+			__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)scs));
+			__m512i sc = _mm512_castsi256_si512(sc16);
+			__m512i S[4] = {_mm512_permutexvar_epi16(k0, sc), _mm512_permutexvar_epi16(k1, sc),
+					_mm512_permutexvar_epi16(k2, sc), _mm512_permutexvar_epi16(k3, sc)};
+			__m256i sc4 = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 2));
+			__m256i hm = _mm256_loadu_si256((const __m256i *)blk->hmask);
+			__m512i u[4];
+			for (int h = 0; h < 2; h++) {
+				__m256i q = _mm256_loadu_si256((const __m256i *)(blk->qs + 32 * h));
+				for (int m = 0; m < 2; m++)
+					u[2 * h + m] = _mm512_or_si512(q2_fields(q, 4 * m), q3_hbits(hm, 4 * h + 2 * m));
+			}
+			float d = _cvtsh_ss(blk->d);
+			for (int t = 0; t < T; t++) {
+				const char *x = xq + (size_t)t * xs + (size_t)s * QK_REC;
+				__m512i si = _mm512_zextsi256_si512(
+					_mm256_madd_epi16(sc4, _mm256_load_si256((const __m256i *)(x + 256))));
+				for (int k = 0; k < 4; k++)
+					si = _mm512_dpwssd_epi32(si, _mm512_maddubs_epi16(u[k], _mm512_load_si512(x + 64 * k)),
+								 S[k]);
+				float dx = *(const float *)(x + 288);
+				acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(si), _mm512_set1_ps(d * dx), acc[r][t]);
+			}
+		}
+	}
+	ACC_STORE
+}
+
+INLINE void q2_K_tile(const int R, const int T, const char *W, size_t ws, int cols,
+		      const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	const int ns = cols / 256;
+	const __m512i k0 = QUAD_IDX(0), k1 = QUAD_IDX(4), k2 = QUAD_IDX(8), k3 = QUAD_IDX(12);
+	const __m128i m4 = _mm_set1_epi8(15);
+	ACC_ZERO
+	for (int s = 0; s < ns; s++) {
+		for (int r = 0; r < R; r++) {
+			const sl_block_q2_K *blk = (const sl_block_q2_K *)(W + (size_t)r * ws) + s;
+			__m128i raw = _mm_loadu_si128((const __m128i *)blk->scales);
+			__m512i sc = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm_and_si128(raw, m4)));
+			__m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), m4));
+			__m512i S[4] = {_mm512_permutexvar_epi16(k0, sc), _mm512_permutexvar_epi16(k1, sc),
+					_mm512_permutexvar_epi16(k2, sc), _mm512_permutexvar_epi16(k3, sc)};
+			__m512i q[4];
+			for (int h = 0; h < 2; h++) {
+				__m256i v = _mm256_loadu_si256((const __m256i *)(blk->qs + 32 * h));
+				q[2 * h] = q2_fields(v, 0);
+				q[2 * h + 1] = q2_fields(v, 4);
+			}
+			float d = _cvtsh_ss(blk->d), dmin = _cvtsh_ss(blk->dmin);
+			for (int t = 0; t < T; t++) {
+				const char *x = xq + (size_t)t * xs + (size_t)s * QK_REC;
+				__m512i si = _mm512_setzero_si512();
+				for (int k = 0; k < 4; k++)
+					si = _mm512_dpwssd_epi32(si, _mm512_maddubs_epi16(q[k], _mm512_load_si512(x + 64 * k)),
+								 S[k]);
+				__m256i pm = _mm256_madd_epi16(mins, _mm256_load_si256((const __m256i *)(x + 256)));
+				float dx = *(const float *)(x + 288);
+				acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(si), _mm512_set1_ps(d * dx), acc[r][t]);
+				acc[r][t] = _mm512_fnmadd_ps(_mm512_zextps256_ps512(_mm256_cvtepi32_ps(pm)),
+							     _mm512_set1_ps(dmin * dx), acc[r][t]);
+			}
+		}
+	}
+	ACC_STORE
+}
+
 /* ==== F32 / F16 / BF16 × F32 ==== */
 
 INLINE __m512 load16(uint32_t type, const char *w, int k)
@@ -514,6 +615,12 @@ static void avx512_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 #ifndef Q6_K_TILE
 #define Q6_K_TILE 1, 8
 #endif
+#ifndef Q3_K_TILE
+#define Q3_K_TILE 1, 8
+#endif
+#ifndef Q2_K_TILE
+#define Q2_K_TILE 1, 8
+#endif
 #ifndef FL_TILE
 #define FL_TILE 2, 8
 #endif
@@ -523,6 +630,8 @@ TILE_FNS_(q4_0, q4_0_tile, Q4_0_TILE)
 TILE_FNS_(q8_0, q8_0_tile, Q8_0_TILE)
 TILE_FNS_(q4_K, q4_K_tile, Q4_K_TILE)
 TILE_FNS_(q6_K, q6_K_tile, Q6_K_TILE)
+TILE_FNS_(q3_K, q3_K_tile, Q3_K_TILE)
+TILE_FNS_(q2_K, q2_K_tile, Q2_K_TILE)
 TILE_FNS_(f32, f32_tile, FL_TILE)
 TILE_FNS_(f16, f16_tile, FL_TILE)
 TILE_FNS_(bf16, bf16_tile, FL_TILE)
@@ -539,6 +648,8 @@ const sl_kset sl_kset_avx512 = {
 		[SL_KT_Q8_0] = TILES_(q8_0, Q8_0_TILE),
 		[SL_KT_Q4_K] = TILES_(q4_K, Q4_K_TILE),
 		[SL_KT_Q6_K] = TILES_(q6_K, Q6_K_TILE),
+		[SL_KT_Q3_K] = TILES_(q3_K, Q3_K_TILE),
+		[SL_KT_Q2_K] = TILES_(q2_K, Q2_K_TILE),
 	},
 	.f16_to_f32 = avx512_f16_to_f32,
 	.f32_to_f16 = avx512_f32_to_f16,

@@ -182,7 +182,7 @@ static void test_errors(void)
 	expect_error(&s, "tensor blk.0.attn_k.weight has shape [32, 17, 1, 1], expected [32, 16]");
 	s = base_spec(); s.q4_1 = "blk.0.ffn_gate.weight";
 	expect_error(&s, "tensor blk.0.ffn_gate.weight has type q4_1, which sl does not support "
-		     "(f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)");
+		     "(f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q3_k, q2_k)");
 	s = base_spec(); s.kv_heads = 3; s.heads = 4;
 	expect_error(&s, "head_count 4 is not a multiple of head_count_kv 3");
 	s = base_spec(); s.heads = 5; s.kv_heads = 5;
