@@ -337,9 +337,10 @@ INLINE void q3_K_tile(const int R, const int T, const char *W, size_t ws, int co
 	for (int s = 0; s < ns; s++) {
 		for (int r = 0; r < R; r++) {
 			const sl_block_q3_K *blk = (const sl_block_q3_K *)(W + (size_t)r * ws) + s;
-			int8_t scs[16];
-			sl_q3_K_scales(blk->scales, scs);
-			__m128i sc8 = _mm_loadu_si128((const __m128i *)scs);
+			uint32_t u[4];
+			sl_q3_K_scales4(blk->scales, u);
+			__m128i sc8 = _mm_sub_epi8(_mm_setr_epi32((int)u[0], (int)u[1], (int)u[2], (int)u[3]),
+						   _mm_set1_epi8(32));
 			__m256i sc_all = _mm256_cvtepi8_epi16(sc8);
 			__m256i hm = _mm256_loadu_si256((const __m256i *)blk->hmask);
 			__m256i sumi[MAX_T];

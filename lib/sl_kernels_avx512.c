@@ -417,9 +417,10 @@ INLINE void q3_K_tile(const int R, const int T, const char *W, size_t ws, int co
 	for (int s = 0; s < ns; s++) {
 		for (int r = 0; r < R; r++) {
 			const sl_block_q3_K *blk = (const sl_block_q3_K *)(W + (size_t)r * ws) + s;
-			int8_t scs[16];
-			sl_q3_K_scales(blk->scales, scs);
-			__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)scs));
+			uint32_t u4[4];
+			sl_q3_K_scales4(blk->scales, u4);
+			__m256i sc16 = _mm256_cvtepi8_epi16(_mm_sub_epi8(
+				_mm_setr_epi32((int)u4[0], (int)u4[1], (int)u4[2], (int)u4[3]), _mm_set1_epi8(32)));
 			__m512i sc = _mm512_castsi256_si512(sc16);
 			__m512i S[4] = {_mm512_permutexvar_epi16(k0, sc), _mm512_permutexvar_epi16(k1, sc),
 					_mm512_permutexvar_epi16(k2, sc), _mm512_permutexvar_epi16(k3, sc)};

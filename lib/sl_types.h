@@ -108,19 +108,25 @@ _Static_assert(sizeof(sl_block_q3_K) == 110, "Q3_K block is 110 bytes");
  * decoder of this packing (dequantization, quantization, every kernel set).  Four at a
  * time through uint32s: bytes 0-3 and 4-7 give the low nibbles (scales 0-7) and high ones
  * (8-15), bytes 8-11 the top two bits at shifts 0, 2, 4, 6 for scales 0-3, 4-7, 8-11, 12-15.
+ * sl_q3_K_scales4 leaves them stored (+32, 0..63), byte i of out[k] = scale 4k+i, for SIMD
+ * kernels to move into a register without a trip through memory (as sl_q4_K_scales4).
  */
-static inline void sl_q3_K_scales(const uint8_t *sc, int8_t out[16])
+static inline void sl_q3_K_scales4(const uint8_t *sc, uint32_t out[4])
 {
 	uint32_t a = sc[0] | (uint32_t)sc[1] << 8 | (uint32_t)sc[2] << 16 | (uint32_t)sc[3] << 24;
 	uint32_t b = sc[4] | (uint32_t)sc[5] << 8 | (uint32_t)sc[6] << 16 | (uint32_t)sc[7] << 24;
 	uint32_t c = sc[8] | (uint32_t)sc[9] << 8 | (uint32_t)sc[10] << 16 | (uint32_t)sc[11] << 24;
 	const uint32_t k4 = 0x0f0f0f0f, k2 = 0x03030303;
-	uint32_t u[4] = {
-		(a & k4) | (c & k2) << 4,
-		(b & k4) | ((c >> 2) & k2) << 4,
-		((a >> 4) & k4) | ((c >> 4) & k2) << 4,
-		((b >> 4) & k4) | ((c >> 6) & k2) << 4,
-	};
+	out[0] = (a & k4) | (c & k2) << 4;
+	out[1] = (b & k4) | ((c >> 2) & k2) << 4;
+	out[2] = ((a >> 4) & k4) | ((c >> 4) & k2) << 4;
+	out[3] = ((b >> 4) & k4) | ((c >> 6) & k2) << 4;
+}
+
+static inline void sl_q3_K_scales(const uint8_t *sc, int8_t out[16])
+{
+	uint32_t u[4];
+	sl_q3_K_scales4(sc, u);
 	for (int i = 0; i < 16; i++)
 		out[i] = (int8_t)((int)((u[i / 4] >> 8 * (i % 4)) & 63) - 32);
 }
