@@ -183,6 +183,42 @@ assert worst["q4_k"] < worst["q3_k"] < worst["q2_k"], worst
 	[ "$status" -eq 0 ]
 }
 
+@test "q3_k and q2_k blocks equal a second implementation of ggml's reference quantizers (kquant_ref.py)" {
+	make_model "$T/m" --hidden 256 --heads 4 --kv-heads 2 --ffn 512 --layers 1 --untied --seed 7
+	"$QUANT" -q -t q3_k -o "$T/11.gguf" "$T/m"
+	"$QUANT" -q -t q2_k -o "$T/10.gguf" "$T/m"
+	# the tensors sl-quant does not permute, requantized from the safetensors in numpy
+	run "$PY" -c '
+import json, struct, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import gguf_ref, kquant_ref
+raw = open(sys.argv[2] + "/model.safetensors", "rb").read()
+n, = struct.unpack_from("<Q", raw, 0); hdr = json.loads(raw[8:8 + n])
+def src(name):
+    h = hdr[name]; b, e = h["data_offsets"]
+    return np.frombuffer(raw[8 + n + b:8 + n + e], "<f4")
+names = {"token_embd.weight": "model.embed_tokens.weight", "output.weight": "lm_head.weight",
+         "blk.0.attn_v.weight": "model.layers.0.self_attn.v_proj.weight",
+         "blk.0.attn_output.weight": "model.layers.0.self_attn.o_proj.weight",
+         "blk.0.ffn_gate.weight": "model.layers.0.mlp.gate_proj.weight",
+         "blk.0.ffn_up.weight": "model.layers.0.mlp.up_proj.weight",
+         "blk.0.ffn_down.weight": "model.layers.0.mlp.down_proj.weight"}
+bad = 0
+for t in (11, 10):
+    kv, ts = gguf_ref.read_gguf("%s/%d.gguf" % (sys.argv[3], t))
+    for g, h in names.items():
+        assert ts[g][0] == t, (g, ts[g][0])
+        same = kquant_ref.quantize(t, src(h)) == ts[g][2]
+        bad += not same
+        print(t, g, "same" if same else "DIFFERENT")
+sys.exit(bad)
+' "$ROOT/tests/ref" "$T/m" "$T"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' same$' <<< "$output")" -eq 14 ]
+}
+
 @test "q3_k_m: output q6_k; attn_v q6_k in layers 0-1, else q4_k; ffn_down q6_k below n/16, else q4_k; attn_output q4_k" {
 	# 16 layers: n/16 = 1, so ffn_down of layer 0 is raised
 	make_model "$T/m" --hidden 256 --heads 4 --kv-heads 2 --ffn 256 --layers 16 --untied
