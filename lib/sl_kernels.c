@@ -183,11 +183,13 @@ static inline void q3_K_ref_tile(const int R, const int T, const char *W, size_t
 		for (int b = 0; b < cols / SL_QK_K; b++) {
 			int8_t q[256], sc[16];
 			sl_q3_K_scales(w[b].scales, sc);
-			for (int v = 0; v < 256; v++) {
-				int h = v / 128, j = v % 128 / 32, l = v % 32;
-				int u = ((w[b].qs[32 * h + l] >> (2 * j)) & 3) | ((w[b].hmask[l] >> (4 * h + j)) & 1) << 2;
-				q[v] = (int8_t)(u - 4);
-			}
+			for (int h = 0; h < 2; h++)
+				for (int j = 0; j < 4; j++)
+					for (int l = 0; l < 32; l++) {
+						int u = ((w[b].qs[32 * h + l] >> (2 * j)) & 3) |
+							((w[b].hmask[l] >> (4 * h + j)) & 1) << 2;
+						q[128 * h + 32 * j + l] = (int8_t)(u - 4);
+					}
 			float d = sl_f16_to_f32(w[b].d);
 			for (int t = 0; t < T; t++) {
 				const int8_t *p = XQ(t) + 256 * b;
@@ -213,8 +215,10 @@ static inline void q2_K_ref_tile(const int R, const int T, const char *W, size_t
 		const sl_block_q2_K *w = (const sl_block_q2_K *)(W + (size_t)r * ws);
 		for (int b = 0; b < cols / SL_QK_K; b++) {
 			int8_t q[256];
-			for (int v = 0; v < 256; v++)
-				q[v] = (int8_t)((w[b].qs[32 * (v / 128) + v % 32] >> (2 * (v % 128 / 32))) & 3);
+			for (int h = 0; h < 2; h++)
+				for (int j = 0; j < 4; j++)
+					for (int l = 0; l < 32; l++)
+						q[128 * h + 32 * j + l] = (int8_t)((w[b].qs[32 * h + l] >> (2 * j)) & 3);
 			float d = sl_f16_to_f32(w[b].d), dmin = sl_f16_to_f32(w[b].dmin);
 			for (int t = 0; t < T; t++) {
 				const int8_t *p = XQ(t) + 256 * b;
