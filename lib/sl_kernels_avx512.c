@@ -391,8 +391,10 @@ INLINE void q6_K_tile(const int R, const int T, const char *W, size_t ws, int co
  * Both keep their 2-bit fields in qs[32h + l], bits 2j..2j+1 for value 128h + 32j + l.  A
  * register holds 64 values, 128h + 64m .. +63 (j = 2m, 2m+1): the half's 32 qs bytes in
  * both 256-bit lanes, shifted by 4m and 4m + 2 and masked, then the activations in order
- * and the scales as Q6_K's (QUAD_IDX).  Q3_K's third bit is bit 4h + j of hmask[l], shifted
- * the same way, so u = 0..7 is vpmaddubsw's unsigned operand and the −4 is −4·Σ_g s_g·Σx_g.
+ * and the scales as Q6_K's (QUAD_IDX).  Q3_K's third bit is bit 4h + j of hmask[l]: one
+ * byte test per register against 1 << (4h + 2m) (low lane) and 1 << (4h + 2m + 1) (high
+ * lane) adds 4 where it is set, so u = 0..7 is vpmaddubsw's unsigned operand and the −4 is
+ * −4·Σ_g s_g·Σx_g.
  */
 INLINE __m512i q2_fields(__m256i q, int shift)
 {
@@ -401,18 +403,15 @@ INLINE __m512i q2_fields(__m256i q, int shift)
 	return _mm512_and_si512(v, _mm512_set1_epi8(3));
 }
 
-INLINE __m512i q3_hbits(__m256i hm, int shift)
-{
-	const __m512i sh = _mm512_setr_epi64(0, 0, 0, 0, 1, 1, 1, 1);
-	__m512i v = _mm512_srlv_epi64(_mm512_broadcast_i64x4(hm), _mm512_add_epi64(sh, _mm512_set1_epi64(shift)));
-	return _mm512_slli_epi16(_mm512_and_si512(v, _mm512_set1_epi8(1)), 2);
-}
+/* bytes 1 << b in the low 256-bit lane, 1 << (b + 1) in the high one */
+#define HBIT(b) _mm512_inserti64x4(_mm512_set1_epi8(1 << (b)), _mm256_set1_epi8(1 << ((b) + 1)), 1)
 
 INLINE void q3_K_tile(const int R, const int T, const char *W, size_t ws, int cols,
 		      const char *xq, size_t xs, float *Y, size_t ldy)
 {
 	const int ns = cols / 256;
 	const __m512i k0 = QUAD_IDX(0), k1 = QUAD_IDX(4), k2 = QUAD_IDX(8), k3 = QUAD_IDX(12);
+	const __m512i hbit[4] = {HBIT(0), HBIT(2), HBIT(4), HBIT(6)}, four = _mm512_set1_epi8(4);
 	ACC_ZERO
 	for (int s = 0; s < ns; s++) {
 		for (int r = 0; r < R; r++) {
@@ -425,12 +424,15 @@ INLINE void q3_K_tile(const int R, const int T, const char *W, size_t ws, int co
 			__m512i S[4] = {_mm512_permutexvar_epi16(k0, sc), _mm512_permutexvar_epi16(k1, sc),
 					_mm512_permutexvar_epi16(k2, sc), _mm512_permutexvar_epi16(k3, sc)};
 			__m256i sc4 = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 2));
-			__m256i hm = _mm256_loadu_si256((const __m256i *)blk->hmask);
+			__m512i hm = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)blk->hmask));
 			__m512i u[4];
 			for (int h = 0; h < 2; h++) {
 				__m256i q = _mm256_loadu_si256((const __m256i *)(blk->qs + 32 * h));
-				for (int m = 0; m < 2; m++)
-					u[2 * h + m] = _mm512_or_si512(q2_fields(q, 4 * m), q3_hbits(hm, 4 * h + 2 * m));
+				for (int m = 0; m < 2; m++) {
+					__m512i lo = q2_fields(q, 4 * m);
+					__mmask64 hi = _mm512_test_epi8_mask(hm, hbit[2 * h + m]);
+					u[2 * h + m] = _mm512_mask_add_epi8(lo, hi, lo, four);
+				}
 			}
 			float d = _cvtsh_ss(blk->d);
 			for (int t = 0; t < T; t++) {
