@@ -29,7 +29,7 @@
 /*
  * A recipe is a -t name: a base type for every 2-D weight, a general.file_type value
  * (llama.cpp's llama_ftype numbering), a mixed rule of llama.cpp's (which tensors get more
- * bits; the rules are in sl-quant(1) and choose_type() in sl_convert.c) and optionally the
+ * bits; the rules are in sl-quant(1) and mixed_type() in sl_convert.c) and optionally the
  * type of the token embedding and output head (the "core"), overriding the rule.
  */
 enum {
