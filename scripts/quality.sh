@@ -19,7 +19,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BIN:-$root/bin}
 out=${OUT:-quality-out}
 base_type=${BASE:-f16}
-types=${TYPES:-"q8_0 q6_k q4_k_m q4_k q4_0 q3_k_m q3_k q2_k_m q2_k"}
+types=${TYPES:-"q8_0 q6_k q4_k_m q4_k_m_e3 q4_k q4_0 q3_k_m q3_k q2_k_m q2_k"}
 ctx=${CTX:-}
 mkdir -p "$out"
 name=$(basename "${model%/}" .gguf)
