@@ -25,7 +25,7 @@ KERNEL_OPT = -O3
 PYTHON  ?= /usr/bin/python3
 
 PKGS     = libzstd libxxhash libcjson
-DEB_PKGS = libzstd-dev libxxhash-dev libcjson-dev pkg-config bats python3-numpy unicode-data man-db groff-base bsdextrautils
+DEB_PKGS = libzstd-dev zstd libxxhash-dev libcjson-dev pkg-config bats python3-numpy unicode-data man-db groff-base bsdextrautils
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
