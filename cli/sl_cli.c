@@ -194,6 +194,39 @@ static void out_signal(int sig)
 	raise(sig);
 }
 
+/*
+ * A mapped input that shrinks under the mapping (truncated, or rewritten in place) makes the
+ * next read of a page past its new end a SIGBUS.  The message is made beforehand, so the
+ * handler only unlinks, writes and exits (all async-signal-safe).
+ */
+static char bus_msg[PATH_MAX + 128];
+static size_t bus_len;
+
+static void bus_signal(int sig)
+{
+	(void)sig;
+	if (out_tmp[0])
+		unlink(out_tmp);
+	od_cleanup();
+	if (write(2, bus_msg, bus_len) < 0) {
+		/* nothing more can be done */
+	}
+	_exit(SL_EXIT_FAIL);
+}
+
+void sl_cli_on_sigbus(const char *path)
+{
+	struct sigaction sa;
+	int n = snprintf(bus_msg, sizeof bus_msg, "%s: %s: the file changed or was truncated while in use\n",
+			 sl_progname(), path);
+
+	bus_len = n < 0 ? 0 : (size_t)n < sizeof bus_msg ? (size_t)n : sizeof bus_msg - 1;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = bus_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
 static void cleanup_all(void)
 {
 	out_cleanup();

@@ -81,6 +81,13 @@ void sl_outdir_close(FILE *f, const char *name);
 void sl_outdir_commit(const char *const *old_names);
 
 /*
+ * path is mapped: if it shrinks while in use (SIGBUS on a page past its new end), print
+ * "prog: path: the file changed or was truncated while in use", remove any output in progress
+ * and exit 1 instead of dumping core.  One path at a time (the last call wins).
+ */
+void sl_cli_on_sigbus(const char *path);
+
+/*
  * The model a tool uses when none is named: $SL_MODEL if set, else the embedded default model,
  * stories260K, found beside the program (../models/ in the build tree, ../share/sl/ installed).
  * Prefers the GGUF (built by make) and falls back to the HF directory.  Returns a static string

@@ -109,6 +109,7 @@ static void load(run *r)
 	long long want;
 
 	choose_budget(r);
+	sl_cli_on_sigbus(o->model_path);
 	r->m = r->budget ? sl_model_new(sl_provider_open_stream(o->model_path)) :
 			   sl_model_open(o->model_path, o->no_mmap ? SL_MODEL_READ : 0);
 	if (!r->m)

@@ -43,7 +43,7 @@ static void run_file(const char *path)
 		n += k;
 	}
 	fclose(f);
-	LLVMFuzzerTestOneInput(buf, n);
+	LLVMFuzzerTestOneInput(n ? buf : NULL, n); /* as libFuzzer gives an empty input */
 	free(buf);
 	n_run++;
 }

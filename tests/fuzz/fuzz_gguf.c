@@ -31,9 +31,9 @@ static void keys(const sl_gguf *g)
 		sl_gguf_get_u64(g, kv->key, &u64);
 		sl_gguf_get_f32(g, kv->key, &f);
 		sl_gguf_get_bool(g, kv->key, &b);
-		if (sl_gguf_get_str(g, kv->key, &s) == 0)
+		if (sl_gguf_get_str(g, kv->key, &s) > 0) /* 1: found */
 			free(s);
-		if (sl_gguf_get_arr_n(g, kv->key, &n) == 0 && n > 0) {
+		if (sl_gguf_get_arr_n(g, kv->key, &n) > 0 && n > 0) {
 			sl_gguf_kv_i64(g, kv, 0, &iv);
 			sl_gguf_kv_f32(g, kv, n - 1, &f);
 			sl_gguf_kv_str(g, kv, n - 1, &str);

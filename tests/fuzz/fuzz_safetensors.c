@@ -6,6 +6,7 @@
 #include "fuzz.h"
 #include "sl_safetensors.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
