@@ -243,7 +243,7 @@ int main(int argc, char **argv)
 		sl_close_stdout();
 		if (r.o.stats)
 			print_stats(&r);
-		return SL_EXIT_OK;
+		goto done;
 	}
 	if (sl_session_start(r.ss, r.prompt, (int)r.n_prompt))
 		sl_die("%s: %s", r.in_name, sl_error());
@@ -263,6 +263,7 @@ int main(int argc, char **argv)
 	sl_close_stdout();
 	if (r.o.stats)
 		print_stats(&r);
+done: /* freed, so that a leak checker sees only real leaks */
 	free(r.prompt);
 	free(r.top_ids);
 	free(r.top_p);

@@ -86,7 +86,8 @@ static void run_path(const char *path, int optional)
 		snprintf(names[n++], len, "%s/%s", path, e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, by_name);
+	if (n)
+		qsort(names, n, sizeof *names, by_name);
 	for (size_t i = 0; i < n; i++) {
 		run_file(names[i]);
 		free(names[i]);
