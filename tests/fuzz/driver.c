@@ -97,6 +97,8 @@ static void run_path(const char *path, int optional)
 
 int main(int argc, char **argv)
 {
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)
 			run_path(argv[i], 0);

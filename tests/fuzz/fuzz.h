@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional (a weak symbol for driver.c): set-up before the first input, untimed. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 /* The harness's directory (created on first use) and "dir/name" in it (static buffer). */
 const char *fuzz_dir(void);

@@ -22,9 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    fuzz_link("models/stories260K-hf/model.safetensors", "model.safetensors"))
 			abort();
 	}
-	/* The first line of an input may instead be generation_config.json ("#gen " + JSON). */
+	/* The first line of an input may be a generation_config.json ("#gen " + JSON). */
 	const uint8_t *cfg = data;
 	size_t n = size;
+	remove(fuzz_path("generation_config.json"));
 	if (size > 5 && memcmp(data, "#gen ", 5) == 0) {
 		const uint8_t *nl = memchr(data, '\n', size);
 		if (nl) {
@@ -32,8 +33,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			cfg = nl + 1;
 			n = size - (size_t)(cfg - data);
 		}
-	} else {
-		remove(fuzz_path("generation_config.json"));
 	}
 	if (!fuzz_write("config.json", cfg, n))
 		return 0;
