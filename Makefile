@@ -157,7 +157,7 @@ FUZZ_NAMES   = tokio tok safetensors gguf hf manifest
 FUZZ_DRIVERS = $(FUZZ_NAMES:%=$(B)/fuzz/run-%)
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
-SAN_FLAGS    = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_FLAGS    = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
 FUZZ_CFLAGS  = -std=c11 -Wall -Wextra $(SAN_FLAGS) -fsanitize=fuzzer-no-link
 ASAN_CFLAGS  = -std=c11 -Wall -Wextra $(SAN_FLAGS)
 FUZZ_SRC     = tests/fuzz/fuzz_util.c tests/fuzz/fuzz.h

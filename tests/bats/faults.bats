@@ -142,8 +142,8 @@ interrupt() {
 
 # ==== the model changes under sl-infer ====
 
-# sigbus_run SIZE: start sl-infer on a copy of the model with the prompt on a fifo, truncate
-# the copy to SIZE bytes once it is mapped and sl-infer waits for the prompt, then send it.
+# sigbus_run CMD: start sl-infer on a copy of the model, $d/m.gguf, with the prompt on a fifo;
+# once the copy is mapped and sl-infer waits for the prompt, run CMD on it, then send the prompt.
 sigbus_run() {
 	local d=$BATS_TEST_TMPDIR i
 	cp "$STORIES" "$d/m.gguf"
@@ -156,7 +156,7 @@ sigbus_run() {
 		grep -q "$d/m.gguf" /proc/$pid/maps 2>/dev/null && grep -q pipe /proc/$pid/wchan 2>/dev/null && break
 		sleep 0.01
 	done
-	truncate -s "$1" "$d/m.gguf"
+	eval "$1"
 	echo 1 >&$w
 	exec {w}>&-
 	status=0
@@ -166,17 +166,27 @@ sigbus_run() {
 
 @test "SIGBUS: the model truncated while mapped: a message naming it, exit 1, no core" {
 	[ -r /proc/self/wchan ] || skip "no /proc"
-	sigbus_run 4096
+	sigbus_run 'truncate -s 4096 "$d/m.gguf"'
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "sl-infer: $BATS_TEST_TMPDIR/m.gguf: the file changed or was truncated while in use" ]
 }
 
 @test "SIGBUS: the model emptied while mapped: the same message" {
 	[ -r /proc/self/wchan ] || skip "no /proc"
-	sigbus_run 0
+	sigbus_run 'truncate -s 0 "$d/m.gguf"'
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "sl-infer: $BATS_TEST_TMPDIR/m.gguf: the file changed or was truncated while in use" ]
 }
+
+@test "SIGBUS: the model rewritten in place by a smaller one while mapped: the same message" {
+	[ -r /proc/self/wchan ] || skip "no /proc"
+	sigbus_run 'cat "$ROOT/tests/fixtures/stories260K-gguf/stories260K-q4_0.gguf" > "$d/m.gguf"'
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sl-infer: $BATS_TEST_TMPDIR/m.gguf: the file changed or was truncated while in use" ]
+}
+
+# (A model replaced by rename, as sl-quant and sl-chunk write, is no fault: the mapping keeps
+# the old file.)
 
 # ==== odd token streams ====
 
