@@ -37,6 +37,7 @@ static FILE *open_out(const char *path)
 
 	if (!f)
 		sl_die("%s: %s", path, strerror(errno));
+	sl_out_remove_on_failure(path);
 	return f;
 }
 

@@ -76,6 +76,17 @@ teardown() {
 	[ "$stderr" = "sl-infer: /dev/full: $ENOSPC" ]
 }
 
+@test "disk full: sl-infer --logits and --kld-base name the file, exit 1 and leave nothing" {
+	mount_small 16k
+	run -1 --separate-stderr "$BIN/sl-infer" -n 200 --ignore-eos --seed 1 --logits "$FULL/l.bin" <<< 1
+	[ "$stderr" = "sl-infer: $FULL/l.bin: $ENOSPC" ]
+	[ -z "$(ls -A "$FULL")" ]
+	head -c 20000 "$ROOT/tests/fixtures/tinystories-sample/tinystories.txt" | "$BIN/sl-tok" > "$BATS_TEST_TMPDIR/ids"
+	run -1 --separate-stderr "$BIN/sl-infer" --score -q --kld-base "$FULL/b.kld" "$BATS_TEST_TMPDIR/ids"
+	[ "$stderr" = "sl-infer: $FULL/b.kld: $ENOSPC" ]
+	[ -z "$(ls -A "$FULL")" ]
+}
+
 # ==== signals while writing ====
 
 # interrupt SIG PATTERN CMD...: run CMD in the background, send SIG once a file matching
@@ -129,6 +140,16 @@ interrupt() {
 	[ -z "$stderr" ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "${lines[0]}" =~ ^[0-9]+$ ]]
+}
+
+@test "SIGPIPE: quiet even when the caller ignores SIGPIPE (the tools restore its default)" {
+	run --separate-stderr bash -c "trap '' PIPE; '$BIN/sl-infer' -n 500 --ignore-eos --seed 1 <<< 1 | head -1; exit \${PIPESTATUS[0]}"
+	[ "$status" -eq 141 ] || [ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	yes 346 | head -n 20000 > "$BATS_TEST_TMPDIR/ids"
+	run --separate-stderr bash -c "trap '' PIPE; '$BIN/sl-detok' '$BATS_TEST_TMPDIR/ids' | head -c 1 >/dev/null; exit \${PIPESTATUS[0]}"
+	[ "$status" -eq 141 ] || [ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 }
 
 @test "SIGPIPE: sl-tok | head -1 and sl-detok | head -c 1 stop quietly" {
