@@ -3,6 +3,9 @@
 #   make            build build/libsl.a, build/libslcli.a, bin/sl-*, and the embedded default model (models/stories260K.gguf)
 #   make deps       install the Debian packages the build and the tests need (apt-get)
 #   make check      unit tests + bats tests; ends with "N passed, N failed"
+#   make check-asan the same over an ASan + UBSan build (build-asan/, bin-asan/)
+#   make check-valgrind  valgrind memcheck over a short run of every tool
+#   make fuzz       FUZZ_SECONDS=N: every libFuzzer harness of tests/fuzz/ N seconds (clang)
 #   make portable-check   the unit tests of a build with reference kernels only, no mmap, no threads
 #   make bench      speed and memory (slow; generates large random models under bench/out/)
 #   make install    PREFIX=/usr/local, DESTDIR honoured
@@ -25,7 +28,8 @@ KERNEL_OPT = -O3
 PYTHON  ?= /usr/bin/python3
 
 PKGS     = libzstd libxxhash libcjson
-DEB_PKGS = libzstd-dev zstd libxxhash-dev libcjson-dev pkg-config bats python3-numpy unicode-data man-db groff-base bsdextrautils
+DEB_PKGS = libzstd-dev zstd libxxhash-dev libcjson-dev pkg-config bats python3-numpy unicode-data man-db groff-base bsdextrautils \
+           clang libclang-rt-14-dev valgrind
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -145,8 +149,56 @@ $(MODELS)/$(NAME)/manifest.json: $(MODELS)/$(NAME).gguf bin/sl-chunk
 	bin/sl-chunk -q --verify $(@D) || { rm -rf '$(@D)'; exit 1; }
 endif
 
-check: all $(UNITS)
-	@PYTHON=$(PYTHON) tests/run $(UNITS)
+# ==== hardening: fuzz harnesses, sanitizers, valgrind (tests/fuzz/README.md) ====
+# Each harness tests/fuzz/fuzz_NAME.c is linked twice: with driver.c by the normal compiler
+# ($(B)/fuzz/run-NAME: its corpus and regression inputs, in make check), and with libFuzzer
+# (build-fuzz/fuzz/fuzz-NAME, make fuzz).
+FUZZ_NAMES   = tokio tok safetensors gguf hf manifest
+FUZZ_DRIVERS = $(FUZZ_NAMES:%=$(B)/fuzz/run-%)
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+SAN_FLAGS    = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
+FUZZ_CFLAGS  = -std=c11 -Wall -Wextra $(SAN_FLAGS) -fsanitize=fuzzer-no-link
+ASAN_CFLAGS  = -std=c11 -Wall -Wextra $(SAN_FLAGS)
+FUZZ_SRC     = tests/fuzz/fuzz_util.c tests/fuzz/fuzz.h
+comma       := ,
+
+$(B)/fuzz/run-%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(FUZZ_SRC) $(B)/libsl.a lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(SL_CPPFLAGS) -Itests/fuzz -DFUZZ_NAME='"$*"' $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ \
+		tests/fuzz/fuzz_$*.c tests/fuzz/driver.c tests/fuzz/fuzz_util.c $(B)/libsl.a $(LDLIBS_ALL)
+
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(B)/libsl.a lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(SL_CPPFLAGS) -Itests/fuzz $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ \
+		tests/fuzz/fuzz_$*.c tests/fuzz/fuzz_util.c $(B)/libsl.a $(LDLIBS_ALL)
+
+# What the instrumented builds make (no default model: they use the normal build's).
+.PHONY: programs fuzz fuzz-build check-asan check-valgrind
+programs: $(TOOLS) $(UNITS) $(FUZZ_DRIVERS)
+
+# make fuzz FUZZ_SECONDS=N [FUZZ=gguf,tok]: every harness (or those named) N seconds each.
+fuzz-build: all
+	$(MAKE) B=build-fuzz CC=$(FUZZ_CC) CFLAGS='$(FUZZ_CFLAGS)' $(FUZZ_NAMES:%=build-fuzz/fuzz/fuzz-%)
+
+fuzz: fuzz-build
+	@tests/fuzz/run $(FUZZ_SECONDS) $(if $(FUZZ),$(subst $(comma), ,$(FUZZ)),$(FUZZ_NAMES))
+
+# make check-asan: the unit tests, the fuzz drivers and the bats tests over an ASan + UBSan
+# build in build-asan/ and bin-asan/ (the bats helpers take the programs from $$SL_BIN).
+check-asan: all
+	$(MAKE) B=build-asan BIN=bin-asan CFLAGS='$(ASAN_CFLAGS)' programs
+	@PYTHON=$(PYTHON) SL_BIN=$(CURDIR)/bin-asan \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  tests/run $(UNITS:$(B)/%=build-asan/%) $(FUZZ_NAMES:%=build-asan/fuzz/run-%)
+
+# make check-valgrind: memcheck over a short run of every tool (tests/valgrind.sh).
+check-valgrind: all
+	@tests/valgrind.sh
+
+check: all $(UNITS) $(FUZZ_DRIVERS)
+	@PYTHON=$(PYTHON) tests/run $(UNITS) $(FUZZ_DRIVERS)
 
 # What each quantization costs: make quality MODEL=hf-dir-or-gguf TEXT=file [BASE=f16] [TYPES=...]
 quality: all
@@ -180,4 +232,4 @@ uninstall:
 	cd man && for f in *.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$f; done; for f in *.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$f; done
 
 clean:
-	rm -rf build build-portable bin models/stories260K.gguf
+	rm -rf build build-portable bin build-asan bin-asan build-fuzz models/stories260K.gguf

@@ -41,6 +41,9 @@ void sl_cli_init(const char *name)
 
 	progname = slash ? slash + 1 : name;
 	atexit(close_stdout_at_exit);
+	/* A reader that went away ends the program at its next write, silently (status 141),
+	 * even if the caller ignored SIGPIPE (trap '' PIPE): never a "Broken pipe" message. */
+	signal(SIGPIPE, SIG_DFL);
 }
 
 const char *sl_progname(void)
@@ -185,19 +188,68 @@ static void od_cleanup(void)
 	od_n = 0;
 }
 
+/* Outputs written in place (sl_out_remove_on_failure). */
+#define N_FAIL_PATHS 4
+static char fail_paths[N_FAIL_PATHS][PATH_MAX];
+static volatile sig_atomic_t n_fail_paths;
+
+static void fail_cleanup(void)
+{
+	for (int i = 0; i < n_fail_paths; i++)
+		unlink(fail_paths[i]); /* async-signal-safe */
+	n_fail_paths = 0;
+}
+
 static void out_signal(int sig)
 {
 	if (out_tmp[0])
 		unlink(out_tmp); /* async-signal-safe */
 	od_cleanup();
+	fail_cleanup();
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/*
+ * A mapped input that shrinks under the mapping (truncated, or rewritten in place) makes the
+ * next read of a page past its new end a SIGBUS.  The message is made beforehand, so the
+ * handler only unlinks, writes and exits (all async-signal-safe).
+ */
+static char bus_msg[PATH_MAX + 128];
+static size_t bus_len;
+
+static void bus_signal(int sig)
+{
+	(void)sig;
+	if (out_tmp[0])
+		unlink(out_tmp);
+	od_cleanup();
+	fail_cleanup();
+	if (write(2, bus_msg, bus_len) < 0) {
+		/* nothing more can be done */
+	}
+	_exit(SL_EXIT_FAIL);
+}
+
+void sl_cli_on_sigbus(const char *path)
+{
+	struct sigaction sa;
+	int n = snprintf(bus_msg, sizeof bus_msg, "%s: %s: the file changed or was truncated while in use\n",
+			 sl_progname(), path);
+
+	bus_len = n < 0 ? 0 : (size_t)n < sizeof bus_msg ? (size_t)n : sizeof bus_msg - 1;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = bus_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
 }
 
 static void cleanup_all(void)
 {
 	out_cleanup();
 	od_cleanup();
+	if (failing)
+		fail_cleanup();
 }
 
 static void register_cleanup(void)
@@ -211,6 +263,18 @@ static void register_cleanup(void)
 	signal(SIGTERM, out_signal);
 	signal(SIGHUP, out_signal);
 	registered = 1;
+}
+
+void sl_out_remove_on_failure(const char *path)
+{
+	struct stat st;
+
+	if (n_fail_paths >= N_FAIL_PATHS || strlen(path) >= PATH_MAX || lstat(path, &st) != 0 ||
+	    !S_ISREG(st.st_mode))
+		return;
+	register_cleanup();
+	memcpy(fail_paths[n_fail_paths], path, strlen(path) + 1);
+	n_fail_paths++; /* after the copy: a signal sees only whole paths */
 }
 
 FILE *sl_out_open(const char *path)

@@ -25,6 +25,7 @@ enum { SL_EXIT_OK = 0, SL_EXIT_FAIL = 1, SL_EXIT_USAGE = 2 };
 /*
  * Set the program name used as the prefix of every message ("sl-tok"), and check at exit
  * that stdout was written (an exit(0) whose output was lost becomes exit 1 with a message).
+ * SIGPIPE is set to its default, so a closed pipe ends the program silently (status 141).
  */
 void sl_cli_init(const char *progname);
 const char *sl_progname(void);
@@ -79,6 +80,21 @@ const char *sl_outdir_open(const char *dir);
 FILE *sl_outdir_file(const char *name);
 void sl_outdir_close(FILE *f, const char *name);
 void sl_outdir_commit(const char *const *old_names);
+
+/*
+ * An output written in place, not through sl_out_open (sl-infer --logits, --probs, --kld-base:
+ * a fifo or /dev/stdout must work too): if path is a regular file (not a symlink), it is
+ * removed when the program fails (sl_die) or is ended by SIGINT, SIGTERM, SIGHUP or SIGBUS,
+ * so that nothing half-written is left.  Up to 4 paths.
+ */
+void sl_out_remove_on_failure(const char *path);
+
+/*
+ * path is mapped: if it shrinks while in use (SIGBUS on a page past its new end), print
+ * "prog: path: the file changed or was truncated while in use", remove any output in progress
+ * and exit 1 instead of dumping core.  One path at a time (the last call wins).
+ */
+void sl_cli_on_sigbus(const char *path);
 
 /*
  * The model a tool uses when none is named: $SL_MODEL if set, else the embedded default model,

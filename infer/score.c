@@ -82,6 +82,8 @@ void score(run *r)
 
 	if (r->o.kld_base && !(ss.kw = sl_kld_create(r->o.kld_base, vocab)))
 		sl_die_lib();
+	if (ss.kw)
+		sl_out_remove_on_failure(r->o.kld_base);
 	if (r->o.kld && !(ss.kr = sl_kld_open(r->o.kld, vocab)))
 		sl_die_lib();
 	if (sl_score_windows(r->ss, r->prompt, r->n_prompt, r->n_ctx, on_score, &ss))

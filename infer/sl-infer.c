@@ -37,6 +37,7 @@ static FILE *open_out(const char *path)
 
 	if (!f)
 		sl_die("%s: %s", path, strerror(errno));
+	sl_out_remove_on_failure(path);
 	return f;
 }
 
@@ -109,6 +110,7 @@ static void load(run *r)
 	long long want;
 
 	choose_budget(r);
+	sl_cli_on_sigbus(o->model_path);
 	r->m = r->budget ? sl_model_new(sl_provider_open_stream(o->model_path)) :
 			   sl_model_open(o->model_path, o->no_mmap ? SL_MODEL_READ : 0);
 	if (!r->m)
@@ -242,7 +244,7 @@ int main(int argc, char **argv)
 		sl_close_stdout();
 		if (r.o.stats)
 			print_stats(&r);
-		return SL_EXIT_OK;
+		goto done;
 	}
 	if (sl_session_start(r.ss, r.prompt, (int)r.n_prompt))
 		sl_die("%s: %s", r.in_name, sl_error());
@@ -262,6 +264,7 @@ int main(int argc, char **argv)
 	sl_close_stdout();
 	if (r.o.stats)
 		print_stats(&r);
+done: /* freed, so that a leak checker sees only real leaks */
 	free(r.prompt);
 	free(r.top_ids);
 	free(r.top_p);

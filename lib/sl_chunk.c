@@ -149,7 +149,7 @@ static int add_kvs(sl_gguf_writer *w, const sl_gguf *g, int skip_split)
 /* The source's header as the writer would rebuild it equals the source's: the join can work. */
 static int check_layout(const sl_gguf *src, const char *path)
 {
-	sl_gguf_writer *w = sl_gguf_writer_new();
+	sl_gguf_writer *w;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem;
@@ -172,6 +172,7 @@ static int check_layout(const sl_gguf *src, const char *path)
 		return sl_seterr("%s: trailing data after the last tensor (the file is %llu bytes, the "
 				 "tensors end at %llu)", path, (unsigned long long)src->size,
 				 (unsigned long long)roundup(end, src->alignment));
+	w = sl_gguf_writer_new(); /* only now: the checks above return without freeing it */
 	if (!w || !(mem = open_memstream(&buf, &len)))
 		goto out;
 	if (sl_gguf_writer_set_version(w, src->version) == 0 && add_kvs(w, src, 0) == 0) {

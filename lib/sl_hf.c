@@ -45,8 +45,9 @@ static int get_int(const cJSON *o, const char *file, const char *key, long long 
 
 	if (!j || cJSON_IsNull(j))
 		return 0;
-	if (!cJSON_IsNumber(j) || j->valuedouble != (double)(long long)j->valuedouble ||
-	    j->valuedouble < (double)min || j->valuedouble > (double)max)
+	/* The range first: casting a double out of long long's range is undefined. */
+	if (!cJSON_IsNumber(j) || !(j->valuedouble >= (double)min && j->valuedouble <= (double)max) ||
+	    j->valuedouble != (double)(long long)j->valuedouble)
 		return sl_seterr("%s: %s must be an integer in %lld..%lld", file, key, min, max);
 	*out = (long long)j->valuedouble;
 	return 1;

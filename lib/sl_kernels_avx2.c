@@ -586,13 +586,21 @@ SL_TILE_FNS(bf16, bf16_tile, 2, 4)
 #undef DOT1
 #undef DOT2
 
+#ifdef __clang__ /* clang (make fuzz) has no GCC target pragma */
+#pragma clang attribute push(__attribute__((target("avxvnni"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avxvnni")
+#endif
 #define V(n) CAT(n, _vnni)
 #define DOT1(acc, a, x) _mm256_dpbusd_avx_epi32(acc, a, x)
 #define DOT2(acc, a, x, b, y) _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(acc, a, x), b, y)
 #include "sl_kernels_avx2.c"
+#ifdef __clang__
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 #define KSET(NAME, V)                                                                          \
 	{                                                                                      \

@@ -143,7 +143,7 @@ static int get_u64(const ctx *x, const cJSON *o, const char *key, uint64_t max, 
 	if (!cJSON_IsNumber(v))
 		return bad(x, key, "not a number");
 	d = v->valuedouble;
-	if (d < 0 || d != (double)(uint64_t)d || d > MAX_EXACT || (uint64_t)d > max)
+	if (!(d >= 0 && d <= MAX_EXACT) || d != (double)(uint64_t)d || (uint64_t)d > max) /* range before the cast */
 		return bad(x, key, "%.17g is not an integer in [0, %llu]", d, (unsigned long long)max);
 	*out = (uint64_t)d;
 	return 0;

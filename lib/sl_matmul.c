@@ -41,6 +41,25 @@ static int piece_start(int rows, int n, int task)
 
 /* ==== dispatch ==== */
 
+#if defined(__x86_64__) && defined(__clang__)
+/* clang 14's __builtin_cpu_supports knows neither "f16c" nor "avxvnni" (make fuzz builds
+ * with clang): ask cpuid.  avx2 is checked first, through the builtin, which also checks
+ * that the OS saves the YMM registers. */
+#include <cpuid.h>
+static inline int cpuid_bit(unsigned leaf, unsigned sub, int reg, int bit)
+{
+	unsigned r[4] = { 0 };
+	if (!__get_cpuid_count(leaf, sub, &r[0], &r[1], &r[2], &r[3]))
+		return 0;
+	return (r[reg] >> bit) & 1;
+}
+#define CPU_F16C cpuid_bit(1, 0, 2, 29)      /* ecx bit 29 */
+#define CPU_AVXVNNI cpuid_bit(7, 1, 0, 4)    /* leaf 7.1 eax bit 4 */
+#else
+#define CPU_F16C __builtin_cpu_supports("f16c")
+#define CPU_AVXVNNI __builtin_cpu_supports("avxvnni")
+#endif
+
 const sl_kset *const *sl_kset_all(void)
 {
 	static const sl_kset *all[5];
@@ -53,8 +72,8 @@ const sl_kset *const *sl_kset_all(void)
 		    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
 			all[n++] = &sl_kset_avx512;
 		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-		    __builtin_cpu_supports("f16c")) {
-			if (__builtin_cpu_supports("avxvnni"))
+		    CPU_F16C) {
+			if (CPU_AVXVNNI)
 				all[n++] = &sl_kset_avx2_vnni;
 			all[n++] = &sl_kset_avx2;
 		}

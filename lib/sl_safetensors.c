@@ -195,10 +195,11 @@ static int parse_file(sl_safetensors *st, int fi)
 	}
 	/* The ranges must tile [0, bufsize): sorted by start, each begins where the last ended. */
 	{
-		sl_st_tensor *ts = st->tensors + first_new;
 		uint64_t n = st->n_tensors - first_new, at = 0;
+		sl_st_tensor *ts = n ? st->tensors + first_new : NULL; /* none: tensors may be NULL */
 
-		qsort(ts, n, sizeof *ts, cmp_begin);
+		if (n)
+			qsort(ts, n, sizeof *ts, cmp_begin);
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t b = (uint64_t)(ts[i].data - buf);
 			if (b < at) {

@@ -609,6 +609,8 @@ static int encode_text(sl_tok_enc *e, const char *s, size_t n, const emitter *em
 			}
 		}
 	}
+	if (n == 0) /* s may be NULL */
+		return 0;
 	if (!t->n_added)
 		return segment(e, s, n, em);
 	for (size_t i = 0; i < n;) {

@@ -5,11 +5,12 @@ bats_require_minimum_version 1.5.0
 
 setup() {
 	ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+	BIN=${SL_BIN:-$ROOT/bin}
 }
 
 @test "every tool names an unknown long option exactly and exits 2" {
 	for t in tok detok quant chunk infer; do
-		run -2 --separate-stderr "$ROOT/bin/sl-$t" --bogus
+		run -2 --separate-stderr "$BIN/sl-$t" --bogus
 		[ "$output" = "" ]
 		[ "${stderr_lines[0]}" = "sl-$t: unrecognized option '--bogus'" ]
 		[ "${stderr_lines[-1]}" = "Try 'sl-$t --help' for more information." ]
@@ -18,25 +19,25 @@ setup() {
 
 @test "every tool names an unknown short option exactly and exits 2" {
 	for t in tok detok quant chunk infer; do
-		run -2 --separate-stderr "$ROOT/bin/sl-$t" -Z
+		run -2 --separate-stderr "$BIN/sl-$t" -Z
 		[ "${stderr_lines[0]}" = "sl-$t: invalid option -- 'Z'" ]
 	done
 }
 
 @test "a missing option argument is named, short or long" {
-	run -2 --separate-stderr "$ROOT/bin/sl-tok" -m
+	run -2 --separate-stderr "$BIN/sl-tok" -m
 	[ "${stderr_lines[0]}" = "sl-tok: option requires an argument -- 'm'" ]
-	run -2 --separate-stderr "$ROOT/bin/sl-infer" --model
+	run -2 --separate-stderr "$BIN/sl-infer" --model
 	[ "${stderr_lines[0]}" = "sl-infer: option '--model' requires an argument" ]
-	run -2 --separate-stderr "$ROOT/bin/sl-quant" -t
+	run -2 --separate-stderr "$BIN/sl-quant" -t
 	[ "${stderr_lines[0]}" = "sl-quant: option requires an argument -- 't'" ]
 }
 
 @test "every tool prints its name and version with -V and --version" {
 	for t in tok detok quant chunk infer; do
-		run -0 "$ROOT/bin/sl-$t" -V
+		run -0 "$BIN/sl-$t" -V
 		[ "$output" = "sl-$t 0.1.0" ]
-		run -0 "$ROOT/bin/sl-$t" --version
+		run -0 "$BIN/sl-$t" --version
 		[ "$output" = "sl-$t 0.1.0" ]
 	done
 }

@@ -7,10 +7,11 @@
 bats_require_minimum_version 1.5.0
 
 SL_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+BIN=${SL_BIN:-$SL_ROOT/bin}  # make check-asan: SL_BIN names the instrumented programs
 PY=${PYTHON:-/usr/bin/python3}
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1  # numpy on tiny matrices: threads only contend
-INFER=$SL_ROOT/bin/sl-infer
-QUANT=$SL_ROOT/bin/sl-quant
+INFER=$BIN/sl-infer
+QUANT=$BIN/sl-quant
 EMBEDDED=$SL_ROOT/models/stories260K.gguf
 
 # A fixed prompt of 12 ids (the random models use stories260K's 512-token vocabulary).

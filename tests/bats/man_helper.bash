@@ -10,6 +10,7 @@
 #   gives the same on every machine.
 
 MAN_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+BIN=${SL_BIN:-$MAN_ROOT/bin}
 
 man_synopsis() {
 	MANWIDTH=1000 man -l "$1" 2>/dev/null | col -b | sed -n '/^SYNOPSIS/,/^[A-Z]/p' | sed '1d;$d' |
@@ -43,5 +44,5 @@ for cmd, out in cases:
 print('echo "%d examples, $fail failed"' % len(cases))
 print('exit $fail')
 PYEOF
-	SL_KERNELS=ref PATH="$MAN_ROOT/bin:$PATH" bash "$BATS_TEST_TMPDIR/examples.sh"
+	SL_KERNELS=ref PATH="$BIN:$PATH" bash "$BATS_TEST_TMPDIR/examples.sh"
 }

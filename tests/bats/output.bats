@@ -7,44 +7,45 @@ bats_require_minimum_version 1.5.0
 
 setup() {
 	ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+	BIN=${SL_BIN:-$ROOT/bin}
 	FULL="stdout: No space left on device"
 	[ -w /dev/full ] || skip "no /dev/full on this system"
 }
 
 @test "sl-tok reports a full stdout once, whether the ids fill its buffer or not" {
-	run -1 --separate-stderr bash -c "printf hi | '$ROOT/bin/sl-tok' > /dev/full"
+	run -1 --separate-stderr bash -c "printf hi | '$BIN/sl-tok' > /dev/full"
 	[ "$stderr" = "sl-tok: $FULL" ]
 	# enough ids to fail inside the encoder's callback, not only at the final flush
-	run -1 --separate-stderr bash -c "yes 'hello world' | head -c 200000 | '$ROOT/bin/sl-tok' > /dev/full"
+	run -1 --separate-stderr bash -c "yes 'hello world' | head -c 200000 | '$BIN/sl-tok' > /dev/full"
 	[ "$stderr" = "sl-tok: $FULL" ]
-	run -1 --separate-stderr bash -c "yes 'hello world' | head -c 200000 | '$ROOT/bin/sl-tok' --show > /dev/full"
+	run -1 --separate-stderr bash -c "yes 'hello world' | head -c 200000 | '$BIN/sl-tok' --show > /dev/full"
 	[ "$stderr" = "sl-tok: $FULL" ]
 	# ids flushed by the end of input (no final newline), from a named file
 	head -c 50000 /dev/zero | tr '\0' a > "$BATS_TEST_TMPDIR/a.txt"
-	run -1 --separate-stderr bash -c "'$ROOT/bin/sl-tok' '$BATS_TEST_TMPDIR/a.txt' > /dev/full"
+	run -1 --separate-stderr bash -c "'$BIN/sl-tok' '$BATS_TEST_TMPDIR/a.txt' > /dev/full"
 	[ "$stderr" = "sl-tok: $FULL" ]
 }
 
 @test "sl-detok reports a full stdout" {
-	run -1 --separate-stderr bash -c "echo 1 2 3 | '$ROOT/bin/sl-detok' > /dev/full"
+	run -1 --separate-stderr bash -c "echo 1 2 3 | '$BIN/sl-detok' > /dev/full"
 	[ "$stderr" = "sl-detok: $FULL" ]
-	run -1 --separate-stderr bash -c "yes 346 | head -n 20000 | '$ROOT/bin/sl-detok' > /dev/full"
+	run -1 --separate-stderr bash -c "yes 346 | head -n 20000 | '$BIN/sl-detok' > /dev/full"
 	[ "$stderr" = "sl-detok: $FULL" ]
 }
 
 @test "sl-infer reports a full stdout" {
-	run -1 --separate-stderr bash -c "echo 1 | '$ROOT/bin/sl-infer' --temp 0 -n 4 > /dev/full"
+	run -1 --separate-stderr bash -c "echo 1 | '$BIN/sl-infer' --temp 0 -n 4 > /dev/full"
 	[ "$stderr" = "sl-infer: $FULL" ]
 }
 
 @test "sl-quant --info reports a full stdout" {
-	run -1 --separate-stderr bash -c "'$ROOT/bin/sl-quant' --info '$ROOT/models/stories260K-hf' > /dev/full"
+	run -1 --separate-stderr bash -c "'$BIN/sl-quant' --info '$ROOT/models/stories260K-hf' > /dev/full"
 	[ "$stderr" = "sl-quant: $FULL" ]
 }
 
 @test "every tool's --help and --version fail on a full stdout" {
 	n=0
-	for p in "$ROOT"/bin/sl-*; do
+	for p in "$BIN"/sl-*; do
 		t=${p##*/}
 		run -1 --separate-stderr bash -c "'$p' --help > /dev/full"
 		[ "$stderr" = "$t: $FULL" ]
@@ -63,7 +64,7 @@ on_terminal() {
 }
 
 @test "sl-quant shows its progress on a terminal: tensor i of n, MiB, MB/s, then erases it" {
-	on_terminal "'$ROOT/bin/sl-quant' -t f32 -o '$BATS_TEST_TMPDIR/m.gguf' '$ROOT/models/stories260K-hf'"
+	on_terminal "'$BIN/sl-quant' -t f32 -o '$BATS_TEST_TMPDIR/m.gguf' '$ROOT/models/stories260K-hf'"
 	[ "$status" -eq 0 ]
 	lines=$(printf '%s' "$output" | tr '\r' '\n')
 	# stories260K has 47 tensors, 1.0 MiB in F32
@@ -75,16 +76,16 @@ on_terminal() {
 }
 
 @test "sl-quant shows no progress when stderr is not a terminal, or with -q" {
-	run -0 --separate-stderr "$ROOT/bin/sl-quant" -t f32 -o "$BATS_TEST_TMPDIR/m.gguf" "$ROOT/models/stories260K-hf"
+	run -0 --separate-stderr "$BIN/sl-quant" -t f32 -o "$BATS_TEST_TMPDIR/m.gguf" "$ROOT/models/stories260K-hf"
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ "$stderr" != *tensor\ 1\ of* ]]
 	[[ "$stderr" != *$'\r'* ]]
 	# stdout on the terminal, stderr through a pipe
-	on_terminal "'$ROOT/bin/sl-quant' -t f32 -o '$BATS_TEST_TMPDIR/m.gguf' '$ROOT/models/stories260K-hf' 2>&1 | cat"
+	on_terminal "'$BIN/sl-quant' -t f32 -o '$BATS_TEST_TMPDIR/m.gguf' '$ROOT/models/stories260K-hf' 2>&1 | cat"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"47 tensors"* ]]
 	[[ "$output" != *"tensor 1 of"* ]]
-	on_terminal "'$ROOT/bin/sl-quant' -q -t f32 -o '$BATS_TEST_TMPDIR/m.gguf' '$ROOT/models/stories260K-hf'"
+	on_terminal "'$BIN/sl-quant' -q -t f32 -o '$BATS_TEST_TMPDIR/m.gguf' '$ROOT/models/stories260K-hf'"
 	[ "$status" -eq 0 ]
 	[ "$output" = "" ]
 }

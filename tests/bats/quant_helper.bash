@@ -4,7 +4,8 @@
 bats_require_minimum_version 1.5.0
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-QUANT=$ROOT/bin/sl-quant
+BIN=${SL_BIN:-$ROOT/bin}  # make check-asan: SL_BIN names the instrumented programs
+QUANT=$BIN/sl-quant
 PY=${PYTHON:-/usr/bin/python3}
 MAKE_HF=$ROOT/tests/ref/make_hf_model.py
 STORIES_HF=$ROOT/models/stories260K-hf

@@ -6,7 +6,7 @@
 load quant_helper
 load man_helper
 
-CHUNK=$ROOT/bin/sl-chunk
+CHUNK=$BIN/sl-chunk
 STORIES=$ROOT/models/stories260K.gguf
 SMOLLM_TOK=$ROOT/tests/fixtures/smollm-tokenizer/tokenizer.json
 TYPES="f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m"
@@ -108,11 +108,11 @@ roundtrip() {
 		roundtrip "$T/m-$t.gguf" "$T/m-$t-z" --zstd --layers 4
 	done
 	text='Hello world! 12345 <|im_start|>user  tabs	and ünïcödé'
-	want=$(printf '%s' "$text" | "$ROOT/bin/sl-tok" -m "$T/m-f16.gguf")
+	want=$(printf '%s' "$text" | "$BIN/sl-tok" -m "$T/m-f16.gguf")
 	[ -n "$want" ]
-	[ "$(printf '%s' "$text" | "$ROOT/bin/sl-tok" -m "$T/m-f16")" = "$want" ]
-	[ "$(printf '%s' "$text" | "$ROOT/bin/sl-tok" -m "$T/m-q4_k_m-z/manifest.json")" = "$want" ]
-	[ "$(printf '%s\n' "$want" | "$ROOT/bin/sl-detok" -m "$T/m-q4_k_m-z")" = "$text" ]
+	[ "$(printf '%s' "$text" | "$BIN/sl-tok" -m "$T/m-f16")" = "$want" ]
+	[ "$(printf '%s' "$text" | "$BIN/sl-tok" -m "$T/m-q4_k_m-z/manifest.json")" = "$want" ]
+	[ "$(printf '%s\n' "$want" | "$BIN/sl-detok" -m "$T/m-q4_k_m-z")" = "$text" ]
 }
 
 @test "the chunk sizes follow --layers and --size" {
@@ -371,23 +371,23 @@ for c in m["chunks"]:
 	"$CHUNK" -q --layers 2 -o "$T/t" "$STORIES"
 	"$CHUNK" -q --layers 2 --zstd -o "$T/tz" "$STORIES"
 	text='Once upon a time, there was a little dog named Tim.'
-	want=$(echo "$text" | "$ROOT/bin/sl-tok" -m "$STORIES")
-	[ "$(echo "$text" | "$ROOT/bin/sl-tok" -m "$T/t")" = "$want" ]
-	[ "$(echo "$text" | "$ROOT/bin/sl-tok" -m "$T/tz/manifest.json")" = "$want" ]
-	[ "$(echo "$want" | "$ROOT/bin/sl-detok" -m "$T/tz")" = "$(echo "$want" | "$ROOT/bin/sl-detok" -m "$STORIES")" ]
+	want=$(echo "$text" | "$BIN/sl-tok" -m "$STORIES")
+	[ "$(echo "$text" | "$BIN/sl-tok" -m "$T/t")" = "$want" ]
+	[ "$(echo "$text" | "$BIN/sl-tok" -m "$T/tz/manifest.json")" = "$want" ]
+	[ "$(echo "$want" | "$BIN/sl-detok" -m "$T/tz")" = "$(echo "$want" | "$BIN/sl-detok" -m "$STORIES")" ]
 	# Only the core chunk is read: the layer chunks may be gone.
 	rm "$T/t"/t-0000[234]-of-00004.gguf
-	[ "$(echo "$text" | "$ROOT/bin/sl-tok" -m "$T/t")" = "$want" ]
+	[ "$(echo "$text" | "$BIN/sl-tok" -m "$T/t")" = "$want" ]
 	# An HF directory that happens to hold a manifest.json is still an HF directory.
 	cp -r "$STORIES_HF" "$T/hf"
 	echo '{}' > "$T/hf/manifest.json"
-	[ "$(echo "$text" | "$ROOT/bin/sl-tok" -m "$T/hf")" = "$want" ]
+	[ "$(echo "$text" | "$BIN/sl-tok" -m "$T/hf")" = "$want" ]
 }
 
 @test "sl-tok refuses a chunk directory whose core chunk is corrupt" {
 	"$CHUNK" -q --layers 2 -o "$T/t" "$STORIES"
 	flip "$T/t/t-00001-of-00004.gguf" 9000
-	run -1 --separate-stderr "$ROOT/bin/sl-tok" -m "$T/t" <<< "hello"
+	run -1 --separate-stderr "$BIN/sl-tok" -m "$T/t" <<< "hello"
 	[ "$output" = "" ]
 	[[ "$stderr" =~ ^"sl-tok: $T/t/t-00001-of-00004.gguf: core: XXH3-128 of the file is "[0-9a-f]{32}", the manifest says "[0-9a-f]{32}" (corrupt)"$ ]]
 }
@@ -432,8 +432,8 @@ same_run() {
 	local a=$1 b=$2
 	shift 2
 	echo "1 403 407 261 378 13" > "$T/prompt"
-	"$ROOT/bin/sl-infer" -m "$a" -n 24 --temp 0 --ignore-eos --logits "$T/la" "$@" < "$T/prompt" > "$T/ia"
-	"$ROOT/bin/sl-infer" -m "$b" -n 24 --temp 0 --ignore-eos --logits "$T/lb" "$@" < "$T/prompt" > "$T/ib"
+	"$BIN/sl-infer" -m "$a" -n 24 --temp 0 --ignore-eos --logits "$T/la" "$@" < "$T/prompt" > "$T/ia"
+	"$BIN/sl-infer" -m "$b" -n 24 --temp 0 --ignore-eos --logits "$T/lb" "$@" < "$T/prompt" > "$T/ib"
 	[ "$(wc -l < "$T/ia")" -eq 24 ]
 	cmp "$T/ia" "$T/ib"
 	cmp "$T/la" "$T/lb"
@@ -463,10 +463,10 @@ same_run() {
 	same_run "$STORIES" "$T/sp/sp-00001-of-00004.gguf"
 	same_run "$STORIES" "$T/sp/sp-00003-of-00004.gguf"
 	mv "$T/sp/sp-00004-of-00004.gguf" "$T/away.gguf"
-	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/sp/sp-00001-of-00004.gguf" -n 1 <<< "1"
+	run -1 --separate-stderr "$BIN/sl-infer" -m "$T/sp/sp-00001-of-00004.gguf" -n 1 <<< "1"
 	[ "$stderr" = "sl-infer: $T/sp/sp-00004-of-00004.gguf: No such file or directory" ]
 	cp "$T/sp/sp-00002-of-00004.gguf" "$T/sp/sp-00004-of-00004.gguf"
-	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/sp/sp-00001-of-00004.gguf" -n 1 <<< "1"
+	run -1 --separate-stderr "$BIN/sl-infer" -m "$T/sp/sp-00001-of-00004.gguf" -n 1 <<< "1"
 	[ "$stderr" = "sl-infer: $T/sp/sp-00004-of-00004.gguf: split.no is 1, expected 3" ]
 }
 
@@ -476,27 +476,27 @@ same_run() {
 	sum='XXH3-128 of the file is [0-9a-f]{32}, the manifest says [0-9a-f]{32} \(corrupt\)'
 	cp -r "$T/c" "$T/c1"
 	flip "$T/c1/c-00003-of-00004.gguf" 5000
-	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/c1" -n 4 --temp 0 <<< "1 403 407"
+	run -1 --separate-stderr "$BIN/sl-infer" -m "$T/c1" -n 4 --temp 0 <<< "1 403 407"
 	[ "$output" = "" ]
 	[[ "$stderr" =~ ^"sl-infer: <stdin>: $T/c1/c-00003-of-00004.gguf: layers 2-3: "$sum$ ]]
 	cp -r "$T/c" "$T/c2"
 	flip "$T/c2/c-00001-of-00004.gguf" 50000
-	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/c2" -n 4 --temp 0 <<< "1 403 407"
+	run -1 --separate-stderr "$BIN/sl-infer" -m "$T/c2" -n 4 --temp 0 <<< "1 403 407"
 	[ "$output" = "" ]
 	[[ "$stderr" =~ ^"sl-infer: $T/c2/c-00001-of-00004.gguf: core: "$sum$ ]]
 	flip "$T/z/z-00002-of-00004.gguf.zst" 5000
-	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/z" -n 4 --temp 0 <<< "1 403 407"
+	run -1 --separate-stderr "$BIN/sl-infer" -m "$T/z" -n 4 --temp 0 <<< "1 403 407"
 	[ "$output" = "" ]
 	[[ "$stderr" =~ ^"sl-infer: $T/z/z-00002-of-00004.gguf.zst: layers 0-1: "$sum$ ]]
 	rm "$T/c/c-00004-of-00004.gguf"
-	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/c" -n 4 --temp 0 <<< "1 403 407"
+	run -1 --separate-stderr "$BIN/sl-infer" -m "$T/c" -n 4 --temp 0 <<< "1 403 407"
 	[ "$stderr" = "sl-infer: $T/c/c-00004-of-00004.gguf: layer 4: No such file or directory" ]
 }
 
 # streamed MODEL: sl-infer's -v under a budget just above MODEL's minimum (some layers streamed)
 streamed_budget() {
 	local min
-	min=$("$ROOT/bin/sl-infer" -m "$1" -n 24 --mem-limit 1 < "$T/prompt" 2>&1 >/dev/null |
+	min=$("$BIN/sl-infer" -m "$1" -n 24 --mem-limit 1 < "$T/prompt" 2>&1 >/dev/null |
 		sed -n 's/.*below the minimum of \([0-9.]*\) MiB.*/\1/p')
 	awk -v m="$min" 'BEGIN { printf "%.0f", (m + 0.15) * 1048576 }'
 }
@@ -507,7 +507,7 @@ streamed_budget() {
 	for m in "$T/b" "$T/b/b-00003-of-00006.gguf"; do
 		budget=$(streamed_budget "$m")
 		same_run "$STORIES" "$m" --mem-limit "$budget"
-		run --separate-stderr "$ROOT/bin/sl-infer" -m "$m" -n 4 -v --mem-limit "$budget" < "$T/prompt"
+		run --separate-stderr "$BIN/sl-infer" -m "$m" -n 4 -v --mem-limit "$budget" < "$T/prompt"
 		[ "$status" -eq 0 ]
 		echo "$stderr" | grep -E "of 5 layers resident, [1-5] streamed through 2 buffers"
 	done
@@ -516,10 +516,10 @@ streamed_budget() {
 @test "under a memory budget every chunk is checked first, and compressed chunks are refused" {
 	"$CHUNK" -q --layers 2 -o "$T/c" "$STORIES"
 	flip "$T/c/c-00003-of-00004.gguf" 5000
-	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/c" --mem-limit 100M -n 1 <<< "1"
+	run -1 --separate-stderr "$BIN/sl-infer" -m "$T/c" --mem-limit 100M -n 1 <<< "1"
 	[ "$output" = "" ]
 	[[ "$stderr" =~ ^"sl-infer: $T/c/c-00003-of-00004.gguf: layers 2-3: XXH3-128 of the file is "[0-9a-f]{32}", the manifest says "[0-9a-f]{32}" (corrupt)"$ ]]
 	"$CHUNK" -q --zstd -o "$T/z" "$STORIES"
-	run -1 --separate-stderr "$ROOT/bin/sl-infer" -m "$T/z" --mem-limit 100M -n 1 <<< "1"
+	run -1 --separate-stderr "$BIN/sl-infer" -m "$T/z" --mem-limit 100M -n 1 <<< "1"
 	[[ "$stderr" =~ ^"sl-infer: $T/z/z-00001-of-0000"[0-9]".gguf.zst: core: compressed; a memory budget reads layers again by offset, which needs uncompressed chunks (sl-chunk without --zstd)"$ ]]
 }

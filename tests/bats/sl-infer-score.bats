@@ -48,9 +48,9 @@ text() {
 }
 
 @test "--score through a pipeline from sl-tok, and the same under a memory budget" {
-	a=$(printf 'Once upon a time, there was a little girl named Lily.' | "$SL_ROOT/bin/sl-tok" | "$INFER" --score -q)
+	a=$(printf 'Once upon a time, there was a little girl named Lily.' | "$BIN/sl-tok" | "$INFER" --score -q)
 	[ "$(echo "$a" | wc -l)" -gt 10 ]
-	b=$(printf 'Once upon a time, there was a little girl named Lily.' | "$SL_ROOT/bin/sl-tok" | "$INFER" --score -q --mem-limit 40M)
+	b=$(printf 'Once upon a time, there was a little girl named Lily.' | "$BIN/sl-tok" | "$INFER" --score -q --mem-limit 40M)
 	[ "$a" = "$b" ]
 }
 

@@ -107,13 +107,13 @@ GREEDY_IDS="403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 
 	# (tests/fixtures/stories260K-gguf/llamacpp-greedy-f32.txt): the prompt has no newline.
 	g=$SL_ROOT/tests/fixtures/stories260K-gguf
 	want=$(head -n 1 "$g/llamacpp-greedy-f32.txt")
-	run -0 bash -c "echo 'Once upon a time' | '$SL_ROOT/bin/sl-tok' | '$INFER' -m '$g/stories260K-f32.gguf' \
-		--temp 0 -n 30 --echo | '$SL_ROOT/bin/sl-detok'"
+	run -0 bash -c "echo 'Once upon a time' | '$BIN/sl-tok' | '$INFER' -m '$g/stories260K-f32.gguf' \
+		--temp 0 -n 30 --echo | '$BIN/sl-detok'"
 	[ -n "$output" ] && [ "${want#"$output"}" != "$want" ]
 	[[ "$output" == "<s> Once upon a time, there was a little girl named Lily."* ]]
 	# with echo's newline kept, the model starts a new paragraph instead
-	run -0 bash -c "echo 'Once upon a time' | '$SL_ROOT/bin/sl-tok' --keep-final-newline | \
-		'$INFER' -m '$g/stories260K-f32.gguf' --temp 0 -n 30 --echo | '$SL_ROOT/bin/sl-detok'"
+	run -0 bash -c "echo 'Once upon a time' | '$BIN/sl-tok' --keep-final-newline | \
+		'$INFER' -m '$g/stories260K-f32.gguf' --temp 0 -n 30 --echo | '$BIN/sl-detok'"
 	[[ "$output" == "<s> Once upon a time"$'\n'* ]]
 }
 
@@ -132,7 +132,7 @@ Lily was sad and didn't know what to do. She said, "I'm sorry, Lily. I didn't kn
 Lily didn't want to help her mom, so she said, "I'm sorry, mom. I didn't know what to do." Her mom said, "Don't worry, Lily. We can help you.
 EOF
 )
-	run bash -c "echo 1 | '$INFER' --temp 0 -n 256 | '$SL_ROOT/bin/sl-detok'"
+	run bash -c "echo 1 | '$INFER' --temp 0 -n 256 | '$BIN/sl-detok'"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$want" ]
 }
@@ -144,8 +144,8 @@ EOF
 }
 
 @test "the README pipeline prints a story" {
-	[ -x "$SL_ROOT/bin/sl-tok" ] || skip "sl-tok not built"
-	run bash -c "echo 'Once upon a time' | '$SL_ROOT/bin/sl-tok' | '$INFER' --seed 1 | '$SL_ROOT/bin/sl-detok'"
+	[ -x "$BIN/sl-tok" ] || skip "sl-tok not built"
+	run bash -c "echo 'Once upon a time' | '$BIN/sl-tok' | '$INFER' --seed 1 | '$BIN/sl-detok'"
 	[ "$status" -eq 0 ]
 	[ "${#output}" -gt 100 ]
 	[[ "$output" == *" the "* ]]
@@ -226,9 +226,9 @@ EOF
 @test "the whole pipeline streams: text arrives while ids are still being generated" {
 	m=$(gguf "$(model_kq)" f32)
 	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	bash -c "echo 'Once upon a time' | '$SL_ROOT/bin/sl-tok' -m '$m' |
+	bash -c "echo 'Once upon a time' | '$BIN/sl-tok' -m '$m' |
 		'$INFER' -m '$m' -n 4000 --ignore-eos --seed 1 --logits '$BATS_TEST_TMPDIR/l' 2>/dev/null |
-		'$SL_ROOT/bin/sl-detok' -m '$m'" > "$BATS_TEST_TMPDIR/fifo" &
+		'$BIN/sl-detok' -m '$m'" > "$BATS_TEST_TMPDIR/fifo" &
 	pid=$!
 	exec {fd}< "$BATS_TEST_TMPDIR/fifo"
 	read -r -N 1 first <&"$fd"

@@ -62,7 +62,7 @@ json.dump(t, open(sys.argv[2], "w"))' "$STORIES/tokenizer.json" "$1" "$2"
 	# tokenizer_config.json names an unk_token, but HF's BPE model (unk_token null) still drops
 	# characters that have no byte-level token (0x04, 0x06, 0xf1...): they get no id at all.
 	make_smollm_hf smol
-	"$ROOT/bin/sl-quant" -q -t f32 -o smol.gguf smol
+	"$BIN/sl-quant" -q -t f32 -o smol.gguf smol
 	for m in smol smol.gguf; do
 		run "$PY" "$TOKDATA/compare.py" encode -m "$m" -e "$TOKDATA/expected-smollm.jsonl.xz"
 		printf '# %s (%s)\n' "${lines[0]}" "$m" >&3

@@ -7,8 +7,9 @@
 bats_require_minimum_version 1.5.0
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-TOK="$ROOT/bin/sl-tok"
-DETOK="$ROOT/bin/sl-detok"
+BIN=${SL_BIN:-$ROOT/bin}  # make check-asan: SL_BIN names the instrumented programs
+TOK="$BIN/sl-tok"
+DETOK="$BIN/sl-detok"
 PY=${PYTHON:-/usr/bin/python3}
 STORIES="$ROOT/models/stories260K-hf"
 SMOLLM_DIR="$ROOT/tests/fixtures/smollm-tokenizer"
@@ -19,7 +20,7 @@ TOKDATA="$ROOT/tests/tok"
 tok_setup() {
 	unset SL_MODEL
 	export SL_TOK_CACHE=${BATS_RUN_TMPDIR:-}  # compare.py keeps the parsed fixtures there
-	PATH="$ROOT/bin:$PATH"
+	PATH="$BIN:$PATH"
 	cd "$BATS_TEST_TMPDIR" || return 1
 }
 
