@@ -32,6 +32,7 @@
 typedef struct {
 	int shard;               /* the file */
 	uint64_t off, len;       /* its range, ALIGN-aligned */
+	uint64_t need;           /* of which the bytes the matrices occupy must be in the file */
 	uint64_t buf_off;        /* where it goes in the layer's buffer */
 } piece;
 
@@ -113,10 +114,11 @@ static uint64_t align_up(uint64_t x) { return (x + ALIGN - 1) & ~(uint64_t)(ALIG
 
 /*
  * n bytes at off into dst: O_DIRECT if it works, else buffered and dropped from the page
- * cache behind the read.  Beyond the end of the file a read may come up short: the file
- * ends there, and what is asked of it was checked to lie inside it.  0, or -1 with errno.
+ * cache behind the read.  A range rounded out to whole blocks may run past the end of the
+ * file, so a short read is fine once the first `need` bytes are in.  0; -1 with errno; -2 if
+ * the file ends before `need` (it was truncated since its header was read).
  */
-static int read_range(stream *s, int shard, uint8_t *dst, uint64_t off, uint64_t n)
+static int read_range(stream *s, int shard, uint8_t *dst, uint64_t off, uint64_t n, uint64_t need)
 {
 	uint64_t done = 0;
 	int fd = s->dfd[shard] >= 0 ? s->dfd[shard] : s->fd[shard];
@@ -138,7 +140,7 @@ static int read_range(stream *s, int shard, uint8_t *dst, uint64_t off, uint64_t
 		if (r < 0)
 			return -1;
 		if (r == 0)
-			break;
+			return done < need ? -2 : 0;
 		if (fd == s->fd[shard])
 			posix_fadvise(fd, (off_t)(off + done), (off_t)r, POSIX_FADV_DONTNEED);
 		done += (uint64_t)r;
@@ -164,12 +166,15 @@ static int read_layer(stream *s, int l, uint8_t *dst)
 	const lplan *L = &s->L[l];
 	double t0 = sl_time_now();
 
-	for (int i = 0; i < L->n_pieces; i++)
-		if (read_range(s, L->pc[i].shard, dst + L->pc[i].buf_off, L->pc[i].off, L->pc[i].len)) {
-			snprintf(s->err, sizeof s->err, "%s: reading layer %d: %s",
-				 s->p.shards[L->pc[i].shard].name, l, strerror(errno));
+	for (int i = 0; i < L->n_pieces; i++) {
+		const piece *p = &L->pc[i];
+		int rc = read_range(s, p->shard, dst + p->buf_off, p->off, p->len, p->need);
+		if (rc) {
+			snprintf(s->err, sizeof s->err, "%s: reading layer %d: %s", s->p.shards[p->shard].name,
+				 l, rc == -2 ? "unexpected end of file (truncated while in use?)" : strerror(errno));
 			return -1;
 		}
+	}
 	add_read(s, L->buf_bytes, sl_time_now() - t0);
 	return 0;
 }
@@ -201,16 +206,11 @@ static const void *stream_pin(sl_provider *pp, int shard, const sl_gguf_tensor *
 	s->pins[s->n_pins] = buf;
 	s->pin_sizes[s->n_pins++] = (size_t)t->nbytes;
 	s->pinned += t->nbytes;
-	for (uint64_t done = 0; done < t->nbytes;) {
-		ssize_t r = pread(s->fd[shard], (uint8_t *)buf + done, (size_t)(t->nbytes - done), (off_t)(off + done));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return sl_seterr("%s: reading %s: %s", pp->shards[shard].name, t->name,
-					 r ? strerror(errno) : "unexpected end of file"), NULL;
-		done += (uint64_t)r;
-	}
-	posix_fadvise(s->fd[shard], (off_t)off, (off_t)t->nbytes, POSIX_FADV_DONTNEED);
+	/* before sl_stream_plan no direct descriptor is open: buffered, dropped behind */
+	int rc = read_range(s, shard, buf, off, t->nbytes, t->nbytes);
+	if (rc)
+		return sl_seterr("%s: reading %s: %s", pp->shards[shard].name, t->name,
+				 rc == -2 ? "unexpected end of file" : strerror(errno)), NULL;
 	return buf;
 }
 
@@ -454,11 +454,14 @@ static void plan_layer(const stream *s, const sl_layer *tmpl, lplan *L)
 				buf += e - (p->off + p->len);
 				p->len = e - p->off;
 			}
+			if (raw[i].off + raw[i].len - p->off > p->need)
+				p->need = raw[i].off + raw[i].len - p->off;
 		} else {
 			piece *p = &L->pc[L->n_pieces++];
 			p->shard = raw[i].shard;
 			p->off = align_down(raw[i].off);
 			p->len = align_up(raw[i].off + raw[i].len) - p->off;
+			p->need = raw[i].off + raw[i].len - p->off;
 			p->buf_off = buf;
 			buf += p->len;
 		}

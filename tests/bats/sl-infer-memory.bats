@@ -143,3 +143,25 @@ streaming_budget() {
 	[ "$status" -eq 0 ]
 	echo "$stderr" | grep -E "memory budget 2[6-9][0-9]\.[0-9] MiB \(from cgroup v1 memory.limit_in_bytes\)"
 }
+
+@test "a model truncated after it was opened, before its layers are read under a budget: a clear error" {
+	d=$BATS_TEST_TMPDIR
+	cp "$EMBEDDED" "$d/m.gguf"
+	mkfifo "$d/in"
+	"$INFER" -m "$d/m.gguf" -n 4 --temp 0 --mem-limit 100M < "$d/in" > "$d/out" 2> "$d/err" &
+	pid=$!
+	exec {w}> "$d/in"
+	# the header is read and the pinned tensors too before sl-infer waits for the prompt
+	for ((i = 0; i < 1000; i++)); do
+		grep -q "$d/m.gguf" /proc/$pid/maps 2>/dev/null && grep -q pipe /proc/$pid/wchan 2>/dev/null && break
+		sleep 0.01
+	done
+	truncate -s 200000 "$d/m.gguf"
+	echo 1 >&$w
+	exec {w}>&-
+	status=0
+	wait $pid || status=$?
+	[ "$status" -eq 1 ]
+	[ ! -s "$d/out" ]
+	[[ "$(cat "$d/err")" =~ ^"sl-infer: $d/m.gguf: reading layer "[0-9]+": unexpected end of file (truncated while in use?)"$ ]]
+}
