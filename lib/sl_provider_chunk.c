@@ -240,71 +240,6 @@ static int split_name(const char *path, int *k, int *n)
 	return 1;
 }
 
-sl_provider *sl_provider_split(const char *path, int read)
-{
-	size_t len = strlen(path);
-	int k, n, rc = -1;
-	char **paths;
-	sl_provider *p = NULL;
-	uint32_t v, total = 0;
-	uint64_t sum = 0;
-
-	if (!split_name(path, &k, &n))
-		return sl_seterr("%s: not a split file name (PREFIX-0000K-of-0000N.gguf)", path), NULL;
-	paths = calloc((size_t)n, sizeof *paths);
-	if (!paths)
-		return sl_seterr("out of memory"), NULL;
-	for (int i = 0; i < n; i++) {
-		if (!(paths[i] = malloc(len + 1))) {
-			sl_seterr("out of memory");
-			goto out;
-		}
-		snprintf(paths[i], len + 1, "%.*s-%05d-of-%05d.gguf", (int)(len - 20), path, i + 1, n);
-	}
-	if (!(p = sl_provider_files((const char *const *)paths, n, read)))
-		goto out;
-	for (int i = 0; i < n; i++) {
-		const sl_gguf *g = &p->shards[i];
-		int a = sl_gguf_get_u32(g, "split.no", &v);
-		if (a < 0)
-			goto out;
-		if (a == 0 && n == 1)
-			break; /* a lone file that only looks like a split */
-		if (a == 0) {
-			sl_seterr("%s: no split.no key (not a split file)", paths[i]);
-			goto out;
-		}
-		if (v != (uint32_t)i) {
-			sl_seterr("%s: split.no is %u, expected %d", paths[i], v, i);
-			goto out;
-		}
-		if (sl_gguf_get_u32(g, "split.count", &v) != 1 || v != (uint32_t)n) {
-			sl_seterr("%s: split.count is missing or not %d", paths[i], n);
-			goto out;
-		}
-		if (i == 0 && sl_gguf_get_u32(g, "split.tensors.count", &total) != 1) {
-			sl_seterr("%s: split.tensors.count is missing", paths[i]);
-			goto out;
-		}
-		sum += g->n_tensors;
-	}
-	if (n > 1 && sum != total) {
-		sl_seterr("%s: the %d files hold %llu tensors, split.tensors.count says %u", paths[0], n,
-			  (unsigned long long)sum, total);
-		goto out;
-	}
-	rc = 0;
-out:
-	for (int i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
-	if (rc) {
-		sl_provider_free(p);
-		return NULL;
-	}
-	return p;
-}
-
 /* The n names of the split files path belongs to (PREFIX-0000K-of-0000N.gguf), or NULL. */
 static char **split_paths(const char *path, int n)
 {
@@ -323,22 +258,78 @@ static char **split_paths(const char *path, int n)
 	return paths;
 }
 
+/* Each of the n opened files carries split.no i, split.count n, and the tensors add up to
+ * split.tensors.count.  0, or -1 with sl_error. */
+static int check_split(const sl_provider *p, char *const *paths, int n)
+{
+	uint32_t v, total = 0;
+	uint64_t sum = 0;
+
+	for (int i = 0; i < n; i++) {
+		const sl_gguf *g = &p->shards[i];
+		int a = sl_gguf_get_u32(g, "split.no", &v);
+		if (a < 0)
+			return -1;
+		if (a == 0 && n == 1)
+			return 0; /* a lone file that only looks like a split */
+		if (a == 0)
+			return sl_seterr("%s: no split.no key (not a split file)", paths[i]);
+		if (v != (uint32_t)i)
+			return sl_seterr("%s: split.no is %u, expected %d", paths[i], v, i);
+		if (sl_gguf_get_u32(g, "split.count", &v) != 1 || v != (uint32_t)n)
+			return sl_seterr("%s: split.count is missing or not %d", paths[i], n);
+		if (i == 0 && sl_gguf_get_u32(g, "split.tensors.count", &total) != 1)
+			return sl_seterr("%s: split.tensors.count is missing", paths[i]);
+		sum += g->n_tensors;
+	}
+	if (n > 1 && sum != total)
+		return sl_seterr("%s: the %d files hold %llu tensors, split.tensors.count says %u", paths[0],
+				 n, (unsigned long long)sum, total);
+	return 0;
+}
+
+/* The split files of path, opened by open_files (mapped, read or streamed) and checked. */
+static sl_provider *open_split(const char *path, sl_provider *(*open_files)(const char *const *, int, int),
+			       int read)
+{
+	int k, n;
+	char **paths;
+	sl_provider *p;
+
+	if (!split_name(path, &k, &n))
+		return sl_seterr("%s: not a split file name (PREFIX-0000K-of-0000N.gguf)", path), NULL;
+	if (!(paths = split_paths(path, n)))
+		return sl_seterr("out of memory"), NULL;
+	p = open_files((const char *const *)paths, n, read);
+	if (p && check_split(p, paths, n)) {
+		sl_provider_free(p);
+		p = NULL;
+	}
+	for (int i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	return p;
+}
+
+sl_provider *sl_provider_split(const char *path, int read)
+{
+	return open_split(path, sl_provider_files, read);
+}
+
+static sl_provider *stream_files(const char *const *paths, int n, int read)
+{
+	(void)read;
+	return sl_provider_stream_files(paths, n);
+}
+
 sl_provider *sl_provider_open_stream(const char *path)
 {
 	int k, n;
 	sl_manifest man;
 	sl_provider *p = NULL;
-	char **paths;
 
-	if (split_name(path, &k, &n)) {
-		if (!(paths = split_paths(path, n)))
-			return sl_seterr("out of memory"), NULL;
-		p = sl_provider_stream_files((const char *const *)paths, n);
-		for (int i = 0; i < n; i++)
-			free(paths[i]);
-		free(paths);
-		return p;
-	}
+	if (split_name(path, &k, &n))
+		return open_split(path, stream_files, 0);
 	if (!sl_manifest_is(path))
 		return sl_provider_stream(path);
 	if (sl_manifest_read(&man, path))

@@ -135,7 +135,8 @@ print(" ".join(",".join(map(str, c["layers"])) or "core" for c in m["chunks"]))'
 # ==== the gguf-split layout ====
 
 # split_check DIR SOURCE: every chunk is a shard as llama.cpp's gguf-split writes and its
-# loader expects (../shared/FORMATS.md), and together they hold the source's tensors
+# loader expects (ggml's gguf-split layout: split.no, split.count, split.tensors.count), and
+# together they hold the source's tensors
 split_check() {
 	"$PY" -c "$GGUF_PY"'
 import glob, os, re, hashlib
