@@ -233,3 +233,4 @@ uninstall:
 
 clean:
 	rm -rf build build-portable bin build-asan bin-asan build-fuzz models/stories260K.gguf
+include web/web.mk

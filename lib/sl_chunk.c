@@ -12,6 +12,9 @@
  * key/values equal to the source's), so sl_chunk_join() is the writer fed with the core
  * chunk's key/values and every tensor in the source order, cut to the source size (a source
  * may omit the last tensor's padding).  The join's sum is checked against the source's.
+ *
+ * -DSL_NO_ZSTD (the browser's build, which has no libzstd) reads and writes codec "none"
+ * only: a zstd chunk is refused with a message saying so.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
+#ifndef SL_NO_ZSTD
 #include <zstd.h>
+#endif
 
 #include "sl_err.h"
 #include "sl_manifest.h"
@@ -351,7 +356,11 @@ out:
 typedef struct {
 	FILE *dst;
 	XXH3_state_t *raw, *stored;
+#ifndef SL_NO_ZSTD
 	ZSTD_CCtx *z;
+#else
+	void *z;            /* never set */
+#endif
 	uint8_t *zbuf;
 	size_t zcap;
 	uint64_t raw_n, stored_n;
@@ -370,6 +379,7 @@ static int put_stored(wstream *s, const void *p, size_t n)
 	return 0;
 }
 
+#ifndef SL_NO_ZSTD
 static int compress(wstream *s, const void *p, size_t n, ZSTD_EndDirective mode)
 {
 	ZSTD_inBuffer in = { p, n, 0 };
@@ -388,6 +398,15 @@ static int compress(wstream *s, const void *p, size_t n, ZSTD_EndDirective mode)
 	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
 	return 0;
 }
+#else
+enum { ZSTD_e_continue, ZSTD_e_end };
+static int compress(wstream *s, const void *p, size_t n, int mode)
+{
+	(void)p, (void)n, (void)mode;
+	s->err = EINVAL;
+	return -1;
+}
+#endif
 
 static ssize_t ws_write(void *cookie, const char *p, size_t n)
 {
@@ -415,7 +434,9 @@ static void ws_free(wstream *s)
 {
 	XXH3_freeState(s->raw);
 	XXH3_freeState(s->stored);
+#ifndef SL_NO_ZSTD
 	ZSTD_freeCCtx(s->z);
+#endif
 	free(s->zbuf);
 }
 
@@ -440,6 +461,10 @@ int sl_chunk_write(sl_manifest *m, int i, const sl_gguf *src, FILE *f)
 		goto out;
 	}
 	if (c->codec == SL_CODEC_ZSTD) {
+#ifdef SL_NO_ZSTD
+		sl_seterr("%s: this build has no zstd", c->path);
+		goto out;
+#else
 		s.zcap = ZSTD_CStreamOutSize();
 		if (!(s.z = ZSTD_createCCtx()) || !(s.zbuf = malloc(s.zcap)) ||
 		    ZSTD_isError(ZSTD_CCtx_setParameter(s.z, ZSTD_c_compressionLevel, c->level)) ||
@@ -447,6 +472,7 @@ int sl_chunk_write(sl_manifest *m, int i, const sl_gguf *src, FILE *f)
 			sl_seterr("zstd: cannot set up level %d", c->level);
 			goto out;
 		}
+#endif
 	}
 	/* Shard 1 carries every model key; all carry the split keys, as gguf-split writes them. */
 	if (i == 0 ? add_kvs(w, src, 0) :
@@ -488,9 +514,12 @@ int sl_chunk_write(sl_manifest *m, int i, const sl_gguf *src, FILE *f)
 	rc = 0;
 	goto out;
 werr:
+#ifndef SL_NO_ZSTD
 	if (s.err == -1)
 		sl_seterr("%s: zstd: %s", c->path, ZSTD_getErrorName(s.zerr));
-	else if (s.err)
+	else
+#endif
+	if (s.err)
 		sl_seterr("%s: %s", c->path, strerror(s.err));
 	else
 		sl_preferr("%s", c->path);
@@ -512,10 +541,15 @@ static int pass(const sl_manifest *m, int i, uint8_t *dst)
 {
 	const sl_manifest_chunk *c = &m->c[i];
 	XXH3_state_t *sh = XXH3_createState(), *rh = XXH3_createState();
+#ifndef SL_NO_ZSTD
 	ZSTD_DStream *ds = NULL;
+#endif
 	uint8_t *in = malloc(IO_CHUNK), *scratch = NULL;
 	uint64_t got = 0, raw_n = 0;
-	size_t zr = 1, zerr = 0;
+	size_t zr = 1;
+#ifndef SL_NO_ZSTD
+	size_t zerr = 0;
+#endif
 	const char *zwhy = NULL;
 	struct stat st;
 	sl_xxh128 h;
@@ -525,11 +559,18 @@ static int pass(const sl_manifest *m, int i, uint8_t *dst)
 		sl_seterr("out of memory");
 		goto out;
 	}
+#ifdef SL_NO_ZSTD
+	if (c->codec == SL_CODEC_ZSTD) {
+		chunk_err(c, "compressed with zstd, which this build cannot read");
+		goto out;
+	}
+#else
 	if (c->codec == SL_CODEC_ZSTD && (!(ds = ZSTD_createDStream()) ||
 	    (!dst && !(scratch = malloc(IO_CHUNK))))) {
 		sl_seterr("out of memory");
 		goto out;
 	}
+#endif
 	if ((fd = open(c->path, O_RDONLY)) < 0 || fstat(fd, &st)) {
 		chunk_err(c, "%s", strerror(errno));
 		goto out;
@@ -555,6 +596,7 @@ static int pass(const sl_manifest *m, int i, uint8_t *dst)
 		got += (uint64_t)n;
 		if (c->codec == SL_CODEC_NONE || zwhy)
 			continue;
+#ifndef SL_NO_ZSTD
 		ZSTD_inBuffer ib = { p, (size_t)n, 0 };
 		while (ib.pos < ib.size && !zwhy) {
 			ZSTD_outBuffer ob = dst ? (ZSTD_outBuffer){ dst, c->size, raw_n }
@@ -580,6 +622,7 @@ static int pass(const sl_manifest *m, int i, uint8_t *dst)
 				raw_n += ob.pos;
 			}
 		}
+#endif
 	}
 	digest(sh, &h);
 	if (!same(&h, &c->stored_xxh3)) {
@@ -593,7 +636,11 @@ static int pass(const sl_manifest *m, int i, uint8_t *dst)
 	if (!zwhy && zr != 0)
 		zwhy = "the zstd frame is cut short";
 	if (zwhy) {
+#ifndef SL_NO_ZSTD
 		chunk_err(c, "%s%s%s", zwhy, zerr ? ": " : "", zerr ? ZSTD_getErrorName(zerr) : "");
+#else
+		chunk_err(c, "%s", zwhy);
+#endif
 		goto out;
 	}
 	if (raw_n != c->size) {
@@ -615,7 +662,9 @@ out:
 		close(fd);
 	XXH3_freeState(sh);
 	XXH3_freeState(rh);
+#ifndef SL_NO_ZSTD
 	ZSTD_freeDStream(ds);
+#endif
 	free(in);
 	free(scratch);
 	return rc;

@@ -260,7 +260,6 @@ static void resync(stream *s, int k)
 	s->next_read = s->next_use = k;
 	pthread_cond_broadcast(&s->cv);
 }
-#endif
 
 static int order_index(const stream *s, int l)
 {
@@ -269,6 +268,7 @@ static int order_index(const stream *s, int l)
 			return k;
 	return -1;
 }
+#endif
 
 static const sl_layer *stream_acquire(sl_provider *pp, const sl_layer *tmpl, int l)
 {

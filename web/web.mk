@@ -1,0 +1,65 @@
+# ==== WebAssembly: the same lib built with Debian's emscripten (included by the Makefile) ====
+#
+#   make wasm          web/dist/: sl.wasm + sl.js (one thread) and sl-mt.wasm + sl-mt.js
+#                      (pthreads over SharedArrayBuffer), the Worker, the page
+#   make wasm-check    the unit tests compiled to wasm, run under node (part of make check)
+#
+# Two builds of lib/: build-wasm/ (-DSL_NO_THREADS) and build-wasm-mt/ (-pthread).  Both use
+# SIMD128.  Neither has mmap or zstd (the page reads chunks of codec "none").  cJSON comes from
+# third_party/cjson (Debian's 1.7.15 source, patches applied: Debian ships no wasm build of it);
+# xxHash is header-only (XXH_INLINE_ALL) from Debian's libxxhash-dev.
+
+EMCC     ?= emcc
+EMAR     ?= emar
+# Debian's emscripten 3.1.6 finds acorn only there; its node output needs fetch disabled.
+EM_ENV    = NODE_PATH=/usr/share/nodejs
+NODE_RUN  = node --no-experimental-fetch
+
+WASM_CFLAGS   = -std=c11 -O3 -msimd128 -Wall -Wextra -Wno-unused-command-line-argument
+WASM_CPPFLAGS = -Ilib -Ithird_party/cjson -isystem build-wasm/include -D_GNU_SOURCE \
+		-DSL_VERSION='"$(VERSION)"' -DSL_NO_MMAP -DSL_NO_ZSTD -DXXH_INLINE_ALL
+WASM_LDFLAGS  = -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sTOTAL_STACK=1MB
+# Threads: a pool made at start (a Worker cannot start one while the caller blocks on it).
+WASM_MT_FLAGS = -pthread
+WASM_MT_LDFLAGS = -sPTHREAD_POOL_SIZE=4 -Wno-pthreads-mem-growth
+
+# Everything in lib/ but the x86 kernel sets and what needs zstd beyond chunks (sl-kld files).
+WASM_LIB_SRC  = $(filter-out lib/%_avx2.c lib/%_avx512.c lib/sl_kld.c,$(wildcard lib/*.c)) third_party/cjson/cjson/cJSON.c
+WASM_UNIT_SRC = $(filter-out tests/unit/test_chunk.c tests/unit/test_kld.c,$(UNIT_SRC))
+
+# $(1): build dir, $(2): extra compile flags, $(3): extra link flags
+define wasm_build
+$(1)/lib/%.o: lib/%.c build-wasm/include/xxhash.h
+	@mkdir -p $$(@D)
+	$$(EM_ENV) $$(EMCC) $$(WASM_CPPFLAGS) $$(WASM_CFLAGS) $(2) -MMD -MP -c $$< -o $$@
+$(1)/third_party/%.o: third_party/%.c
+	@mkdir -p $$(@D)
+	$$(EM_ENV) $$(EMCC) -std=c11 -O2 $(2) -c $$< -o $$@
+$(1)/libsl.a: $$(patsubst %.c,$(1)/%.o,$$(patsubst lib/%,lib/%,$$(WASM_LIB_SRC)))
+	@rm -f $$@
+	$$(EM_ENV) $$(EMAR) rcs $$@ $$^
+# A unit test: test_x.js + .wasm, and test_x, a script that runs it under node (tests/run).
+$(1)/tests/%: tests/unit/%.c tests/unit/check.h $(1)/libsl.a
+	@mkdir -p $$(@D)
+	$$(EM_ENV) $$(EMCC) $$(WASM_CPPFLAGS) $$(WASM_CFLAGS) $(2) -Itests/unit $$< $(1)/libsl.a \
+		$$(WASM_LDFLAGS) $(3) -sNODERAWFS=1 -sEXIT_RUNTIME=1 -o $$@.js
+	@printf '#!/bin/sh\nexec $(NODE_RUN) "$$$$0.js" "$$$$@"\n' > $$@ && chmod +x $$@
+-include $$(wildcard $(1)/lib/*.d)
+endef
+
+$(eval $(call wasm_build,build-wasm,-DSL_NO_THREADS))
+$(eval $(call wasm_build,build-wasm-mt,$(WASM_MT_FLAGS),$(WASM_MT_LDFLAGS)))
+
+build-wasm/include/xxhash.h:
+	@mkdir -p $(@D)
+	@test -f /usr/include/xxhash.h || { echo "wasm: /usr/include/xxhash.h missing (make deps)" >&2; exit 1; }
+	ln -sf /usr/include/xxhash.h $@
+
+WASM_UNITS    = $(WASM_UNIT_SRC:tests/unit/%.c=build-wasm/tests/%)
+WASM_MT_UNITS = $(WASM_UNIT_SRC:tests/unit/%.c=build-wasm-mt/tests/%)
+
+.PHONY: wasm wasm-check wasm-libs
+wasm-libs: build-wasm/libsl.a build-wasm-mt/libsl.a
+
+wasm-check: $(WASM_UNITS) $(WASM_MT_UNITS)
+	@tests/run --units $^
