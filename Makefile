@@ -62,6 +62,8 @@ TOOL_NAMES = $(foreach t,tok detok quant chunk infer,$(if $(wildcard $(t)/sl-$(t
 TOOLS    = $(TOOL_NAMES:%=$(BIN)/%)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNITS    = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# the WebAssembly build (and web/test_web, a unit test of the page's C API, native too)
+include web/web.mk
 DEFAULT_MODEL = $(if $(wildcard quant/sl-quant.c),models/stories260K.gguf)
 
 .PHONY: quality all deps check-deps check unit bats bench test-long install uninstall clean portable-check portable-units
@@ -233,4 +235,3 @@ uninstall:
 
 clean:
 	rm -rf build build-portable bin build-asan bin-asan build-fuzz models/stories260K.gguf
-include web/web.mk

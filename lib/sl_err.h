@@ -28,6 +28,8 @@ enum {
 	SL_E_NOMEM,        /* out of memory */
 	SL_E_RANGE,        /* a number or size outside what sl (or the machine) can handle */
 	SL_E_UNSUPPORTED,  /* valid, but not something sl implements (a dtype, an architecture) */
+	SL_E_PENDING,      /* not yet: weights still arriving (a chunk a page has not fetched);
+			      the same call succeeds once they are there (sl_session_next) */
 };
 
 /* Record a message (printf format) with code SL_E_FORMAT.  Always returns -1, so

@@ -540,10 +540,52 @@ out:
 	return rc;
 }
 
+/* m->path = path, m->dir = path up to its last '/' ("." if none). */
+static int set_paths(sl_manifest *m, const char *path)
+{
+	char *slash;
+
+	m->path = strdup(path);
+	m->dir = strdup(path);
+	if (!m->dir || !m->path)
+		return sl_seterr("out of memory");
+	if ((slash = strrchr(m->dir, '/')))
+		*slash = '\0';
+	else
+		strcpy(m->dir, ".");
+	return 0;
+}
+
+static int parse_text(sl_manifest *m, const char *text, size_t n)
+{
+	char *t;
+	int rc;
+
+	if (memchr(text, '\0', n))
+		return sl_seterr("%s: not valid JSON (NUL byte)", m->path);
+	if (!(t = malloc(n + 1)))
+		return sl_seterr("out of memory");
+	memcpy(t, text, n);
+	t[n] = '\0';
+	rc = read_doc(m, t);
+	free(t);
+	return rc;
+}
+
+int sl_manifest_parse(sl_manifest *m, const char *text, size_t len, const char *path)
+{
+	memset(m, 0, sizeof *m);
+	if (set_paths(m, path) || parse_text(m, text, len)) {
+		sl_manifest_free(m);
+		return -1;
+	}
+	return 0;
+}
+
 int sl_manifest_read(sl_manifest *m, const char *path)
 {
 	struct stat st;
-	char *text = NULL, *slash;
+	char *text = NULL;
 	FILE *f;
 	long n;
 	int rc = -1;
@@ -552,16 +594,11 @@ int sl_manifest_read(sl_manifest *m, const char *path)
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		m->dir = strdup(path);
 		m->path = sl_path_join(path, SL_MANIFEST_NAME);
-	} else {
-		m->path = strdup(path);
-		m->dir = strdup(path);
-		if (m->dir && (slash = strrchr(m->dir, '/')))
-			*slash = '\0';
-		else if (m->dir)
-			strcpy(m->dir, ".");
-	}
-	if (!m->dir || !m->path) {
-		sl_seterr("out of memory");
+		if (!m->dir || !m->path) {
+			sl_seterr("out of memory");
+			goto out;
+		}
+	} else if (set_paths(m, path)) {
 		goto out;
 	}
 	if (!(f = fopen(m->path, "rb"))) {
@@ -585,12 +622,7 @@ int sl_manifest_read(sl_manifest *m, const char *path)
 		goto out;
 	}
 	fclose(f);
-	text[n] = '\0';
-	if (strlen(text) != (size_t)n) {
-		sl_seterr("%s: not valid JSON (NUL byte)", m->path);
-		goto out;
-	}
-	rc = read_doc(m, text);
+	rc = parse_text(m, text, (size_t)n);
 out:
 	free(text);
 	if (rc)

@@ -90,6 +90,9 @@ int sl_manifest_is(const char *path);
  * opened.  Returns 0, or -1 with sl_error "DIR/manifest.json: what is wrong" (m freed).
  */
 int sl_manifest_read(sl_manifest *m, const char *path);
+/* The same for a manifest's text in memory (a page fetched it); path is where it came from
+ * (its URL: messages name it, and chunk paths are made beside it). */
+int sl_manifest_parse(sl_manifest *m, const char *text, size_t len, const char *path);
 /* Write m as JSON to f.  Returns 0, or -1 with sl_error. */
 int sl_manifest_write(const sl_manifest *m, FILE *f);
 void sl_manifest_free(sl_manifest *m);

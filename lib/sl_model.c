@@ -250,29 +250,20 @@ static int pin_matrix(sl_model *m, sl_weight *w, const char *name, int rows, int
 	return w->data ? 0 : -1;
 }
 
-/* A norm vector of dim values, pinned; f32 is used in place, f16/bf16 converted into *buf. */
-static int want_norm(sl_model *m, const float **out, const char *name, float **buf)
+/* A norm vector of dim values, pinned; not read here (see sl_norm). */
+static int want_norm(sl_model *m, sl_norm *out, const char *name)
 {
-	int dim = m->cfg.dim;
 	const sl_gguf_tensor *t;
-	int shard = want(m, name, (uint64_t)dim, 1, &t);
-	const void *data;
+	int shard = want(m, name, (uint64_t)m->cfg.dim, 1, &t);
 
 	if (shard < 0)
 		return -1;
 	if (t->type != SL_F32 && t->type != SL_F16 && t->type != SL_BF16)
 		return sl_seterr("%s: tensor %s has type %s; norms must be f32, f16 or bf16",
 				 gname(m), name, type_name(t->type));
-	if (!(data = m->prov->pin(m->prov, shard, t)))
-		return -1;
-	if (t->type == SL_F32) {
-		*out = data;
-		return 0;
-	}
-	sl_dequant_row(t->type, data, *buf, (uint64_t)dim);
-	*out = *buf;
-	*buf += dim;
-	return 0;
+	out->type = t->type;
+	out->data = m->prov->pin(m->prov, shard, t);
+	return out->data ? 0 : -1;
 }
 
 static int load_tensors(sl_model *m)
@@ -280,7 +271,6 @@ static int load_tensors(sl_model *m)
 	const sl_config *c = &m->cfg;
 	sl_llama_dims d;
 	const sl_gguf_tensor *embd;
-	float *buf;
 	char name[96];
 
 	/* The vocabulary is whatever token_embd holds; llama.vocab_size, if given, must agree. */
@@ -302,25 +292,19 @@ static int load_tensors(sl_model *m)
 		m->cfg.tied = 1;
 	}
 	m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
-	m->norm_buf = malloc(((size_t)2 * c->n_layers + 1) * c->dim * sizeof(float));
-	if (!m->layers || !m->norm_buf)
+	if (!m->layers)
 		return sl_seterr("out of memory");
-	buf = m->norm_buf;
-	if (want_norm(m, &m->out_norm, "output_norm.weight", &buf))
+	if (want_norm(m, &m->out_norm, "output_norm.weight"))
 		return -1;
 	for (int l = 0; l < c->n_layers; l++) {
 		sl_layer *L = &m->layers[l];
 		for (int i = 0; i < SL_LLAMA_LAYER_TENSORS; i++) {
 			const sl_llama_tensor *t = &sl_llama_layer[i];
 			sl_llama_gguf_name(name, sizeof name, t, l);
-			if (t->mat < 0 ? want_norm(m, i == 0 ? &L->attn_norm : &L->ffn_norm, name, &buf) :
+			if (t->mat < 0 ? want_norm(m, i == 0 ? &L->attn_norm : &L->ffn_norm, name) :
 			    want_matrix(m, &L->mat[t->mat], name, (int)d.d[t->rows], (int)d.d[t->cols]))
 				return -1;
 		}
-	}
-	if (buf == m->norm_buf) { /* every norm was f32: nothing converted */
-		free(m->norm_buf);
-		m->norm_buf = NULL;
 	}
 	return 0;
 }
@@ -381,7 +365,6 @@ void sl_model_close(sl_model *m)
 	if (!m)
 		return;
 	free(m->layers);
-	free(m->norm_buf);
 	sl_provider_free(m->prov);
 	free(m);
 }
@@ -498,15 +481,27 @@ uint64_t sl_state_bytes(const sl_state *s)
 /* ==== the pieces of a layer ==== */
 
 /* HF LlamaRMSNorm: weight * x / sqrt(mean(x^2) + eps), the sum in double. */
-static void rmsnorm(float *out, const float *x, const float *w, int n, float eps)
+static void rmsnorm(float *out, const float *x, const sl_norm *w, int n, float eps)
 {
 	double ss = 0;
 
 	for (int i = 0; i < n; i++)
 		ss += (double)x[i] * x[i];
 	float scale = (float)(1.0 / sqrt(ss / n + eps));
-	for (int i = 0; i < n; i++)
-		out[i] = w[i] * (x[i] * scale);
+	if (w->type == SL_F32) {
+		const float *wf = w->data;
+		for (int i = 0; i < n; i++)
+			out[i] = wf[i] * (x[i] * scale);
+		return;
+	}
+	/* f16 / bf16: two bytes a value, converted a piece at a time */
+	float buf[256];
+	for (int i0 = 0; i0 < n; i0 += 256) {
+		int k = n - i0 < 256 ? n - i0 : 256;
+		sl_dequant_row(w->type, (const uint8_t *)w->data + (size_t)i0 * 2, buf, (uint64_t)k);
+		for (int i = 0; i < k; i++)
+			out[i0 + i] = buf[i] * (x[i0 + i] * scale);
+	}
 }
 
 /*
@@ -602,7 +597,7 @@ static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer
 
 	/* hidden_states = self.input_layernorm(hidden_states) */
 	for (int t = 0; t < n; t++)
-		rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, L->attn_norm, dim, c->eps);
+		rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, &L->attn_norm, dim, c->eps);
 
 	/* query_states = self.q_proj(hidden_states), and k_proj, v_proj */
 	matmul(pool, s, &L->wq, xb, n, s->q);
@@ -631,7 +626,7 @@ static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer
 
 	/* hidden_states = self.post_attention_layernorm(hidden_states) */
 	for (int t = 0; t < n; t++)
-		rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, L->ffn_norm, dim, c->eps);
+		rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, &L->ffn_norm, dim, c->eps);
 
 	/* LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), act_fn = SiLU */
 	matmul(pool, s, &L->w_gate, xb, n, s->hb);
@@ -670,10 +665,10 @@ const float *sl_forward_head(const sl_model *m, sl_state *s, sl_pool *pool, int 
 				 n, s->logits_rows), NULL;
 	if (all_logits) {
 		for (int t = 0; t < n; t++)
-			rmsnorm(s->xb + (size_t)t * dim, s->x + (size_t)t * dim, m->out_norm, dim, c->eps);
+			rmsnorm(s->xb + (size_t)t * dim, s->x + (size_t)t * dim, &m->out_norm, dim, c->eps);
 		matmul(pool, s, &m->output, s->xb, n, s->logits);
 	} else {
-		rmsnorm(s->xb, s->x + (size_t)(n - 1) * dim, m->out_norm, dim, c->eps);
+		rmsnorm(s->xb, s->x + (size_t)(n - 1) * dim, &m->out_norm, dim, c->eps);
 		matmul(pool, s, &m->output, s->xb, 1, s->logits);
 	}
 	return s->logits;

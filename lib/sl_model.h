@@ -61,6 +61,13 @@ typedef struct {
 	const sl_gguf_tensor *src;
 } sl_weight;
 
+/* A norm's [dim] weights as stored (f32, f16 or bf16): converted as they are used, so that
+ * a pinned layer norm is not read before its layer runs (a chunk may arrive later). */
+typedef struct {
+	const void *data;
+	uint32_t type;
+} sl_norm;
+
 struct sl_layer {
 	union {
 		struct {
@@ -74,8 +81,8 @@ struct sl_layer {
 		};
 		sl_weight mat[SL_LM_COUNT];  /* the same, in the order of enum sl_llama_mat */
 	};
-	const float *attn_norm;  /* [dim], resident: norms are pinned at open */
-	const float *ffn_norm;   /* [dim] */
+	sl_norm attn_norm;       /* resident: norms are pinned at open */
+	sl_norm ffn_norm;
 };
 
 typedef struct {
@@ -83,10 +90,9 @@ typedef struct {
 	sl_provider *prov;       /* owned: where the weights come from */
 	const sl_gguf *meta;     /* the shard whose keys describe the model (prov->shards[0]) */
 	sl_weight tok_embd;      /* [n_vocab][dim], pinned */
-	const float *out_norm;   /* [dim] */
+	sl_norm out_norm;
 	sl_weight output;        /* [n_vocab][dim], pinned; == tok_embd when tied */
 	sl_layer *layers;        /* [n_layers] templates: types, shapes, where; data NULL */
-	float *norm_buf;         /* norms converted to f32 when stored as f16/bf16 (else NULL) */
 } sl_model;
 
 /*

@@ -34,12 +34,10 @@ static int in_memory(const chunked *ch, int i)
 	return ch->read || ch->man.c[i].codec != SL_CODEC_NONE;
 }
 
-/* A header for a chunk not read yet, from the manifest: tensors with no data. */
-static int synth(chunked *ch, int i)
+/* A header for a chunk not read yet, from the manifest: tensors with no data, their offsets
+ * from the start of the file. */
+static int synth(const sl_manifest_chunk *c, sl_gguf *g)
 {
-	const sl_manifest_chunk *c = &ch->man.c[i];
-	sl_gguf *g = &ch->p.shards[i];
-
 	g->name = strdup(c->path);
 	g->tensors = calloc((size_t)c->n_t, sizeof *g->tensors);
 	if (!g->name || !g->tensors)
@@ -192,7 +190,7 @@ sl_provider *sl_provider_chunks(const char *path, int read)
 		ch->p.n_shards = i + 1;
 		ch->p.file_bytes += c->size;
 		if (in_memory(ch, i)) {
-			if (i == 0 ? ensure(ch, 0) : synth(ch, i))
+			if (i == 0 ? ensure(ch, 0) : synth(c, &ch->p.shards[i]))
 				goto fail;
 			continue;
 		}
@@ -217,6 +215,218 @@ sl_provider *sl_provider_chunks(const char *path, int read)
 fail:
 	chunked_free(&ch->p);
 	return NULL;
+}
+
+/* ==== chunks handed over in memory as they arrive ==== */
+
+/* A pinned tensor of a layer chunk: a copy, filled when its chunk is put (a budget may drop
+ * the chunk's bytes later). */
+typedef struct {
+	int shard;
+	const sl_gguf_tensor *t;
+	void *copy;
+} given_pin;
+
+typedef struct {
+	sl_provider p;
+	sl_manifest man;
+	uint8_t **buf;           /* [n_c] the chunk's bytes, or NULL */
+	void (**free_fn)(void *);
+	given_pin *pins;
+	int n_pins, cap_pins;
+	sl_layer *views;         /* [n_layers] */
+} given;
+
+static const void *given_pin_fn(sl_provider *pp, int shard, const sl_gguf_tensor *t)
+{
+	given *g = (given *)pp;
+	given_pin *pin;
+
+	if (shard == 0)
+		return t->data;
+	for (int i = 0; i < g->n_pins; i++)
+		if (g->pins[i].t == t)
+			return g->pins[i].copy;
+	if (g->n_pins == g->cap_pins) {
+		int cap = g->cap_pins ? 2 * g->cap_pins : 64;
+		given_pin *np = realloc(g->pins, (size_t)cap * sizeof *np);
+		if (!np)
+			return sl_seterr("out of memory"), NULL;
+		g->pins = np;
+		g->cap_pins = cap;
+	}
+	pin = &g->pins[g->n_pins];
+	if (!(pin->copy = calloc(1, t->nbytes ? (size_t)t->nbytes : 1)))
+		return sl_seterr("out of memory"), NULL;
+	pin->shard = shard;
+	pin->t = t;
+	g->n_pins++;
+	if (g->buf[shard])
+		memcpy(pin->copy, g->buf[shard] + t->offset, (size_t)t->nbytes);
+	return pin->copy;
+}
+
+static const sl_layer *given_acquire(sl_provider *pp, const sl_layer *tmpl, int l)
+{
+	given *g = (given *)pp;
+	sl_layer *v;
+	char what[64];
+
+	if (l < 0 || (uint32_t)l >= g->man.n_layers)
+		return sl_seterr("%s: no layer %d", pp->name, l), NULL;
+	for (int i = 0; i < SL_LM_COUNT; i++) {
+		int k = tmpl->mat[i].shard;
+		if (!g->buf[k])
+			return sl_seterr_code(SL_E_PENDING, "%s: %s: not here yet", g->man.c[k].path,
+					      sl_manifest_what(&g->man.c[k], what, sizeof what)), NULL;
+	}
+	v = &g->views[l];
+	*v = *tmpl;
+	for (int i = 0; i < SL_LM_COUNT; i++) {
+		int k = tmpl->mat[i].shard;
+		/* shard 0 was parsed for real; the others' offsets are from the start of the file */
+		v->mat[i].data = k == 0 ? v->mat[i].src->data : g->buf[k] + v->mat[i].src->offset;
+	}
+	return v;
+}
+
+static void given_release(sl_provider *p, int l)
+{
+	(void)p;
+	(void)l;
+}
+
+static void drop_bytes(given *g, int k)
+{
+	if (g->buf[k]) {
+		g->free_fn[k](g->buf[k]);
+		g->buf[k] = NULL;
+		g->p.resident_bytes -= g->man.c[k].size;
+	}
+}
+
+static void given_free(sl_provider *pp)
+{
+	given *g = (given *)pp;
+
+	for (int i = 0; i < pp->n_shards; i++)
+		sl_gguf_close(&pp->shards[i]);
+	for (int i = 0; g->buf && i < g->man.n_c; i++)
+		drop_bytes(g, i);
+	for (int i = 0; i < g->n_pins; i++)
+		free(g->pins[i].copy);
+	free(g->pins);
+	free(pp->shards);
+	free(pp->name);
+	free(g->buf);
+	free(g->free_fn);
+	free(g->views);
+	sl_manifest_free(&g->man);
+	free(g);
+}
+
+sl_provider *sl_provider_given(const char *manifest, size_t len, const char *path)
+{
+	given *g = calloc(1, sizeof *g);
+	int n;
+
+	if (!g)
+		return sl_seterr("out of memory"), NULL;
+	if (sl_manifest_parse(&g->man, manifest, len, path)) {
+		free(g);
+		return NULL;
+	}
+	n = g->man.n_c;
+	g->p.kind = "given";
+	g->p.pin = given_pin_fn;
+	g->p.acquire = given_acquire;
+	g->p.release = given_release;
+	g->p.free = given_free;
+	g->p.name = strdup(g->man.dir);
+	g->p.shards = calloc((size_t)n, sizeof *g->p.shards);
+	g->buf = calloc((size_t)n, sizeof *g->buf);
+	g->free_fn = calloc((size_t)n, sizeof *g->free_fn);
+	g->views = calloc(g->man.n_layers, sizeof *g->views);
+	if (!g->p.name || !g->p.shards || !g->buf || !g->free_fn || !g->views) {
+		sl_seterr("out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		g->p.n_shards = i + 1;
+		g->p.file_bytes += g->man.c[i].size;
+		if (i > 0 && synth(&g->man.c[i], &g->p.shards[i]))
+			goto fail;
+	}
+	return &g->p;
+fail:
+	given_free(&g->p);
+	return NULL;
+}
+
+const sl_manifest *sl_provider_given_manifest(const sl_provider *p)
+{
+	return &((const given *)p)->man;
+}
+
+int sl_provider_given_has(const sl_provider *p, int k)
+{
+	const given *g = (const given *)p;
+
+	return k >= 0 && k < g->man.n_c && g->buf[k] != NULL;
+}
+
+int sl_provider_given_put(sl_provider *p, int k, void *buf, uint64_t n, void (*free_fn)(void *))
+{
+	given *g = (given *)p;
+	sl_gguf real;
+
+	if (k < 0 || k >= g->man.n_c) {
+		free_fn(buf);
+		return sl_seterr("%s: no chunk %d", g->man.path, k);
+	}
+	if (g->buf[k]) {
+		free_fn(buf);
+		return sl_seterr("%s: put twice", g->man.c[k].path);
+	}
+	/* size, sum, then the header against the manifest: nothing unchecked is used */
+	if (sl_chunk_check_size(&g->man, k, n) || sl_chunk_check_sum(&g->man, k, buf, n))
+		goto fail;
+	if (k == 0) {
+		if (sl_gguf_parse(&g->p.shards[0], buf, n, g->man.c[0].path))
+			goto fail;
+		if (sl_chunk_check(&g->man, 0, &g->p.shards[0])) {
+			sl_gguf_close(&g->p.shards[0]);
+			memset(&g->p.shards[0], 0, sizeof g->p.shards[0]);
+			goto fail;
+		}
+	} else {
+		if (sl_gguf_parse(&real, buf, n, g->man.c[k].path))
+			goto fail;
+		int bad = sl_chunk_check(&g->man, k, &real);
+		sl_gguf_close(&real);
+		if (bad)
+			goto fail;
+	}
+	g->buf[k] = buf;
+	g->free_fn[k] = free_fn;
+	g->p.resident_bytes += n;
+	for (int i = 0; i < g->n_pins; i++)
+		if (g->pins[i].shard == k)
+			memcpy(g->pins[i].copy, g->buf[k] + g->pins[i].t->offset, (size_t)g->pins[i].t->nbytes);
+	return 0;
+fail:
+	free_fn(buf);
+	return -1;
+}
+
+int sl_provider_given_drop(sl_provider *p, int k)
+{
+	given *g = (given *)p;
+
+	if (k <= 0 || k >= g->man.n_c || !g->buf[k])
+		return 0;
+	drop_bytes(g, k);
+	return 1;
 }
 
 /* ==== llama.cpp split files ==== */

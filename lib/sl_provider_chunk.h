@@ -14,6 +14,9 @@
 #ifndef SL_PROVIDER_CHUNK_H
 #define SL_PROVIDER_CHUNK_H
 
+#include <stddef.h>
+
+#include "sl_manifest.h"
 #include "sl_provider.h"
 
 /* The chunk directory at path (DIR or DIR/manifest.json).  NULL with sl_error. */
@@ -31,5 +34,22 @@ sl_provider *sl_provider_open(const char *path, int read);
  * chunks are all checked against the manifest first (they are then read again by offset,
  * so they must be uncompressed). */
 sl_provider *sl_provider_open_stream(const char *path);
+
+/*
+ * A chunked model whose chunks are handed over in memory as they arrive, in any order (what
+ * a page fetching them has).  The manifest's text is parsed and checked (path: its URL, for
+ * messages); layer chunks get headers made from it, so sl_model_new() can run once the core
+ * chunk (0) is put.  put hands over chunk k's bytes, with the function that frees them
+ * (called at once on failure): checked before use, its size and XXH3-128 and its GGUF header
+ * against the manifest.  drop frees a layer chunk's bytes (a budget); the core stays.
+ * Acquiring a layer whose chunk is not held fails with code SL_E_PENDING (sl_err.h), "URL:
+ * layer 3: not here yet"; a layer chunk's pinned tensors (its norms) are copies, filled when
+ * it is put, so pins never point into bytes that can be dropped.
+ */
+sl_provider *sl_provider_given(const char *manifest, size_t len, const char *path);
+int sl_provider_given_put(sl_provider *p, int k, void *buf, uint64_t n, void (*free_fn)(void *));
+int sl_provider_given_drop(sl_provider *p, int k);     /* 1 if it was held */
+int sl_provider_given_has(const sl_provider *p, int k);
+const sl_manifest *sl_provider_given_manifest(const sl_provider *p);
 
 #endif

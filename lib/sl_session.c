@@ -20,6 +20,7 @@ struct sl_session {
 	int32_t *ids;            /* the context: fed and generated ids (also the penalty history) */
 	int n_ids, cap;
 	int n_run;               /* ids whose keys and values are in the cache */
+	int at_layer, at_n;      /* a batch of at_n ids stopped before layer at_layer (SL_E_PENDING); -1 */
 	long long n_gen;
 	const float *logits;     /* of the next id, once ready; NULL otherwise */
 	float *scratch;          /* [vocab] logits the sampler may modify */
@@ -49,6 +50,7 @@ sl_session *sl_session_new(const sl_model *m, const sl_session_params *p)
 		return sl_seterr("out of memory"), NULL;
 	s->m = m;
 	s->p = *p;
+	s->at_layer = -1;
 	s->n_ctx = p->n_ctx ? p->n_ctx : m->cfg.n_ctx_train;
 	if (s->n_ctx < 1 || s->n_ctx > m->cfg.n_ctx_train) {
 		sl_seterr("context %d is outside the model's 1..%d", s->n_ctx, m->cfg.n_ctx_train);
@@ -84,6 +86,33 @@ void sl_session_free(sl_session *s)
 	free(s);
 }
 
+/* sl_forward of the batch of n ids from n_run, resumable at the layer whose weights were not
+ * there yet (SL_E_PENDING). */
+static const float *forward(sl_session *s, int n, int all)
+{
+	const sl_model *m = s->m;
+
+	if (s->at_layer < 0) {
+		if (sl_forward_embed(m, s->st, s->ids + s->n_run, n, s->n_run))
+			return NULL;
+		s->at_layer = 0;
+		s->at_n = n;
+	}
+	for (; s->at_layer < m->cfg.n_layers; s->at_layer++)
+		if (sl_forward_layer(m, s->st, s->pool, s->at_layer, s->at_n, s->n_run)) {
+			if (sl_errcode() != SL_E_PENDING)
+				s->at_layer = -1;
+			return NULL;
+		}
+	s->at_layer = -1;
+	return sl_forward_head(m, s->st, s->pool, s->at_n, all);
+}
+
+int sl_session_waiting(const sl_session *s)
+{
+	return s->at_layer;
+}
+
 /* What run() does with each row of logits when scoring: row predicts ids[t]. */
 typedef void (*row_fn)(void *ctx, int t, const float *row);
 
@@ -94,8 +123,9 @@ static int run_rows(sl_session *s, int from, row_fn fn, void *ctx)
 	int vocab = s->m->cfg.n_vocab, all = s->p.on_logits != NULL || fn;
 
 	while (s->n_run < s->n_ids) {
-		int n = s->n_ids - s->n_run < s->st->n_batch ? s->n_ids - s->n_run : s->st->n_batch;
-		const float *l = sl_forward(s->m, s->st, s->pool, s->ids + s->n_run, n, s->n_run, all);
+		int n = s->at_layer >= 0 ? s->at_n :
+			s->n_ids - s->n_run < s->st->n_batch ? s->n_ids - s->n_run : s->st->n_batch;
+		const float *l = forward(s, n, all);
 		if (!l) {
 			s->logits = NULL;
 			return -1;
@@ -173,6 +203,7 @@ void sl_session_reset(sl_session *s)
 {
 	s->n_ids = s->n_run = 0;
 	s->n_gen = 0;
+	s->at_layer = -1;
 	s->logits = NULL;
 }
 
@@ -262,7 +293,7 @@ sl_stop sl_session_next(sl_session *s)
 	if (s->n_ids >= s->n_ctx || s->n_ids > s->st->n_ctx)
 		return SL_STOP_CONTEXT;
 	if (s->n_run < s->n_ids && run(s))
-		return SL_STOP_ERROR;
+		return sl_errcode() == SL_E_PENDING ? SL_STOP_WAIT : SL_STOP_ERROR;
 	s->t_last = sl_time_now();
 	if (!s->logits) {
 		sl_seterr("nothing to continue: no ids were fed");

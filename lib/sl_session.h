@@ -50,6 +50,8 @@ typedef enum {
 	SL_STOP_LENGTH,          /* n_predict ids generated */
 	SL_STOP_CONTEXT,         /* the context is full */
 	SL_STOP_ERROR,           /* sl_error says why */
+	SL_STOP_WAIT,            /* a layer's weights have not arrived (sl_session_waiting):
+				    provide them, then call sl_session_next again */
 } sl_stop;
 
 typedef struct sl_session sl_session;
@@ -82,6 +84,15 @@ sl_stop sl_session_step(sl_session *s, int32_t *id);
  * likely first), n capped at the vocabulary; returns that n.  And ln p(id). */
 int sl_session_top(sl_session *s, int n, int32_t *ids, float *probs);
 double sl_session_logprob(const sl_session *s, int32_t id);
+
+/*
+ * A provider that gets weights later (a page fetching chunks) makes a layer's acquire fail
+ * with code SL_E_PENDING.  The session then stops in the middle of the batch, at that layer:
+ * sl_session_feed returns -1 with that code and sl_session_next SL_STOP_WAIT, and the next
+ * sl_session_next continues from that layer (the ids and results are the same as if the
+ * weights had been there).  The layer waited for, or -1 if none.
+ */
+int sl_session_waiting(const sl_session *s);
 
 /* Forget the context (the cache is overwritten from position 0 on the next feed). */
 void sl_session_reset(sl_session *s);

@@ -44,6 +44,11 @@ $(1)/tests/%: tests/unit/%.c tests/unit/check.h $(1)/libsl.a
 	$$(EM_ENV) $$(EMCC) $$(WASM_CPPFLAGS) $$(WASM_CFLAGS) $(2) -Itests/unit $$< $(1)/libsl.a \
 		$$(WASM_LDFLAGS) $(3) -sNODERAWFS=1 -sEXIT_RUNTIME=1 -o $$@.js
 	@printf '#!/bin/sh\nexec $(NODE_RUN) "$$$$0.js" "$$$$@"\n' > $$@ && chmod +x $$@
+$(1)/tests/test_web: web/test_web.c web/sl_web.c web/sl_web.h tests/unit/check.h $(1)/libsl.a
+	@mkdir -p $$(@D)
+	$$(EM_ENV) $$(EMCC) $$(WASM_CPPFLAGS) $$(WASM_CFLAGS) $(2) -Iweb -Itests/unit web/test_web.c web/sl_web.c \
+		$(1)/libsl.a $$(WASM_LDFLAGS) $(3) -sNODERAWFS=1 -sEXIT_RUNTIME=1 -o $$@.js
+	@printf '#!/bin/sh\nexec $(NODE_RUN) "$$$$0.js" "$$$$@"\n' > $$@ && chmod +x $$@
 -include $$(wildcard $(1)/lib/*.d)
 endef
 
@@ -55,8 +60,15 @@ build-wasm/include/xxhash.h:
 	@test -f /usr/include/xxhash.h || { echo "wasm: /usr/include/xxhash.h missing (make deps)" >&2; exit 1; }
 	ln -sf /usr/include/xxhash.h $@
 
-WASM_UNITS    = $(WASM_UNIT_SRC:tests/unit/%.c=build-wasm/tests/%)
-WASM_MT_UNITS = $(WASM_UNIT_SRC:tests/unit/%.c=build-wasm-mt/tests/%)
+WASM_UNITS    = $(WASM_UNIT_SRC:tests/unit/%.c=build-wasm/tests/%) build-wasm/tests/test_web
+WASM_MT_UNITS = $(WASM_UNIT_SRC:tests/unit/%.c=build-wasm-mt/tests/%) build-wasm-mt/tests/test_web
+
+# The page's C API natively too: a unit test of make check like the others.
+$(B)/tests/test_web: web/test_web.c web/sl_web.c web/sl_web.h tests/unit/check.h $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(SL_CPPFLAGS) -Iweb -Itests/unit $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ web/test_web.c web/sl_web.c \
+		$(LIBS) $(LDLIBS_ALL)
+UNITS += $(B)/tests/test_web
 
 .PHONY: wasm wasm-check wasm-libs
 wasm-libs: build-wasm/libsl.a build-wasm-mt/libsl.a

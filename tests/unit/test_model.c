@@ -501,7 +501,7 @@ static void test_zero_layers(void)
 	if (!m)
 		return;
 	float *got = run(m, 5, 1, SL_F16);
-	const float *E = m->tok_embd.data, *g = m->out_norm;
+	const float *E = m->tok_embd.data, *g = m->out_norm.data; /* f32 in this file */
 	int V = m->cfg.n_vocab, D = m->cfg.dim;
 	double worst = 0;
 	for (int t = 0; t < NT; t++) {
