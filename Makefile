@@ -11,6 +11,8 @@
 #   make install    PREFIX=/usr/local, DESTDIR honoured
 #   make model      HF=path/to/hf-model TYPE=q4_k_m: quantize, chunk and verify into models/NAME/
 
+.DEFAULT_GOAL := all
+
 VERSION  = 0.1.0
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin

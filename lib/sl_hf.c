@@ -320,6 +320,16 @@ int sl_hf_open(sl_hf *m, const char *dir)
 	}
 	m->tied = cJSON_IsTrue(j);
 
+	/* The weights before the tokenizer: vocab_size sizes its arrays, so it must be what the
+	 * embedding holds (a config.json saying 51 million would have them allocated first). */
+	if (sl_st_open(&m->st, m->dir) != 0)
+		goto out;
+	const sl_st_tensor *emb = sl_st_find(&m->st, "model.embed_tokens.weight");
+	if (emb && emb->n_dims == 2 && emb->shape[0] != m->n_vocab) {
+		sl_seterr("%s: vocab_size %u, but model.embed_tokens.weight has %llu rows", file, m->n_vocab,
+			  (unsigned long long)emb->shape[0]);
+		goto out;
+	}
 	if (load_tokenizer(m) != 0)
 		goto out;
 
@@ -334,9 +344,6 @@ int sl_hf_open(sl_hf *m, const char *dir)
 	if (rc == 0 && m->tok.eos >= 0)
 		m->eog[m->n_eog++] = m->tok.eos;
 	rc = -1;
-
-	if (sl_st_open(&m->st, m->dir) != 0)
-		goto out;
 	if (!m->tied && !sl_st_find(&m->st, "lm_head.weight") && !j)
 		m->tied = 1;    /* HF's LlamaConfig default is untied, but a missing head can only be tied */
 	rc = 0;

@@ -430,6 +430,15 @@ output.weight" ]
 	[ "$stderr" = "sl-quant: $T/m/config.json: missing key intermediate_size" ]
 }
 
+@test "a vocab_size the embedding does not have is refused before anything is sized by it" {
+	cp -r "$STORIES_HF" "$T/m"
+	json_edit "$T/m/config.json" 'j["vocab_size"] = 51441512'
+	run --separate-stderr timeout 10 "$QUANT" -o "$T/o.gguf" "$T/m"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sl-quant: $T/m/config.json: vocab_size 51441512, but model.embed_tokens.weight has 512 rows" ]
+	no_output "$T/o.gguf"
+}
+
 @test "a bad eos_token_id in generation_config.json is refused" {
 	cp -r "$STORIES_HF" "$T/m"
 	json_edit "$T/m/generation_config.json" 'j["eos_token_id"] = [2, 9999]'
