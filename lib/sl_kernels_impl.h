@@ -119,10 +119,14 @@ extern const sl_kset sl_kset_avx2;      /* AVX2 + FMA + F16C */
 extern const sl_kset sl_kset_avx2_vnni; /* the same, with AVX-VNNI dot products */
 extern const sl_kset sl_kset_avx512;    /* AVX-512 F/BW/VL + VNNI */
 #endif
+#if defined(__wasm_simd128__) && !defined(SL_NO_SIMD)
+extern const sl_kset sl_kset_wasm;      /* WebAssembly SIMD128 (emcc -msimd128) */
+#endif
 
 /*
  * The sets this CPU can run, best first, ending with &sl_kset_ref and NULL; SL_KERNELS
- * names the one to use ("ref", "avx2", "avx2-vnni", "avx512"), default the best.
+ * names the one to use ("ref", "avx2", "avx2-vnni", "avx512", "wasm-simd128"), default the
+ * best.
  */
 const sl_kset *const *sl_kset_all(void);
 const sl_kset *sl_kset_get(void);

@@ -66,6 +66,10 @@ const sl_kset *const *sl_kset_all(void)
 	static _Atomic int done;
 	if (!atomic_load_explicit(&done, memory_order_acquire)) {
 		int n = 0;
+#if defined(__wasm_simd128__) && !defined(SL_NO_SIMD)
+		/* compiled in only for engines that validate SIMD128 (no run-time check) */
+		all[n++] = &sl_kset_wasm;
+#endif
 #if defined(__x86_64__) && !defined(SL_NO_SIMD)
 		__builtin_cpu_init();
 		if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
