@@ -35,6 +35,9 @@
 #include "sl_types.h"
 
 #define INLINE static inline __attribute__((always_inline))
+/* the loops over a tile's rows, tokens and a block's parts must unroll completely: the
+ * accumulators then stay in locals and lane indices are constants */
+#define UNROLL _Pragma("clang loop unroll(full)")
 #define MAX_R 4
 #define MAX_T 8
 
@@ -55,18 +58,6 @@ INLINE int hsum_i(v128_t v)
 {
 	v128_t s = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
 	return wasm_i32x4_extract_lane(s, 0) + wasm_i32x4_extract_lane(s, 1);
-}
-
-/* [a0+a2, b0+b2, a1+a3, b1+b3]: half of reducing 4 vectors to their 4 sums */
-INLINE v128_t red2(v128_t a, v128_t b)
-{
-	return wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
-}
-
-/* from red2(a, b) and red2(c, d): [Σa, Σb, Σc, Σd] */
-INLINE v128_t red4(v128_t ab, v128_t cd)
-{
-	return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
 }
 
 /*
@@ -172,35 +163,47 @@ static size_t wasm_xq_size(uint32_t type, int cols)
 	return (n + 63) & ~(size_t)63;
 }
 
-/* Q4_0 and Q8_0: `perm` puts each block's values in nibble order (Q4_0) */
-static void xq_q8_0(const float *x, int cols, char *out, int perm)
+/*
+ * Q4_0 and Q8_0: a group of 4 blocks is 64 pairs of values, pair p of block m at int16
+ * 8p + 2m (so that lane m of every dot product belongs to block m).  Q8_0 pair p is values
+ * 2p, 2p+1 of its block.  Q4_0 pair p = 4k + v is what vector v (0-3: low nibbles of even
+ * bytes, their high nibbles, low and high nibbles of odd bytes) of 32-bit word k unpacks
+ * to: values 4k + (0, 2), (16, 18), (1, 3), (17, 19) for v = 0..3.
+ */
+static void xq_q8_0(const float *x, int cols, char *out, int q4)
 {
+	static const uint8_t q4_off[4][2] = {{0, 2}, {16, 18}, {1, 3}, {17, 19}};
 	const int nb = cols / 32, ng = (nb + 3) / 4;
 	int32_t *corr = (int32_t *)(out + (size_t)ng * 256);
-	float *d = (float *)(out + (size_t)ng * (perm ? 256 + 16 : 256));
-	for (int b = 0; b < 4 * ng; b++) {
-		v128_t *o = (v128_t *)(out + 64 * (size_t)b);
-		if (b >= nb) {
-			o[0] = o[1] = o[2] = o[3] = wasm_i32x4_splat(0);
-			d[b] = 0;
-			if (perm)
-				corr[b] = 0;
-			continue;
+	float *d = (float *)(out + (size_t)ng * (q4 ? 256 + 16 : 256));
+	for (int g = 0; g < ng; g++) {
+		int16_t q[4][32], *o = (int16_t *)out + 128 * (size_t)g;
+		for (int m = 0; m < 4; m++) {
+			int b = 4 * g + m;
+			if (b >= nb) {
+				memset(q[m], 0, sizeof q[m]);
+				d[b] = 0;
+				if (q4)
+					corr[b] = 0;
+				continue;
+			}
+			const float *xb = x + 32 * b;
+			v128_t id = block_scale(xb, 32, &d[b]);
+			v128_t v0 = round8(xb, id), v1 = round8(xb + 8, id);
+			v128_t v2 = round8(xb + 16, id), v3 = round8(xb + 24, id);
+			wasm_v128_store(q[m], v0);
+			wasm_v128_store(q[m] + 8, v1);
+			wasm_v128_store(q[m] + 16, v2);
+			wasm_v128_store(q[m] + 24, v3);
+			if (q4) {
+				v128_t s = wasm_i16x8_add(wasm_i16x8_add(v0, v1), wasm_i16x8_add(v2, v3));
+				corr[b] = -8 * hsum_i(DOT(s, I16(1)));
+			}
 		}
-		const float *xb = x + 32 * b;
-		v128_t id = block_scale(xb, 32, &d[b]);
-		v128_t v0 = round8(xb, id), v1 = round8(xb + 8, id);
-		v128_t v2 = round8(xb + 16, id), v3 = round8(xb + 24, id);
-		if (perm) {
-			o[0] = wasm_i16x8_shuffle(v0, v1, 0, 2, 4, 6, 8, 10, 12, 14);
-			o[1] = wasm_i16x8_shuffle(v2, v3, 0, 2, 4, 6, 8, 10, 12, 14);
-			o[2] = wasm_i16x8_shuffle(v0, v1, 1, 3, 5, 7, 9, 11, 13, 15);
-			o[3] = wasm_i16x8_shuffle(v2, v3, 1, 3, 5, 7, 9, 11, 13, 15);
-			v128_t s = wasm_i16x8_add(wasm_i16x8_add(v0, v1), wasm_i16x8_add(v2, v3));
-			corr[b] = -8 * hsum_i(DOT(s, I16(1)));
-		} else {
-			o[0] = v0, o[1] = v1, o[2] = v2, o[3] = v3;
-		}
+		for (int p = 0; p < 16; p++)
+			for (int m = 0; m < 4; m++)
+				for (int j = 0; j < 2; j++)
+					o[8 * p + 2 * m + j] = q[m][q4 ? 4 * (p / 4) + q4_off[p % 4][j] : 2 * p + j];
 	}
 }
 
@@ -235,22 +238,39 @@ static void wasm_xq(uint32_t type, const float *x, int cols, void *out)
 
 #define ACC_BEGIN                                                                          \
 	v128_t acc[MAX_R][MAX_T];                                                          \
-	for (int r = 0; r < R; r++)                                                        \
-		for (int t = 0; t < T; t++)                                                \
+	UNROLL for (int r = 0; r < R; r++)                                                        \
+		UNROLL for (int t = 0; t < T; t++)                                                \
 			acc[r][t] = wasm_f32x4_splat(0);
 #define ACC_END                                                                            \
-	for (int r = 0; r < R; r++)                                                        \
-		for (int t = 0; t < T; t++)                                                \
+	UNROLL for (int r = 0; r < R; r++)                                                        \
+		UNROLL for (int t = 0; t < T; t++)                                                \
 			Y[(size_t)t * ldy + r] = hsum_f(acc[r][t]);
 #define XT(t) (xq + (size_t)(t) * xs)
 
-/* ==== Q4_0 × Q8_0 ==== */
+/*
+ * Q4_0 and Q8_0 tiles: the weights of 4 blocks are transposed (32-bit words for Q4_0,
+ * 16-bit for Q8_0) so that lane m of each vector holds block m; then every dot product
+ * adds into lane m of one int32 vector per token what belongs to block m: the group's 4
+ * integer sums come out together, and a token costs only its loads, dot products and
+ * additions.  The loop over the transposed vectors is kept rolled: clang puts an unrolled
+ * group's loads all at its start, and 20 live vectors spill on x86's 16 registers under V8.
+ */
+#define NO_UNROLL _Pragma("clang loop unroll(disable)")
+
+/* the group's blocks, the last ones from a zeroed copy when cols/32 is not a multiple of 4 */
+#define GROUP_BLOCKS(type)                                                                 \
+	const type *blk = (const type *)(W + (size_t)r * ws) + 4 * g;                      \
+	type pad[4];                                                                       \
+	if (g == full) {                                                                   \
+		memset(pad, 0, sizeof pad);                                                \
+		memcpy(pad, blk, (size_t)(nb - 4 * g) * sizeof *blk);                      \
+		blk = pad;                                                                 \
+	}
 
 /*
- * A 16-byte block of nibbles read as 8 int16 lanes gives its 32 values as 4 vectors with
- * one mask or shift each (lane k: bytes 2k, 2k+1): low nibble of the even byte, its high
- * nibble, low and high nibble of the odd byte — the activation order above.  The nibbles
- * stay 0..15; the −8 comes from the precomputed −8·Σx.
+ * Q4_0: word k of each block (values 4k..4k+3 and 16+4k..) read as 8 int16 lanes gives
+ * 4 vectors with one mask or shift each (lane pair m: block m's bytes 4k..4k+3).  The
+ * nibbles stay 0..15; the −8 comes from the precomputed −8·Σx.
  */
 INLINE void q4_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
 		      const char *xq, size_t xs, float *Y, size_t ldy)
@@ -260,37 +280,33 @@ INLINE void q4_0_tile(const int R, const int T, const char *W, size_t ws, int co
 	const v128_t m4 = I16(15);
 	ACC_BEGIN
 	for (int g = 0; g < ng; g++) {
-		for (int r = 0; r < R; r++) {
-			const sl_block_q4_0 *blk = (const sl_block_q4_0 *)(W + (size_t)r * ws) + 4 * g;
-			sl_block_q4_0 pad[4];
-			if (g == full) { /* the last blocks, and zero ones up to 4 */
-				memset(pad, 0, sizeof pad);
-				memcpy(pad, blk, (size_t)(nb - 4 * g) * sizeof *blk);
-				blk = pad;
-			}
+		UNROLL for (int r = 0; r < R; r++) {
+			GROUP_BLOCKS(sl_block_q4_0)
 			v128_t dw = h2f_4(blk[0].d, blk[1].d, blk[2].d, blk[3].d);
-			v128_t s0[MAX_T], s01[MAX_T], s23[MAX_T];
-			for (int b = 0; b < 4; b++) {
-				v128_t v = wasm_v128_load(blk[b].qs);
+			v128_t v0 = wasm_v128_load(blk[0].qs), v1 = wasm_v128_load(blk[1].qs);
+			v128_t v2 = wasm_v128_load(blk[2].qs), v3 = wasm_v128_load(blk[3].qs);
+			v128_t t0 = wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5);
+			v128_t t2 = wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7);
+			v128_t u[4] = {wasm_i64x2_shuffle(t0, t1, 0, 2), wasm_i64x2_shuffle(t0, t1, 1, 3),
+				       wasm_i64x2_shuffle(t2, t3, 0, 2), wasm_i64x2_shuffle(t2, t3, 1, 3)};
+			v128_t isum[MAX_T];
+			UNROLL for (int t = 0; t < T; t++)
+				isum[t] = wasm_i32x4_splat(0);
+			NO_UNROLL for (int k = 0; k < 4; k++) {
+				v128_t v = u[k];
 				v128_t qa = wasm_v128_and(v, m4);
 				v128_t qb = wasm_v128_and(wasm_u16x8_shr(v, 4), m4);
 				v128_t qc = wasm_v128_and(wasm_u16x8_shr(v, 8), m4);
 				v128_t qd = wasm_u16x8_shr(v, 12);
-				for (int t = 0; t < T; t++) {
-					const v128_t *x = (const v128_t *)(XT(t) + 256 * (size_t)g + 64 * b);
-					v128_t s = wasm_i32x4_add(wasm_i32x4_add(DOT(qa, x[0]), DOT(qb, x[1])),
-								  wasm_i32x4_add(DOT(qc, x[2]), DOT(qd, x[3])));
-					if (b == 0 || b == 2)
-						s0[t] = s;
-					else if (b == 1)
-						s01[t] = red2(s0[t], s);
-					else
-						s23[t] = red2(s0[t], s);
+				UNROLL for (int t = 0; t < T; t++) {
+					const v128_t *x = (const v128_t *)(XT(t) + 256 * (size_t)g + 64 * k);
+					isum[t] = wasm_i32x4_add(isum[t], wasm_i32x4_add(wasm_i32x4_add(DOT(qa, x[0]), DOT(qb, x[1])),
+											 wasm_i32x4_add(DOT(qc, x[2]), DOT(qd, x[3]))));
 				}
 			}
-			for (int t = 0; t < T; t++) {
+			UNROLL for (int t = 0; t < T; t++) {
 				const char *x = XT(t);
-				v128_t i = wasm_i32x4_add(red4(s01[t], s23[t]), wasm_v128_load(x + oc + 16 * (size_t)g));
+				v128_t i = wasm_i32x4_add(isum[t], wasm_v128_load(x + oc + 16 * (size_t)g));
 				v128_t d = wasm_f32x4_mul(dw, wasm_v128_load(x + od + 16 * (size_t)g));
 				acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i), d));
 			}
@@ -299,8 +315,7 @@ INLINE void q4_0_tile(const int R, const int T, const char *W, size_t ws, int co
 	ACC_END
 }
 
-/* ==== Q8_0 × Q8_0 ==== */
-
+/* Q8_0: 16-bit words of 4 blocks interleaved, then widened to int16 (pairs stay together) */
 INLINE void q8_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
 		      const char *xq, size_t xs, float *Y, size_t ldy)
 {
@@ -308,36 +323,38 @@ INLINE void q8_0_tile(const int R, const int T, const char *W, size_t ws, int co
 	const size_t od = (size_t)ng * 256;
 	ACC_BEGIN
 	for (int g = 0; g < ng; g++) {
-		for (int r = 0; r < R; r++) {
-			const sl_block_q8_0 *blk = (const sl_block_q8_0 *)(W + (size_t)r * ws) + 4 * g;
-			sl_block_q8_0 pad[4];
-			if (g == full) {
-				memset(pad, 0, sizeof pad);
-				memcpy(pad, blk, (size_t)(nb - 4 * g) * sizeof *blk);
-				blk = pad;
-			}
+		UNROLL for (int r = 0; r < R; r++) {
+			GROUP_BLOCKS(sl_block_q8_0)
 			v128_t dw = h2f_4(blk[0].d, blk[1].d, blk[2].d, blk[3].d);
-			v128_t s0[MAX_T], s01[MAX_T], s23[MAX_T];
-			for (int b = 0; b < 4; b++) {
-				v128_t v0 = wasm_v128_load(blk[b].qs), v1 = wasm_v128_load(blk[b].qs + 16);
-				v128_t qa = wasm_i16x8_extend_low_i8x16(v0), qb = wasm_i16x8_extend_high_i8x16(v0);
-				v128_t qc = wasm_i16x8_extend_low_i8x16(v1), qd = wasm_i16x8_extend_high_i8x16(v1);
-				for (int t = 0; t < T; t++) {
-					const v128_t *x = (const v128_t *)(XT(t) + 256 * (size_t)g + 64 * b);
-					v128_t s = wasm_i32x4_add(wasm_i32x4_add(DOT(qa, x[0]), DOT(qb, x[1])),
-								  wasm_i32x4_add(DOT(qc, x[2]), DOT(qd, x[3])));
-					if (b == 0 || b == 2)
-						s0[t] = s;
-					else if (b == 1)
-						s01[t] = red2(s0[t], s);
-					else
-						s23[t] = red2(s0[t], s);
+			v128_t z[8];
+			UNROLL for (int h = 0; h < 2; h++) {
+				v128_t v0 = wasm_v128_load(blk[0].qs + 16 * h), v1 = wasm_v128_load(blk[1].qs + 16 * h);
+				v128_t v2 = wasm_v128_load(blk[2].qs + 16 * h), v3 = wasm_v128_load(blk[3].qs + 16 * h);
+				v128_t l01 = wasm_i16x8_shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11);
+				v128_t h01 = wasm_i16x8_shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15);
+				v128_t l23 = wasm_i16x8_shuffle(v2, v3, 0, 8, 1, 9, 2, 10, 3, 11);
+				v128_t h23 = wasm_i16x8_shuffle(v2, v3, 4, 12, 5, 13, 6, 14, 7, 15);
+				z[4 * h + 0] = wasm_i32x4_shuffle(l01, l23, 0, 4, 1, 5);
+				z[4 * h + 1] = wasm_i32x4_shuffle(l01, l23, 2, 6, 3, 7);
+				z[4 * h + 2] = wasm_i32x4_shuffle(h01, h23, 0, 4, 1, 5);
+				z[4 * h + 3] = wasm_i32x4_shuffle(h01, h23, 2, 6, 3, 7);
+			}
+			v128_t isum[MAX_T];
+			UNROLL for (int t = 0; t < T; t++)
+				isum[t] = wasm_i32x4_splat(0);
+			NO_UNROLL for (int k = 0; k < 4; k++) {
+				v128_t za = z[2 * k], zb = z[2 * k + 1];
+				v128_t qa = wasm_i16x8_extend_low_i8x16(za), qb = wasm_i16x8_extend_high_i8x16(za);
+				v128_t qc = wasm_i16x8_extend_low_i8x16(zb), qd = wasm_i16x8_extend_high_i8x16(zb);
+				UNROLL for (int t = 0; t < T; t++) {
+					const v128_t *x = (const v128_t *)(XT(t) + 256 * (size_t)g + 64 * k);
+					isum[t] = wasm_i32x4_add(isum[t], wasm_i32x4_add(wasm_i32x4_add(DOT(qa, x[0]), DOT(qb, x[1])),
+											 wasm_i32x4_add(DOT(qc, x[2]), DOT(qd, x[3]))));
 				}
 			}
-			for (int t = 0; t < T; t++) {
+			UNROLL for (int t = 0; t < T; t++) {
 				v128_t d = wasm_f32x4_mul(dw, wasm_v128_load(XT(t) + od + 16 * (size_t)g));
-				acc[r][t] = wasm_f32x4_add(acc[r][t],
-							   wasm_f32x4_mul(wasm_f32x4_convert_i32x4(red4(s01[t], s23[t])), d));
+				acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum[t]), d));
 			}
 		}
 	}
@@ -362,7 +379,7 @@ INLINE void q8_0_tile(const int R, const int T, const char *W, size_t ws, int co
 	do {                                                                               \
 		v128_t l_ = wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(q8), sc);           \
 		v128_t h_ = wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(q8), sc);          \
-		for (int t = 0; t < T; t++) {                                              \
+		UNROLL for (int t = 0; t < T; t++) {                                              \
 			const int16_t *x_ = KX(t, s) + (i);                                \
 			isum[t] = wasm_i32x4_add(isum[t], wasm_i32x4_add(DOT(l_, wasm_v128_load(x_)), \
 					DOT(h_, wasm_v128_load(x_ + 8))));                 \
@@ -388,18 +405,18 @@ INLINE void q4_K_tile(const int R, const int T, const char *W, size_t ws, int co
 	K_OFFS(cols);
 	ACC_BEGIN
 	for (int s = 0; s < ns; s++) {
-		for (int r = 0; r < R; r++) {
+		UNROLL for (int r = 0; r < R; r++) {
 			const sl_block_q4_K *blk = (const sl_block_q4_K *)(W + (size_t)r * ws) + s;
 			uint32_t u[4];
 			sl_q4_K_scales4(blk->scales, u);
 			v128_t sm = wasm_i32x4_make((int)u[0], (int)u[1], (int)u[2], (int)u[3]);
 			v128_t sc = wasm_u16x8_extend_low_u8x16(sm), mins = wasm_u16x8_extend_high_u8x16(sm);
 			v128_t isum[MAX_T];
-			for (int t = 0; t < T; t++)
+			UNROLL for (int t = 0; t < T; t++)
 				isum[t] = wasm_i32x4_splat(0);
-			for (int g = 0; g < 4; g++) {
+			UNROLL for (int g = 0; g < 4; g++) {
 				v128_t s_lo = bcast16(sc, 2 * g), s_hi = bcast16(sc, 2 * g + 1);
-				for (int h = 0; h < 2; h++) {
+				UNROLL for (int h = 0; h < 2; h++) {
 					v128_t v = wasm_v128_load(blk->qs + 32 * g + 16 * h);
 					v128_t lo = wasm_v128_and(v, m4), hi = wasm_v128_and(wasm_u16x8_shr(v, 4), m4);
 					K_DOT16(lo, s_lo, 64 * g + 16 * h);
@@ -407,7 +424,7 @@ INLINE void q4_K_tile(const int R, const int T, const char *W, size_t ws, int co
 				}
 			}
 			float d = sl_f16_to_f32(blk->d), dmin = sl_f16_to_f32(blk->dmin);
-			for (int t = 0; t < T; t++) {
+			UNROLL for (int t = 0; t < T; t++) {
 				float dx = KD(t, s);
 				v128_t pm = DOT(mins, wasm_v128_load(XT(t) + o32 + 16 * (size_t)s));
 				v128_t a = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum[t]), wasm_f32x4_splat(d * dx));
@@ -429,16 +446,16 @@ INLINE void q6_K_tile(const int R, const int T, const char *W, size_t ws, int co
 	(void)o32;
 	ACC_BEGIN
 	for (int s = 0; s < ns; s++) {
-		for (int r = 0; r < R; r++) {
+		UNROLL for (int r = 0; r < R; r++) {
 			const sl_block_q6_K *blk = (const sl_block_q6_K *)(W + (size_t)r * ws) + s;
 			v128_t sc8 = wasm_v128_load(blk->scales);
 			v128_t scl = wasm_i16x8_extend_low_i8x16(sc8), sch = wasm_i16x8_extend_high_i8x16(sc8);
 			v128_t isum[MAX_T];
-			for (int t = 0; t < T; t++)
+			UNROLL for (int t = 0; t < T; t++)
 				isum[t] = wasm_i32x4_splat(0);
-			for (int h = 0; h < 2; h++) {
+			UNROLL for (int h = 0; h < 2; h++) {
 				v128_t sc = h ? sch : scl; /* groups 8h .. 8h+7 */
-				for (int c = 0; c < 2; c++) {
+				UNROLL for (int c = 0; c < 2; c++) {
 					v128_t qa = wasm_v128_load(blk->ql + 64 * h + 16 * c);
 					v128_t qb = wasm_v128_load(blk->ql + 64 * h + 32 + 16 * c);
 					v128_t qh = wasm_v128_load(blk->qh + 32 * h + 16 * c);
@@ -455,7 +472,7 @@ INLINE void q6_K_tile(const int R, const int T, const char *W, size_t ws, int co
 				}
 			}
 			float d = sl_f16_to_f32(blk->d);
-			for (int t = 0; t < T; t++)
+			UNROLL for (int t = 0; t < T; t++)
 				acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum[t]),
 										   wasm_f32x4_splat(d * KD(t, s))));
 		}
@@ -482,21 +499,21 @@ INLINE void q3_K_tile(const int R, const int T, const char *W, size_t ws, int co
 	(void)o32;
 	ACC_BEGIN
 	for (int s = 0; s < ns; s++) {
-		for (int r = 0; r < R; r++) {
+		UNROLL for (int r = 0; r < R; r++) {
 			const sl_block_q3_K *blk = (const sl_block_q3_K *)(W + (size_t)r * ws) + s;
 			uint32_t u[4];
 			sl_q3_K_scales4(blk->scales, u);
 			v128_t sc8 = wasm_i8x16_sub(wasm_i32x4_make((int)u[0], (int)u[1], (int)u[2], (int)u[3]), I8(32));
 			v128_t scl = wasm_i16x8_extend_low_i8x16(sc8), sch = wasm_i16x8_extend_high_i8x16(sc8);
 			v128_t isum[MAX_T];
-			for (int t = 0; t < T; t++)
+			UNROLL for (int t = 0; t < T; t++)
 				isum[t] = wasm_i32x4_splat(0);
-			for (int c = 0; c < 2; c++) {
+			UNROLL for (int c = 0; c < 2; c++) {
 				v128_t hm = wasm_v128_load(blk->hmask + 16 * c);
-				for (int h = 0; h < 2; h++) {
+				UNROLL for (int h = 0; h < 2; h++) {
 					v128_t sc = h ? sch : scl;
 					v128_t qv = wasm_v128_load(blk->qs + 32 * h + 16 * c);
-					for (int j = 0; j < 4; j++) {
+					UNROLL for (int j = 0; j < 4; j++) {
 						v128_t lo = wasm_v128_and(j ? wasm_u16x8_shr(qv, 2 * j) : qv, m3);
 						v128_t q = wasm_i8x16_sub(wasm_v128_or(lo, hbit4(hm, 4 * h + j)), k4);
 						K_DOT16(q, bcast16(sc, 2 * j + c), 128 * h + 32 * j + 16 * c);
@@ -504,7 +521,7 @@ INLINE void q3_K_tile(const int R, const int T, const char *W, size_t ws, int co
 				}
 			}
 			float d = sl_f16_to_f32(blk->d);
-			for (int t = 0; t < T; t++)
+			UNROLL for (int t = 0; t < T; t++)
 				acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum[t]),
 										   wasm_f32x4_splat(d * KD(t, s))));
 		}
@@ -521,27 +538,27 @@ INLINE void q2_K_tile(const int R, const int T, const char *W, size_t ws, int co
 	(void)o32;
 	ACC_BEGIN
 	for (int s = 0; s < ns; s++) {
-		for (int r = 0; r < R; r++) {
+		UNROLL for (int r = 0; r < R; r++) {
 			const sl_block_q2_K *blk = (const sl_block_q2_K *)(W + (size_t)r * ws) + s;
 			v128_t raw = wasm_v128_load(blk->scales);
 			v128_t scb = wasm_v128_and(raw, m4), mb = wasm_v128_and(wasm_u16x8_shr(raw, 4), m4);
 			v128_t scl = wasm_u16x8_extend_low_u8x16(scb), sch = wasm_u16x8_extend_high_u8x16(scb);
 			v128_t ml = wasm_u16x8_extend_low_u8x16(mb), mh = wasm_u16x8_extend_high_u8x16(mb);
 			v128_t isum[MAX_T];
-			for (int t = 0; t < T; t++)
+			UNROLL for (int t = 0; t < T; t++)
 				isum[t] = wasm_i32x4_splat(0);
-			for (int h = 0; h < 2; h++) {
+			UNROLL for (int h = 0; h < 2; h++) {
 				v128_t sc = h ? sch : scl;
-				for (int c = 0; c < 2; c++) {
+				UNROLL for (int c = 0; c < 2; c++) {
 					v128_t qv = wasm_v128_load(blk->qs + 32 * h + 16 * c);
-					for (int j = 0; j < 4; j++) {
+					UNROLL for (int j = 0; j < 4; j++) {
 						v128_t q = wasm_v128_and(j ? wasm_u16x8_shr(qv, 2 * j) : qv, m3);
 						K_DOT16(q, bcast16(sc, 2 * j + c), 128 * h + 32 * j + 16 * c);
 					}
 				}
 			}
 			float d = sl_f16_to_f32(blk->d), dmin = sl_f16_to_f32(blk->dmin);
-			for (int t = 0; t < T; t++) {
+			UNROLL for (int t = 0; t < T; t++) {
 				float dx = KD(t, s);
 				const v128_t *b16 = (const v128_t *)(XT(t) + o16 + 32 * (size_t)s);
 				v128_t pm = wasm_i32x4_add(DOT(ml, wasm_v128_load(b16)), DOT(mh, wasm_v128_load(b16 + 1)));
@@ -588,11 +605,11 @@ INLINE void fl_tile(const int R, const int T, const uint32_t type, const char *W
 	int k = 0;
 	ACC_BEGIN
 	for (; k < c16; k += 16) {
-		for (int r = 0; r < R; r++) {
+		UNROLL for (int r = 0; r < R; r++) {
 			const char *w = W + (size_t)r * ws;
 			v128_t w0 = load4(type, w, k), w1 = load4(type, w, k + 4);
 			v128_t w2 = load4(type, w, k + 8), w3 = load4(type, w, k + 12);
-			for (int t = 0; t < T; t++) {
+			UNROLL for (int t = 0; t < T; t++) {
 				const float *x = (const float *)XT(t) + k;
 				v128_t s01 = wasm_f32x4_add(wasm_f32x4_mul(w0, wasm_v128_load(x)),
 							    wasm_f32x4_mul(w1, wasm_v128_load(x + 4)));
@@ -603,15 +620,15 @@ INLINE void fl_tile(const int R, const int T, const uint32_t type, const char *W
 		}
 	}
 	for (; k < c4; k += 4) {
-		for (int r = 0; r < R; r++) {
+		UNROLL for (int r = 0; r < R; r++) {
 			v128_t w = load4(type, W + (size_t)r * ws, k);
-			for (int t = 0; t < T; t++)
+			UNROLL for (int t = 0; t < T; t++)
 				acc[r][t] = wasm_f32x4_add(acc[r][t],
 							   wasm_f32x4_mul(w, wasm_v128_load((const float *)XT(t) + k)));
 		}
 	}
-	for (int r = 0; r < R; r++)
-		for (int t = 0; t < T; t++) {
+	UNROLL for (int r = 0; r < R; r++)
+		UNROLL for (int t = 0; t < T; t++) {
 			float s = hsum_f(acc[r][t]);
 			const float *x = (const float *)XT(t);
 			for (int c = c4; c < cols; c++)
@@ -668,10 +685,10 @@ static void wasm_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 
 /* Prompt tiles (rows, tokens); -D overrides for tuning (bench/wasm-kernels.sh). */
 #ifndef Q4_0_TILE
-#define Q4_0_TILE 2, 4
+#define Q4_0_TILE 1, 4
 #endif
 #ifndef Q8_0_TILE
-#define Q8_0_TILE 2, 4
+#define Q8_0_TILE 1, 4
 #endif
 #ifndef QK_TILE
 #define QK_TILE 1, 4

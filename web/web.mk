@@ -39,10 +39,17 @@ $(1)/libsl.a: $$(patsubst %.c,$(1)/%.o,$$(patsubst lib/%,lib/%,$$(WASM_LIB_SRC))
 	@rm -f $$@
 	$$(EM_ENV) $$(EMAR) rcs $$@ $$^
 # A unit test: test_x.js + .wasm, and test_x, a script that runs it under node (tests/run).
-$(1)/tests/%: tests/unit/%.c tests/unit/check.h $(1)/libsl.a
+# tests/unit/wasm_env.js passes node's SL_* environment variables to getenv.
+$(1)/tests/%: tests/unit/%.c tests/unit/check.h tests/unit/wasm_env.js $(1)/libsl.a
 	@mkdir -p $$(@D)
 	$$(EM_ENV) $$(EMCC) $$(WASM_CPPFLAGS) $$(WASM_CFLAGS) $(2) -Itests/unit $$< $(1)/libsl.a \
-		$$(WASM_LDFLAGS) $(3) -sNODERAWFS=1 -sEXIT_RUNTIME=1 -o $$@.js
+		$$(WASM_LDFLAGS) $(3) -sNODERAWFS=1 -sEXIT_RUNTIME=1 --pre-js tests/unit/wasm_env.js -o $$@.js
+	@printf '#!/bin/sh\nexec $(NODE_RUN) "$$$$0.js" "$$$$@"\n' > $$@ && chmod +x $$@
+# bench/wasmk (make bench-wasm-kernels)
+$(1)/bench/wasmk: bench/wasmk.c $(1)/libsl.a
+	@mkdir -p $$(@D)
+	$$(EM_ENV) $$(EMCC) $$(WASM_CPPFLAGS) $$(WASM_CFLAGS) $(2) $$< $(1)/libsl.a \
+		$$(WASM_LDFLAGS) $(3) -sNODERAWFS=1 -sEXIT_RUNTIME=1 --pre-js tests/unit/wasm_env.js -o $$@.js
 	@printf '#!/bin/sh\nexec $(NODE_RUN) "$$$$0.js" "$$$$@"\n' > $$@ && chmod +x $$@
 $(1)/tests/test_web: web/test_web.c web/sl_web.c web/sl_web.h tests/unit/check.h $(1)/libsl.a
 	@mkdir -p $$(@D)
@@ -70,8 +77,12 @@ $(B)/tests/test_web: web/test_web.c web/sl_web.c web/sl_web.h tests/unit/check.h
 		$(LIBS) $(LDLIBS_ALL)
 UNITS += $(B)/tests/test_web
 
-.PHONY: wasm wasm-check wasm-libs
+.PHONY: wasm wasm-check wasm-libs bench-wasm-kernels
 wasm-libs: build-wasm/libsl.a build-wasm-mt/libsl.a
 
 wasm-check: $(WASM_UNITS) $(WASM_MT_UNITS)
 	@tests/run --units $^
+
+# The wasm kernel sets under node, 1 and 2 threads (bench/wasm-kernels.sh; figures in bench/NOTES.md)
+bench-wasm-kernels: build-wasm/bench/wasmk build-wasm-mt/bench/wasmk
+	@bench/wasm-kernels.sh

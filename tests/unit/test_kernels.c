@@ -366,6 +366,7 @@ int main(void)
 		if (strcmp(e, all[i]->name) == 0)
 			want = e;
 	CHECK(strcmp(sl_kernels_name(), want) == 0);
+	fprintf(stderr, "test_kernels: in use: %s (SL_KERNELS %s)\n", sl_kernels_name(), e ? e : "unset");
 	test_golden();
 	test_unsupported();
 	test_invariance(&sl_kset_ref);
