@@ -102,6 +102,12 @@ INLINE v128_t h2f_4(sl_f16 a, sl_f16 b, sl_f16 c, sl_f16 d)
 	return h2f(wasm_i32x4_make(a, b, c, d));
 }
 
+/* one half, inline (sl_f16_to_f32 is a call, and a call makes V8 spill every vector) */
+INLINE float h2f_1(sl_f16 h)
+{
+	return wasm_f32x4_extract_lane(h2f(wasm_i32x4_splat(h)), 0);
+}
+
 /* ==== activation quantization ==== */
 
 /* max |x| over n floats (n a multiple of 4); pmax ignores NaN as fmaxf does */
@@ -257,14 +263,57 @@ static void wasm_xq(uint32_t type, const float *x, int cols, void *out)
  */
 #define NO_UNROLL _Pragma("clang loop unroll(disable)")
 
-/* the group's blocks, the last ones from a zeroed copy when cols/32 is not a multiple of 4 */
+/*
+ * One group g of 4 blocks for R rows and T tokens, into acc.  The full groups run in a loop
+ * without calls; the last one, when cols/32 is not a multiple of 4 (tail = 1), reads its
+ * blocks from a zeroed copy (zero weights, scales and activations: it adds 0).
+ */
 #define GROUP_BLOCKS(type)                                                                 \
 	const type *blk = (const type *)(W + (size_t)r * ws) + 4 * g;                      \
 	type pad[4];                                                                       \
-	if (g == full) {                                                                   \
+	if (tail) {                                                                        \
 		memset(pad, 0, sizeof pad);                                                \
 		memcpy(pad, blk, (size_t)(nb - 4 * g) * sizeof *blk);                      \
 		blk = pad;                                                                 \
+	}
+
+/* isum[t] += the 4 dot products of weight vectors qa..qd with token t's part k */
+#define GROUP_DOTS(k)                                                                      \
+	UNROLL for (int t = 0; t < T; t++) {                                               \
+		const v128_t *x = (const v128_t *)(XT(t) + 256 * (size_t)g + 64 * (k));   \
+		isum[t] = wasm_i32x4_add(isum[t], wasm_i32x4_add(                          \
+			wasm_i32x4_add(DOT(qa, x[0]), DOT(qb, x[1])),                      \
+			wasm_i32x4_add(DOT(qc, x[2]), DOT(qd, x[3]))));                    \
+	}
+/* Q4_0 part k: 4 int16 vectors from word k of the 4 blocks (u[k]) */
+#define Q4_PART(k)                                                                         \
+	do {                                                                               \
+		v128_t v = u[k];                                                           \
+		v128_t qa = wasm_v128_and(v, m4), qb = wasm_v128_and(wasm_u16x8_shr(v, 4), m4); \
+		v128_t qc = wasm_v128_and(wasm_u16x8_shr(v, 8), m4), qd = wasm_u16x8_shr(v, 12); \
+		GROUP_DOTS(k)                                                              \
+	} while (0)
+/* Q8_0 part k: words 4k..4k+3 of the 4 blocks (z[2k], z[2k+1]) widened */
+#define Q8_PART(k)                                                                         \
+	do {                                                                               \
+		v128_t za = z[2 * (k)], zb = z[2 * (k) + 1];                                \
+		v128_t qa = wasm_i16x8_extend_low_i8x16(za), qb = wasm_i16x8_extend_high_i8x16(za); \
+		v128_t qc = wasm_i16x8_extend_low_i8x16(zb), qd = wasm_i16x8_extend_high_i8x16(zb); \
+		GROUP_DOTS(k)                                                              \
+	} while (0)
+/*
+ * The 4 parts: two per iteration for up to 2 tokens; one for more, whose loads (hoisted to
+ * the top of each iteration by clang) would not fit the registers twice.
+ */
+#define GROUP_PARTS(PART)                                                                  \
+	if (T <= 2) {                                                                      \
+		NO_UNROLL for (int k = 0; k < 4; k += 2) {                                 \
+			PART(k);                                                           \
+			PART(k + 1);                                                       \
+		}                                                                          \
+	} else {                                                                           \
+		NO_UNROLL for (int k = 0; k < 4; k++)                                      \
+			PART(k);                                                           \
 	}
 
 /*
@@ -272,92 +321,87 @@ static void wasm_xq(uint32_t type, const float *x, int cols, void *out)
  * 4 vectors with one mask or shift each (lane pair m: block m's bytes 4k..4k+3).  The
  * nibbles stay 0..15; the −8 comes from the precomputed −8·Σx.
  */
+INLINE void q4_0_group(const int R, const int T, const int tail, const char *W, size_t ws, int nb,
+		       int g, const char *xq, size_t xs, v128_t acc[MAX_R][MAX_T])
+{
+	const int ng = (nb + 3) / 4;
+	const size_t oc = (size_t)ng * 256, od = oc + (size_t)ng * 16;
+	const v128_t m4 = I16(15);
+	UNROLL for (int r = 0; r < R; r++) {
+		GROUP_BLOCKS(sl_block_q4_0)
+		v128_t dw = h2f_4(blk[0].d, blk[1].d, blk[2].d, blk[3].d);
+		v128_t v0 = wasm_v128_load(blk[0].qs), v1 = wasm_v128_load(blk[1].qs);
+		v128_t v2 = wasm_v128_load(blk[2].qs), v3 = wasm_v128_load(blk[3].qs);
+		v128_t t0 = wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5);
+		v128_t t2 = wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7);
+		v128_t u[4] = {wasm_i64x2_shuffle(t0, t1, 0, 2), wasm_i64x2_shuffle(t0, t1, 1, 3),
+			       wasm_i64x2_shuffle(t2, t3, 0, 2), wasm_i64x2_shuffle(t2, t3, 1, 3)};
+		v128_t isum[MAX_T];
+		UNROLL for (int t = 0; t < T; t++)
+			isum[t] = wasm_i32x4_splat(0);
+		GROUP_PARTS(Q4_PART)
+		UNROLL for (int t = 0; t < T; t++) {
+			const char *x = XT(t);
+			v128_t i = wasm_i32x4_add(isum[t], wasm_v128_load(x + oc + 16 * (size_t)g));
+			v128_t d = wasm_f32x4_mul(dw, wasm_v128_load(x + od + 16 * (size_t)g));
+			acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i), d));
+		}
+	}
+}
+
 INLINE void q4_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
 		      const char *xq, size_t xs, float *Y, size_t ldy)
 {
-	const int nb = cols / 32, ng = (nb + 3) / 4, full = nb / 4;
-	const size_t oc = (size_t)ng * 256, od = oc + (size_t)ng * 16;
-	const v128_t m4 = I16(15);
+	const int nb = cols / 32, full = nb / 4;
 	ACC_BEGIN
-	for (int g = 0; g < ng; g++) {
-		UNROLL for (int r = 0; r < R; r++) {
-			GROUP_BLOCKS(sl_block_q4_0)
-			v128_t dw = h2f_4(blk[0].d, blk[1].d, blk[2].d, blk[3].d);
-			v128_t v0 = wasm_v128_load(blk[0].qs), v1 = wasm_v128_load(blk[1].qs);
-			v128_t v2 = wasm_v128_load(blk[2].qs), v3 = wasm_v128_load(blk[3].qs);
-			v128_t t0 = wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5);
-			v128_t t2 = wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7);
-			v128_t u[4] = {wasm_i64x2_shuffle(t0, t1, 0, 2), wasm_i64x2_shuffle(t0, t1, 1, 3),
-				       wasm_i64x2_shuffle(t2, t3, 0, 2), wasm_i64x2_shuffle(t2, t3, 1, 3)};
-			v128_t isum[MAX_T];
-			UNROLL for (int t = 0; t < T; t++)
-				isum[t] = wasm_i32x4_splat(0);
-			NO_UNROLL for (int k = 0; k < 4; k++) {
-				v128_t v = u[k];
-				v128_t qa = wasm_v128_and(v, m4);
-				v128_t qb = wasm_v128_and(wasm_u16x8_shr(v, 4), m4);
-				v128_t qc = wasm_v128_and(wasm_u16x8_shr(v, 8), m4);
-				v128_t qd = wasm_u16x8_shr(v, 12);
-				UNROLL for (int t = 0; t < T; t++) {
-					const v128_t *x = (const v128_t *)(XT(t) + 256 * (size_t)g + 64 * k);
-					isum[t] = wasm_i32x4_add(isum[t], wasm_i32x4_add(wasm_i32x4_add(DOT(qa, x[0]), DOT(qb, x[1])),
-											 wasm_i32x4_add(DOT(qc, x[2]), DOT(qd, x[3]))));
-				}
-			}
-			UNROLL for (int t = 0; t < T; t++) {
-				const char *x = XT(t);
-				v128_t i = wasm_i32x4_add(isum[t], wasm_v128_load(x + oc + 16 * (size_t)g));
-				v128_t d = wasm_f32x4_mul(dw, wasm_v128_load(x + od + 16 * (size_t)g));
-				acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i), d));
-			}
-		}
-	}
+	for (int g = 0; g < full; g++)
+		q4_0_group(R, T, 0, W, ws, nb, g, xq, xs, acc);
+	if (nb % 4)
+		q4_0_group(R, T, 1, W, ws, nb, full, xq, xs, acc);
 	ACC_END
 }
 
 /* Q8_0: 16-bit words of 4 blocks interleaved, then widened to int16 (pairs stay together) */
+INLINE void q8_0_group(const int R, const int T, const int tail, const char *W, size_t ws, int nb,
+		       int g, const char *xq, size_t xs, v128_t acc[MAX_R][MAX_T])
+{
+	const size_t od = (size_t)(nb + 3) / 4 * 256;
+	UNROLL for (int r = 0; r < R; r++) {
+		GROUP_BLOCKS(sl_block_q8_0)
+		v128_t dw = h2f_4(blk[0].d, blk[1].d, blk[2].d, blk[3].d);
+		v128_t z[8];
+		UNROLL for (int h = 0; h < 2; h++) {
+			v128_t v0 = wasm_v128_load(blk[0].qs + 16 * h), v1 = wasm_v128_load(blk[1].qs + 16 * h);
+			v128_t v2 = wasm_v128_load(blk[2].qs + 16 * h), v3 = wasm_v128_load(blk[3].qs + 16 * h);
+			v128_t l01 = wasm_i16x8_shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11);
+			v128_t h01 = wasm_i16x8_shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15);
+			v128_t l23 = wasm_i16x8_shuffle(v2, v3, 0, 8, 1, 9, 2, 10, 3, 11);
+			v128_t h23 = wasm_i16x8_shuffle(v2, v3, 4, 12, 5, 13, 6, 14, 7, 15);
+			z[4 * h + 0] = wasm_i32x4_shuffle(l01, l23, 0, 4, 1, 5);
+			z[4 * h + 1] = wasm_i32x4_shuffle(l01, l23, 2, 6, 3, 7);
+			z[4 * h + 2] = wasm_i32x4_shuffle(h01, h23, 0, 4, 1, 5);
+			z[4 * h + 3] = wasm_i32x4_shuffle(h01, h23, 2, 6, 3, 7);
+		}
+		v128_t isum[MAX_T];
+		UNROLL for (int t = 0; t < T; t++)
+			isum[t] = wasm_i32x4_splat(0);
+		GROUP_PARTS(Q8_PART)
+		UNROLL for (int t = 0; t < T; t++) {
+			v128_t d = wasm_f32x4_mul(dw, wasm_v128_load(XT(t) + od + 16 * (size_t)g));
+			acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum[t]), d));
+		}
+	}
+}
+
 INLINE void q8_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
 		      const char *xq, size_t xs, float *Y, size_t ldy)
 {
-	const int nb = cols / 32, ng = (nb + 3) / 4, full = nb / 4;
-	const size_t od = (size_t)ng * 256;
+	const int nb = cols / 32, full = nb / 4;
 	ACC_BEGIN
-	for (int g = 0; g < ng; g++) {
-		UNROLL for (int r = 0; r < R; r++) {
-			GROUP_BLOCKS(sl_block_q8_0)
-			v128_t dw = h2f_4(blk[0].d, blk[1].d, blk[2].d, blk[3].d);
-			v128_t z[8];
-			UNROLL for (int h = 0; h < 2; h++) {
-				v128_t v0 = wasm_v128_load(blk[0].qs + 16 * h), v1 = wasm_v128_load(blk[1].qs + 16 * h);
-				v128_t v2 = wasm_v128_load(blk[2].qs + 16 * h), v3 = wasm_v128_load(blk[3].qs + 16 * h);
-				v128_t l01 = wasm_i16x8_shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11);
-				v128_t h01 = wasm_i16x8_shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15);
-				v128_t l23 = wasm_i16x8_shuffle(v2, v3, 0, 8, 1, 9, 2, 10, 3, 11);
-				v128_t h23 = wasm_i16x8_shuffle(v2, v3, 4, 12, 5, 13, 6, 14, 7, 15);
-				z[4 * h + 0] = wasm_i32x4_shuffle(l01, l23, 0, 4, 1, 5);
-				z[4 * h + 1] = wasm_i32x4_shuffle(l01, l23, 2, 6, 3, 7);
-				z[4 * h + 2] = wasm_i32x4_shuffle(h01, h23, 0, 4, 1, 5);
-				z[4 * h + 3] = wasm_i32x4_shuffle(h01, h23, 2, 6, 3, 7);
-			}
-			v128_t isum[MAX_T];
-			UNROLL for (int t = 0; t < T; t++)
-				isum[t] = wasm_i32x4_splat(0);
-			NO_UNROLL for (int k = 0; k < 4; k++) {
-				v128_t za = z[2 * k], zb = z[2 * k + 1];
-				v128_t qa = wasm_i16x8_extend_low_i8x16(za), qb = wasm_i16x8_extend_high_i8x16(za);
-				v128_t qc = wasm_i16x8_extend_low_i8x16(zb), qd = wasm_i16x8_extend_high_i8x16(zb);
-				UNROLL for (int t = 0; t < T; t++) {
-					const v128_t *x = (const v128_t *)(XT(t) + 256 * (size_t)g + 64 * k);
-					isum[t] = wasm_i32x4_add(isum[t], wasm_i32x4_add(wasm_i32x4_add(DOT(qa, x[0]), DOT(qb, x[1])),
-											 wasm_i32x4_add(DOT(qc, x[2]), DOT(qd, x[3]))));
-				}
-			}
-			UNROLL for (int t = 0; t < T; t++) {
-				v128_t d = wasm_f32x4_mul(dw, wasm_v128_load(XT(t) + od + 16 * (size_t)g));
-				acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum[t]), d));
-			}
-		}
-	}
+	for (int g = 0; g < full; g++)
+		q8_0_group(R, T, 0, W, ws, nb, g, xq, xs, acc);
+	if (nb % 4)
+		q8_0_group(R, T, 1, W, ws, nb, full, xq, xs, acc);
 	ACC_END
 }
 
@@ -386,16 +430,6 @@ INLINE void q8_0_tile(const int R, const int T, const char *W, size_t ws, int co
 		}                                                                          \
 	} while (0)
 
-/* int16 lane j of v broadcast (j constant once inlined: the switch folds away) */
-INLINE v128_t bcast16(v128_t v, int j)
-{
-#define B_(j) case j: return wasm_i16x8_shuffle(v, v, j, j, j, j, j, j, j, j)
-	switch (j) {
-	B_(0); B_(1); B_(2); B_(3); B_(4); B_(5); B_(6);
-	default: return wasm_i16x8_shuffle(v, v, 7, 7, 7, 7, 7, 7, 7, 7);
-	}
-#undef B_
-}
 
 INLINE void q4_K_tile(const int R, const int T, const char *W, size_t ws, int cols,
 		      const char *xq, size_t xs, float *Y, size_t ldy)
@@ -410,12 +444,14 @@ INLINE void q4_K_tile(const int R, const int T, const char *W, size_t ws, int co
 			uint32_t u[4];
 			sl_q4_K_scales4(blk->scales, u);
 			v128_t sm = wasm_i32x4_make((int)u[0], (int)u[1], (int)u[2], (int)u[3]);
-			v128_t sc = wasm_u16x8_extend_low_u8x16(sm), mins = wasm_u16x8_extend_high_u8x16(sm);
+			v128_t mins = wasm_u16x8_extend_high_u8x16(sm);
 			v128_t isum[MAX_T];
 			UNROLL for (int t = 0; t < T; t++)
 				isum[t] = wasm_i32x4_splat(0);
-			UNROLL for (int g = 0; g < 4; g++) {
-				v128_t s_lo = bcast16(sc, 2 * g), s_hi = bcast16(sc, 2 * g + 1);
+			int16_t sc[8];
+			wasm_v128_store(sc, wasm_u16x8_extend_low_u8x16(sm));
+			NO_UNROLL for (int g = 0; g < 4; g++) { /* rolled: see GROUP_PARTS */
+				v128_t s_lo = wasm_i16x8_splat(sc[2 * g]), s_hi = wasm_i16x8_splat(sc[2 * g + 1]);
 				UNROLL for (int h = 0; h < 2; h++) {
 					v128_t v = wasm_v128_load(blk->qs + 32 * g + 16 * h);
 					v128_t lo = wasm_v128_and(v, m4), hi = wasm_v128_and(wasm_u16x8_shr(v, 4), m4);
@@ -423,7 +459,7 @@ INLINE void q4_K_tile(const int R, const int T, const char *W, size_t ws, int co
 					K_DOT16(hi, s_hi, 64 * g + 32 + 16 * h);
 				}
 			}
-			float d = sl_f16_to_f32(blk->d), dmin = sl_f16_to_f32(blk->dmin);
+			float d = h2f_1(blk->d), dmin = h2f_1(blk->dmin);
 			UNROLL for (int t = 0; t < T; t++) {
 				float dx = KD(t, s);
 				v128_t pm = DOT(mins, wasm_v128_load(XT(t) + o32 + 16 * (size_t)s));
@@ -448,30 +484,27 @@ INLINE void q6_K_tile(const int R, const int T, const char *W, size_t ws, int co
 	for (int s = 0; s < ns; s++) {
 		UNROLL for (int r = 0; r < R; r++) {
 			const sl_block_q6_K *blk = (const sl_block_q6_K *)(W + (size_t)r * ws) + s;
-			v128_t sc8 = wasm_v128_load(blk->scales);
-			v128_t scl = wasm_i16x8_extend_low_i8x16(sc8), sch = wasm_i16x8_extend_high_i8x16(sc8);
 			v128_t isum[MAX_T];
 			UNROLL for (int t = 0; t < T; t++)
 				isum[t] = wasm_i32x4_splat(0);
-			UNROLL for (int h = 0; h < 2; h++) {
-				v128_t sc = h ? sch : scl; /* groups 8h .. 8h+7 */
-				UNROLL for (int c = 0; c < 2; c++) {
-					v128_t qa = wasm_v128_load(blk->ql + 64 * h + 16 * c);
-					v128_t qb = wasm_v128_load(blk->ql + 64 * h + 32 + 16 * c);
-					v128_t qh = wasm_v128_load(blk->qh + 32 * h + 16 * c);
-					v128_t q0 = wasm_v128_or(wasm_v128_and(qa, m4), wasm_v128_and(wasm_i16x8_shl(qh, 4), m30));
-					v128_t q1 = wasm_v128_or(wasm_v128_and(qb, m4), wasm_v128_and(wasm_i16x8_shl(qh, 2), m30));
-					v128_t q2 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(qa, 4), m4), wasm_v128_and(qh, m30));
-					v128_t q3 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(qb, 4), m4),
-								 wasm_v128_and(wasm_u16x8_shr(qh, 2), m30));
-					const int base = 128 * h + 16 * c;
-					K_DOT16(wasm_i8x16_sub(q0, k32), bcast16(sc, c), base);
-					K_DOT16(wasm_i8x16_sub(q1, k32), bcast16(sc, 2 + c), base + 32);
-					K_DOT16(wasm_i8x16_sub(q2, k32), bcast16(sc, 4 + c), base + 64);
-					K_DOT16(wasm_i8x16_sub(q3, k32), bcast16(sc, 6 + c), base + 96);
-				}
+			NO_UNROLL for (int i = 0; i < 4; i++) { /* rolled: see GROUP_PARTS */
+				const int h = i / 2, c = i % 2;
+				const int8_t *sc = blk->scales + 8 * h; /* groups 8h .. 8h+7 */
+				v128_t qa = wasm_v128_load(blk->ql + 64 * h + 16 * c);
+				v128_t qb = wasm_v128_load(blk->ql + 64 * h + 32 + 16 * c);
+				v128_t qh = wasm_v128_load(blk->qh + 32 * h + 16 * c);
+				v128_t q0 = wasm_v128_or(wasm_v128_and(qa, m4), wasm_v128_and(wasm_i16x8_shl(qh, 4), m30));
+				v128_t q1 = wasm_v128_or(wasm_v128_and(qb, m4), wasm_v128_and(wasm_i16x8_shl(qh, 2), m30));
+				v128_t q2 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(qa, 4), m4), wasm_v128_and(qh, m30));
+				v128_t q3 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(qb, 4), m4),
+							 wasm_v128_and(wasm_u16x8_shr(qh, 2), m30));
+				const int base = 128 * h + 16 * c;
+				K_DOT16(wasm_i8x16_sub(q0, k32), wasm_i16x8_splat(sc[c]), base);
+				K_DOT16(wasm_i8x16_sub(q1, k32), wasm_i16x8_splat(sc[2 + c]), base + 32);
+				K_DOT16(wasm_i8x16_sub(q2, k32), wasm_i16x8_splat(sc[4 + c]), base + 64);
+				K_DOT16(wasm_i8x16_sub(q3, k32), wasm_i16x8_splat(sc[6 + c]), base + 96);
 			}
-			float d = sl_f16_to_f32(blk->d);
+			float d = h2f_1(blk->d);
 			UNROLL for (int t = 0; t < T; t++)
 				acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum[t]),
 										   wasm_f32x4_splat(d * KD(t, s))));
@@ -504,23 +537,22 @@ INLINE void q3_K_tile(const int R, const int T, const char *W, size_t ws, int co
 			uint32_t u[4];
 			sl_q3_K_scales4(blk->scales, u);
 			v128_t sc8 = wasm_i8x16_sub(wasm_i32x4_make((int)u[0], (int)u[1], (int)u[2], (int)u[3]), I8(32));
-			v128_t scl = wasm_i16x8_extend_low_i8x16(sc8), sch = wasm_i16x8_extend_high_i8x16(sc8);
 			v128_t isum[MAX_T];
 			UNROLL for (int t = 0; t < T; t++)
 				isum[t] = wasm_i32x4_splat(0);
-			UNROLL for (int c = 0; c < 2; c++) {
+			int8_t sc[16];
+			wasm_v128_store(sc, sc8);
+			NO_UNROLL for (int i = 0; i < 4; i++) { /* rolled: see GROUP_PARTS */
+				const int c = i / 2, h = i % 2;
 				v128_t hm = wasm_v128_load(blk->hmask + 16 * c);
-				UNROLL for (int h = 0; h < 2; h++) {
-					v128_t sc = h ? sch : scl;
-					v128_t qv = wasm_v128_load(blk->qs + 32 * h + 16 * c);
-					UNROLL for (int j = 0; j < 4; j++) {
-						v128_t lo = wasm_v128_and(j ? wasm_u16x8_shr(qv, 2 * j) : qv, m3);
-						v128_t q = wasm_i8x16_sub(wasm_v128_or(lo, hbit4(hm, 4 * h + j)), k4);
-						K_DOT16(q, bcast16(sc, 2 * j + c), 128 * h + 32 * j + 16 * c);
-					}
+				v128_t qv = wasm_v128_load(blk->qs + 32 * h + 16 * c);
+				UNROLL for (int j = 0; j < 4; j++) {
+					v128_t lo = wasm_v128_and(j ? wasm_u16x8_shr(qv, 2 * j) : qv, m3);
+					v128_t q = wasm_i8x16_sub(wasm_v128_or(lo, hbit4(hm, 4 * h + j)), k4);
+					K_DOT16(q, wasm_i16x8_splat(sc[8 * h + 2 * j + c]), 128 * h + 32 * j + 16 * c);
 				}
 			}
-			float d = sl_f16_to_f32(blk->d);
+			float d = h2f_1(blk->d);
 			UNROLL for (int t = 0; t < T; t++)
 				acc[r][t] = wasm_f32x4_add(acc[r][t], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum[t]),
 										   wasm_f32x4_splat(d * KD(t, s))));
@@ -541,23 +573,21 @@ INLINE void q2_K_tile(const int R, const int T, const char *W, size_t ws, int co
 		UNROLL for (int r = 0; r < R; r++) {
 			const sl_block_q2_K *blk = (const sl_block_q2_K *)(W + (size_t)r * ws) + s;
 			v128_t raw = wasm_v128_load(blk->scales);
-			v128_t scb = wasm_v128_and(raw, m4), mb = wasm_v128_and(wasm_u16x8_shr(raw, 4), m4);
-			v128_t scl = wasm_u16x8_extend_low_u8x16(scb), sch = wasm_u16x8_extend_high_u8x16(scb);
+			v128_t mb = wasm_v128_and(wasm_u16x8_shr(raw, 4), m4);
 			v128_t ml = wasm_u16x8_extend_low_u8x16(mb), mh = wasm_u16x8_extend_high_u8x16(mb);
 			v128_t isum[MAX_T];
 			UNROLL for (int t = 0; t < T; t++)
 				isum[t] = wasm_i32x4_splat(0);
-			UNROLL for (int h = 0; h < 2; h++) {
-				v128_t sc = h ? sch : scl;
-				UNROLL for (int c = 0; c < 2; c++) {
-					v128_t qv = wasm_v128_load(blk->qs + 32 * h + 16 * c);
-					UNROLL for (int j = 0; j < 4; j++) {
-						v128_t q = wasm_v128_and(j ? wasm_u16x8_shr(qv, 2 * j) : qv, m3);
-						K_DOT16(q, bcast16(sc, 2 * j + c), 128 * h + 32 * j + 16 * c);
-					}
+			NO_UNROLL for (int i = 0; i < 4; i++) { /* rolled: see GROUP_PARTS */
+				const int h = i / 2, c = i % 2;
+				v128_t qv = wasm_v128_load(blk->qs + 32 * h + 16 * c);
+				UNROLL for (int j = 0; j < 4; j++) {
+					v128_t q = wasm_v128_and(j ? wasm_u16x8_shr(qv, 2 * j) : qv, m3);
+					int sj = blk->scales[8 * h + 2 * j + c] & 15;
+					K_DOT16(q, wasm_i16x8_splat((int16_t)sj), 128 * h + 32 * j + 16 * c);
 				}
 			}
-			float d = sl_f16_to_f32(blk->d), dmin = sl_f16_to_f32(blk->dmin);
+			float d = h2f_1(blk->d), dmin = h2f_1(blk->dmin);
 			UNROLL for (int t = 0; t < T; t++) {
 				float dx = KD(t, s);
 				const v128_t *b16 = (const v128_t *)(XT(t) + o16 + 32 * (size_t)s);
@@ -588,7 +618,7 @@ INLINE float load1(uint32_t type, const char *w, int k)
 	if (type == SL_F32)
 		return ((const float *)w)[k];
 	if (type == SL_F16)
-		return sl_f16_to_f32(((const uint16_t *)w)[k]);
+		return h2f_1(((const uint16_t *)w)[k]);
 	return sl_bf16_to_f32(((const uint16_t *)w)[k]);
 }
 
