@@ -107,11 +107,14 @@ static int act_blck(uint32_t type)
 static const uint32_t types[] = {SL_F32, SL_F16, SL_BF16, SL_Q4_0, SL_Q8_0, SL_Q4_K, SL_Q6_K, SL_Q3_K, SL_Q2_K};
 #define NTYPES (int)(sizeof(types) / sizeof(types[0]))
 
-/* Row lengths per type: odd block counts, and for floats, non-multiples of 8 and 32. */
+/*
+ * Row lengths per type: odd block counts (and for Q4_0/Q8_0, counts that are and are not
+ * multiples of the wasm set's groups of 4), and for floats, non-multiples of 4, 8, 16, 32.
+ */
 static const int *cols_for(uint32_t type, int *n)
 {
 	static const int fl[] = {1, 7, 8, 9, 31, 33, 100, 264};
-	static const int b32[] = {32, 64, 96, 160, 288, 2080};
+	static const int b32[] = {32, 64, 96, 128, 160, 288, 2080};
 	static const int b256[] = {256, 512, 768, 2304};
 	int blck = act_blck(type);
 	if (blck == 0) {
