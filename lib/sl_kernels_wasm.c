@@ -12,19 +12,23 @@
  * tile row (shared by the tile's tokens).
  *
  * Activation layouts (per token, 64-byte aligned, private to this file):
- *   Q4_0: blocks in groups of 4 (the last group padded with zero blocks).  Block b holds
- *     32 int16 in the order the nibbles come out of 16-bit lanes: values 0,2,..,14 (low
- *     nibbles of even bytes), 16,18,..,30 (their high nibbles), 1,3,..,15, 17,19,..,31; then
- *     int32 −8·Σx per block (the −8 offset of Q4_0), then float d per block.
- *   Q8_0: the same groups, values in order, then float d per block.
+ *   Q4_0, Q8_0: blocks in groups of 4 (the last group padded with zero blocks), each group
+ *     128 int16 interleaved so that int32 lane m of every dot product belongs to block m
+ *     (xq_q8_0 gives the order); then for Q4_0 int32 −8·Σx per block (its −8 offset); then
+ *     float d per block.
  *   Q2_K..Q6_K (Q8_K): int16 q[cols], int16 sums of each 16 values, of each 32, float d
  *     per 256.
  * Float weights read X as floats.
  *
- * Sums: per block a vector of 4 int32 partial sums; 4 blocks' vectors are reduced to one
- * vector of their 4 sums, turned to float and scaled by the 4 blocks' dw·dx, and added to
- * the row×token accumulator (4 lanes, summed at the end).  The sequence is the same for
- * every tile shape, so results do not depend on the tiling.
+ * Sums: Q4_0/Q8_0 weights are transposed 4 blocks at a time to match, so one int32 vector
+ * per token collects the 4 blocks' integer sums, which are turned to float, scaled by the
+ * 4 blocks' dw·dx and added to the row×token accumulator (4 lanes, summed at the end).
+ * K-quants: one int32 vector per token and 256-block, the sub-block scales applied to the
+ * widened weights.  The sequence is the same for every tile shape, so results do not
+ * depend on the tiling (nor on the threads).
+ *
+ * Everything has a SIMD version here; the reference set is used by nothing of this file.
+ * Speed notes (clang hoisting loads, V8 spilling): bench/NOTES.md.
  */
 #if defined(__wasm_simd128__) && !defined(SL_NO_SIMD)
 
