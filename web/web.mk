@@ -54,7 +54,7 @@ $(1)/bench/wasmk: bench/wasmk.c $(1)/libsl.a
 $(1)/tests/test_web: web/test_web.c web/sl_web.c web/sl_web.h tests/unit/check.h $(1)/libsl.a
 	@mkdir -p $$(@D)
 	$$(EM_ENV) $$(EMCC) $$(WASM_CPPFLAGS) $$(WASM_CFLAGS) $(2) -Iweb -Itests/unit web/test_web.c web/sl_web.c \
-		$(1)/libsl.a $$(WASM_LDFLAGS) $(3) -sNODERAWFS=1 -sEXIT_RUNTIME=1 -o $$@.js
+		$(1)/libsl.a $$(WASM_LDFLAGS) $(3) -sNODERAWFS=1 -sEXIT_RUNTIME=1 --pre-js tests/unit/wasm_env.js -o $$@.js
 	@printf '#!/bin/sh\nexec $(NODE_RUN) "$$$$0.js" "$$$$@"\n' > $$@ && chmod +x $$@
 -include $$(wildcard $(1)/lib/*.d)
 endef
