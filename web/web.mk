@@ -86,3 +86,43 @@ wasm-check: $(WASM_UNITS) $(WASM_MT_UNITS)
 # The wasm kernel sets under node, 1 and 2 threads (bench/wasm-kernels.sh; figures in bench/NOTES.md)
 bench-wasm-kernels: build-wasm/bench/wasmk build-wasm-mt/bench/wasmk
 	@bench/wasm-kernels.sh
+
+# ==== make wasm: web/sl_web.c (the C API of web/sl_web.h) linked with each lib build ====
+#
+#   web/dist/sl.js + sl.wasm                          one thread (any page)
+#   web/dist/sl-mt.js + sl-mt.wasm + sl-mt.worker.js  pthreads (a cross-origin isolated page)
+#
+# Each is a factory, SLModule(opts) -> Promise of the module (no bundler: the Worker loads it
+# with importScripts).  The exports are every function sl_web.h declares, read from the header
+# so that the list cannot drift from it.  The pthread pool is made when the module starts
+# (a thread cannot start while its caller blocks on it), as large as the Worker asks
+# (opts.slPoolSize: the threads the page chose), else one per core.
+SLW_SRC     ?= web/sl_web.c
+lparen      := (
+SLW_FUNCS   := $(shell grep -E '^[a-z]' web/sl_web.h | sed -n 's/.*[ *]\(slw_[a-z_0-9]*\)$(lparen).*/_\1/p') _malloc _free
+empty       :=
+space       := $(empty) $(empty)
+SLW_EXPORTS  = -sEXPORTED_FUNCTIONS=$(subst $(space),$(comma),$(strip $(SLW_FUNCS))) \
+	       -sEXPORTED_RUNTIME_METHODS=ccall,cwrap,UTF8ToString,stringToUTF8,lengthBytesUTF8
+SLW_LDFLAGS  = $(WASM_LDFLAGS) $(SLW_EXPORTS) -sMODULARIZE=1 -sEXPORT_NAME=SLModule \
+	       -sENVIRONMENT=worker,node -sFILESYSTEM=0 -sINITIAL_MEMORY=32MB
+SLW_MT_POOL  = 'Math.max(1,(Module.slPoolSize|0)||(typeof navigator!=="undefined"&&navigator.hardwareConcurrency)||4)'
+WEB_PAGE     = index.html style.css app.js worker.js
+WEB_DIST     = web/dist/sl.js web/dist/sl-mt.js $(WEB_PAGE:%=web/dist/%)
+
+.PHONY: wasm
+wasm: $(WEB_DIST)
+
+web/dist/sl.js: $(SLW_SRC) web/sl_web.h web/web.mk build-wasm/libsl.a
+	@mkdir -p $(@D)
+	$(EM_ENV) $(EMCC) $(WASM_CPPFLAGS) $(WASM_CFLAGS) -DSL_NO_THREADS -Iweb $(SLW_SRC) build-wasm/libsl.a \
+		$(SLW_LDFLAGS) -o $@
+
+web/dist/sl-mt.js: $(SLW_SRC) web/sl_web.h web/web.mk build-wasm-mt/libsl.a
+	@mkdir -p $(@D)
+	$(EM_ENV) $(EMCC) $(WASM_CPPFLAGS) $(WASM_CFLAGS) $(WASM_MT_FLAGS) -Iweb $(SLW_SRC) build-wasm-mt/libsl.a \
+		$(SLW_LDFLAGS) -Wno-pthreads-mem-growth -sPTHREAD_POOL_SIZE=$(SLW_MT_POOL) -o $@
+
+web/dist/%: web/%
+	@mkdir -p $(@D)
+	cp $< $@
