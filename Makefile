@@ -2,7 +2,8 @@
 #
 #   make            build build/libsl.a, build/libslcli.a, bin/sl-*, and the embedded default model (models/stories260K.gguf)
 #   make deps       install the Debian packages the build and the tests need (apt-get)
-#   make check      unit tests + bats tests; ends with "N passed, N failed"
+#   make check      unit tests (native and wasm) + bats tests + browser tests; ends with "N passed, N failed"
+#   make wasm       web/dist/: the page and sl in WebAssembly (web/README.md); make serve: on 127.0.0.1:8000
 #   make check-asan the same over an ASan + UBSan build (build-asan/, bin-asan/)
 #   make check-valgrind  valgrind memcheck over a short run of every tool
 #   make fuzz       FUZZ_SECONDS=N: every libFuzzer harness of tests/fuzz/ N seconds (clang)
@@ -31,7 +32,7 @@ PYTHON  ?= /usr/bin/python3
 
 PKGS     = libzstd libxxhash libcjson
 DEB_PKGS = libzstd-dev zstd libxxhash-dev libcjson-dev pkg-config bats python3-numpy unicode-data man-db groff-base bsdextrautils \
-           clang libclang-rt-14-dev valgrind
+           clang libclang-rt-14-dev valgrind emscripten chromium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -77,6 +78,9 @@ all: check-deps $(TOOLS) $(DEFAULT_MODEL)
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y gcc make $(DEB_PKGS)
+	@# playwright-core drives /usr/bin/chromium in the browser tests; it never downloads one.
+	@command -v npm >/dev/null || { echo "sl: npm is missing (Node.js 18 or later), needed for the browser tests" >&2; exit 1; }
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund
 
 check-deps:
 	@for p in libzstd:libzstd-dev libxxhash:libxxhash-dev libcjson:libcjson-dev; do \
@@ -201,8 +205,9 @@ check-asan: all
 check-valgrind: all
 	@tests/valgrind.sh
 
+# (web/web.mk adds the wasm unit tests and the browser tests: WEB_CHECKS)
 check: all $(UNITS) $(FUZZ_DRIVERS)
-	@PYTHON=$(PYTHON) tests/run $(UNITS) $(FUZZ_DRIVERS)
+	@PYTHON=$(PYTHON) tests/run $(UNITS) $(FUZZ_DRIVERS) $(WEB_CHECKS)
 
 # What each quantization costs: make quality MODEL=hf-dir-or-gguf TEXT=file [BASE=f16] [TYPES=...]
 quality: all

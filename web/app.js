@@ -3,7 +3,7 @@
  * work is in worker.js (one Worker per run).
  *
  * Automation (web/README.md): index.html?model=URL&prompt=TEXT&n=N&temp=T&seed=S&threads=K
- * [&top_p=P&top_k=K&profile=low|mid|high|unlimited&budget=MB]&autorun=1 runs once; the
+ * [&top_p=P&top_k=K&profile=low|mid|high|unlimited&budget=MB&build=one]&autorun=1 runs once; the
  * generated text (without the prompt) is in #output, #status ends as "done" or "error: …",
  * and window.slStats holds {loadMs, firstTokenMs, promptTokS, genTokS, bytesFetched,
  * chunksFromCache, threads, simd}.
@@ -97,6 +97,7 @@ function readParams() {
 		autorun: q.get("autorun") === "1",
 		budgetMB: q.has("budget") ? parseFloat(q.get("budget")) : null,
 		topK: q.has("top_k") ? parseInt(q.get("top_k"), 10) : 0,
+		build: q.get("build") === "one" ? "one" : null,   // the one-thread build even when isolated
 	};
 }
 
@@ -138,6 +139,7 @@ function start(opts) {
 		seed: parseFloat($("seed").value) || 0,
 		threads: isolated ? Math.max(1, parseInt($("threads").value, 10) || 1) : 1,
 		budget,
+		build: opts.build,
 	};
 	if (!isFinite(req.topP))
 		req.topP = 1;

@@ -126,3 +126,24 @@ web/dist/sl-mt.js: $(SLW_SRC) web/sl_web.h web/web.mk build-wasm-mt/libsl.a
 web/dist/%: web/%
 	@mkdir -p $(@D)
 	cp $< $@
+
+# ==== the page's tests, make serve ====
+# models/stories260K/: the default model in chunks of one layer, for the page and its tests.
+WEB_MODEL  = models/stories260K/manifest.json
+# What make check runs beside the native tests: the unit tests in wasm (both builds) and the
+# browser tests (tests/web/run: Debian's chromium through playwright-core).
+WEB_CHECKS = $(WASM_UNITS) $(WASM_MT_UNITS) tests/web/run
+SERVE_OPTS ?=
+
+$(WEB_MODEL): models/stories260K.gguf bin/sl-chunk
+	bin/sl-chunk -q --layers 1 -o $(@D) models/stories260K.gguf
+
+.PHONY: check-web serve
+check: $(WASM_UNITS) $(WASM_MT_UNITS) wasm $(WEB_MODEL)
+
+check-web: all wasm $(WEB_MODEL)
+	@tests/run --units tests/web/run
+
+# make serve [SERVE_OPTS='--port 8080 --models DIR --no-isolation']: http://127.0.0.1:8000/
+serve: all wasm $(WEB_MODEL)
+	$(PYTHON) scripts/serve.py $(SERVE_OPTS)

@@ -2,7 +2,7 @@
  * worker.js — all model work of the page, in a dedicated Worker (the page never blocks).
  *
  * The page sends one message, {type: "run", model, prompt, n, temp, seed, topK, topP,
- * threads, budget}, and gets back "info", "plan", "chunk", "progress", "text", "stats",
+ * threads, budget, build}, and gets back "info", "plan", "chunk", "progress", "text", "stats",
  * "done" and "error" messages (app.js).  One Worker runs one generation: the page makes a
  * new one for each run, so that the thread pool matches the threads asked for.
  *
@@ -44,13 +44,13 @@ function heap() {
 	return new Uint8Array(M.wasmMemory ? M.wasmMemory.buffer : M.HEAPU8.buffer);
 }
 
-async function loadModule(threads) {
+async function loadModule(threads, build) {
 	const isolated = self.crossOriginIsolated === true && typeof SharedArrayBuffer === "function";
-	const file = isolated ? "sl-mt.js" : "sl.js";
+	const file = isolated && build !== "one" ? "sl-mt.js" : "sl.js";
 	const url = new URL(file, self.location.href).href;
 	importScripts(url);
 	M = await self.SLModule({
-		slPoolSize: isolated ? threads : 1,
+		slPoolSize: threads,
 		mainScriptUrlOrBlob: url,                 // where the pthread workers load it from
 		print: (s) => console.log(s),
 		printErr: (s) => console.warn(s),
@@ -143,8 +143,9 @@ class Loader {
 		post({ type: "chunk", k: c.k, state });
 	}
 
-	/* Read a response body into one array of the chunk's size, counting progress. */
-	async body(c, resp, counts) {
+	/* Read a response body into one array of the chunk's size.  src: "network" or "cache";
+	 * first: the chunk's first load, which moves the progress bar. */
+	async body(c, resp, src, first) {
 		const out = new Uint8Array(c.size);
 		let off = 0, over = false;
 		const reader = resp.body.getReader();
@@ -160,10 +161,10 @@ class Loader {
 				out.set(value, off);
 				off += value.length;
 			}
-			if (counts) {
+			if (src === "network")
+				this.fetched += value.length;
+			if (first) {
 				this.read += value.length;
-				if (counts === "network")
-					this.fetched += value.length;
 				this.progress(false);
 			}
 		}
@@ -172,7 +173,7 @@ class Loader {
 		return { bytes: out };
 	}
 
-	async fromNetwork(c, counts) {
+	async fromNetwork(c, first) {
 		let resp;
 		try {
 			resp = await fetch(c.url, { cache: "no-store" });
@@ -181,16 +182,16 @@ class Loader {
 		}
 		if (!resp.ok)
 			throw new Error(`${c.file}: HTTP ${resp.status} ${resp.statusText}`.trim());
-		return this.body(c, resp, counts);
+		return this.body(c, resp, "network", first);
 	}
 
-	async fromCacheOrNetwork(c, counts) {
+	async fromCacheOrNetwork(c, first) {
 		if (this.cache) {
 			const resp = await this.cache.match(this.key(c));
 			if (resp)
-				return { ...(await this.body(c, resp, counts ? "cache" : null)), cached: true };
+				return { ...(await this.body(c, resp, "cache", first)), cached: true };
 		}
-		return { ...(await this.fromNetwork(c, counts ? "network" : null)), cached: false };
+		return { ...(await this.fromNetwork(c, first)), cached: false };
 	}
 
 	store(c, bytes) {
@@ -229,7 +230,7 @@ class Loader {
 		}
 		console.warn(`${err}: fetching it again`);
 		await this.unstore(c);
-		const again = await this.fromNetwork(c, null);
+		const again = await this.fromNetwork(c, false);
 		err = this.tryPut(c, again);
 		if (err) {
 			this.setState(c, "failed");
@@ -377,10 +378,11 @@ function estimateState(model, ctx) {
 async function run(req) {
 	const t0 = now();
 	const stats = { loadMs: null, firstTokenMs: null, promptTokS: null, genTokS: null,
-		bytesFetched: 0, chunksFromCache: 0, threads: 1, simd: false };
-	const mod = await loadModule(Math.max(1, req.threads | 0));
-	const threads = mod.isolated ? Math.max(1, req.threads | 0) : 1;
+		bytesFetched: 0, chunksFromCache: 0, threads: 1, simd: false, build: null };
+	const mod = await loadModule(Math.max(1, req.threads | 0), req.build);
+	const threads = mod.build === "sl-mt.js" ? Math.max(1, req.threads | 0) : 1;
 	stats.threads = threads;
+	stats.build = mod.build;
 	stats.simd = !!mod.info.simd;
 	post({ type: "info", build: mod.build, isolated: mod.isolated, threads, info: mod.info });
 
