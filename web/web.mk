@@ -147,3 +147,8 @@ check-web: all wasm $(WEB_MODEL)
 # make serve [SERVE_OPTS='--port 8080 --models DIR --no-isolation']: http://127.0.0.1:8000/
 serve: all wasm $(WEB_MODEL)
 	$(PYTHON) scripts/serve.py $(SERVE_OPTS)
+
+# make bench-web [SL_WEB_MODEL=file.gguf] [THREADS="1 2"]: bench/web.sh -> bench/out/web.md
+.PHONY: bench-web
+bench-web: all wasm
+	@PYTHON=$(PYTHON) bench/web.sh

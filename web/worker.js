@@ -104,7 +104,7 @@ class Loader {
 			fromCache: null,        // where the first copy came from
 		}));
 		this.total = this.chunks.reduce((s, c) => s + c.size, 0);
-		this.read = 0;              // bytes read from anywhere (progress)
+		this.seen = 0;              // bytes of first loads, from anywhere (progress)
 		this.fetched = 0;           // bytes read from the network
 		this.fromCache = 0;         // chunks whose first copy came from the cache
 		this.nDone = 0;
@@ -112,6 +112,9 @@ class Loader {
 		this.lastProgress = 0;
 		this.resident = new Set(this.chunks.map((c) => c.k)); // all, unless a budget says less
 		this.cachePuts = [];
+		this.putChain = Promise.resolve();
+		this.toStore = [];          // chunks put from the network, to copy to the cache
+		this.pendingPuts = 0;
 		this.prefetch = null;       // {k, promise of bytes}: the next streamed chunk, read ahead
 		this.cache = null;
 		this.opts = opts;
@@ -134,7 +137,7 @@ class Loader {
 		if (!force && t - this.lastProgress < PROGRESS_MS)
 			return;
 		this.lastProgress = t;
-		post({ type: "progress", bytes: this.read, total: this.total, done: this.nDone,
+		post({ type: "progress", bytes: this.seen, total: this.total, done: this.nDone,
 			n: this.chunks.length, fetched: this.fetched, fromCache: this.fromCache });
 	}
 
@@ -143,37 +146,13 @@ class Loader {
 		post({ type: "chunk", k: c.k, state });
 	}
 
-	/* Read a response body into one array of the chunk's size.  src: "network" or "cache";
-	 * first: the chunk's first load, which moves the progress bar. */
-	async body(c, resp, src, first) {
-		const out = new Uint8Array(c.size);
-		let off = 0, over = false;
-		const reader = resp.body.getReader();
-		for (;;) {
-			const { done, value } = await reader.read();
-			if (done)
-				break;
-			if (off + value.length > c.size) {
-				over = true;
-				out.set(value.subarray(0, c.size - off), off);
-				off = c.size;
-			} else {
-				out.set(value, off);
-				off += value.length;
-			}
-			if (src === "network")
-				this.fetched += value.length;
-			if (first) {
-				this.read += value.length;
-				this.progress(false);
-			}
+	/* A response for chunk c: from the cache if allowed and there, else from the network. */
+	async open(c, allowCache) {
+		if (allowCache && this.cache) {
+			const resp = await this.cache.match(this.key(c));
+			if (resp)
+				return { resp, src: "cache" };
 		}
-		if (over || off !== c.size) // a short or long file: its size is what slw_put checks
-			return { bytes: out.subarray(0, off), bad: `${c.file}: ${over ? "more than" : off} bytes, the manifest says ${c.size}` };
-		return { bytes: out };
-	}
-
-	async fromNetwork(c, first) {
 		let resp;
 		try {
 			resp = await fetch(c.url, { cache: "no-store" });
@@ -182,25 +161,66 @@ class Loader {
 		}
 		if (!resp.ok)
 			throw new Error(`${c.file}: HTTP ${resp.status} ${resp.statusText}`.trim());
-		return this.body(c, resp, "network", first);
+		return { resp, src: "network" };
 	}
 
-	async fromCacheOrNetwork(c, first) {
-		if (this.cache) {
-			const resp = await this.cache.match(this.key(c));
-			if (resp)
-				return { ...(await this.body(c, resp, "cache", first)), cached: true };
-		}
-		return { ...(await this.fromNetwork(c, first)), cached: false };
-	}
-
+	/* Store a copy of chunk c's bytes in the cache.  One write at a time, and first() waits
+	 * when a few are queued: the copies are what the renderer holds beyond the heap. */
 	store(c, bytes) {
 		if (!this.cache)
 			return;
-		const resp = new Response(bytes, { headers: { "Content-Type": "application/octet-stream",
-			"Content-Length": String(bytes.length) } });
-		this.cachePuts.push(this.cache.put(this.key(c), resp).catch((e) =>
-			console.warn(`${c.file}: not stored in the cache: ${e.message}`)));
+		this.pendingPuts++;
+		const resp = new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } });
+		this.putChain = this.putChain.then(() => this.cache.put(this.key(c), resp))
+			.catch((e) => console.warn(`${c.file}: not stored in the cache: ${e.message}`))
+			.finally(() => this.pendingPuts--);
+		this.cachePuts.push(this.putChain);
+	}
+
+	/* Read a response body, piece by piece, to sink(piece, offset); first: the chunk's first
+	 * load, which moves the progress bar.  An error message if its size is not the manifest's. */
+	async read(c, { resp, src }, first, sink) {
+		let off = 0;
+		const reader = resp.body.getReader();
+		for (;;) {
+			const { done, value } = await reader.read();
+			if (done)
+				break;
+			if (src === "network")
+				this.fetched += value.length;
+			if (first) {
+				this.seen += value.length;
+				this.progress(false);
+			}
+			if (off + value.length > c.size) {
+				reader.cancel().catch(() => {});
+				return `${c.file}: more than ${c.size} bytes, the size the manifest gives`;
+			}
+			if (sink)
+				sink(value, off);
+			off += value.length;
+		}
+		return off === c.size ? null : `${c.file}: ${off} bytes, the manifest says ${c.size}`;
+	}
+
+	/* The body straight into a new heap block: {ptr, n} (owned by us until put) or {bad}. */
+	async readToHeap(c, o, first) {
+		const p = api.alloc(c.size);
+		if (!p)
+			throw new Error(`${c.file}: out of memory for its ${c.size} bytes`);
+		const bad = await this.read(c, o, first, (v, off) => heap().set(v, p + off));
+		if (bad) {
+			api.free(p);
+			return { bad };
+		}
+		return { ptr: p, n: c.size };
+	}
+
+	/* The body into an array (a streamed chunk: for the cache, or read ahead while one runs). */
+	async readToArray(c, o, first) {
+		const out = new Uint8Array(c.size);
+		const bad = await this.read(c, o, first, (v, off) => out.set(v, off));
+		return bad ? { bad } : { bytes: out };
 	}
 
 	async unstore(c) {
@@ -209,55 +229,83 @@ class Loader {
 			await this.cache.delete(this.key(c));
 	}
 
-	/* Put bytes of chunk c; 0 on success, else the error message (the bytes are freed). */
+	/* Hand got ({ptr, n}, {bytes} or {bad}) to slw_put as chunk c: null, or why it failed. */
 	tryPut(c, got) {
 		if (got.bad)
 			return got.bad;
-		const p = toHeap(got.bytes);
+		const p = got.ptr || toHeap(got.bytes);
+		const n = got.ptr ? got.n : got.bytes.length;
 		this.puts++;
-		if (api.put(c.k, p, got.bytes.length) !== 0)
+		if (api.put(c.k, p, n) !== 0)     // sl_web frees the block either way
 			return api.error() || `${c.file}: refused`;
-		return 0;
+		return null;
 	}
 
-	/* Put chunk c from got; if it fails, once more from the network; then throw. */
-	async putChecked(c, got) {
+	/* Chunk c was put from the network: have the cache keep it.  A block put from the heap
+	 * is copied out later, when every chunk is in (store_all): writing a gigabyte to the
+	 * cache while the rest downloads slows the download, and holding copies costs memory. */
+	keep(c, got, o) {
+		if (o.src !== "network" || !this.cache)
+			return;
+		if (got.bytes)
+			this.store(c, got.bytes);
+		else
+			this.toStore.push({ c, ptr: got.ptr, n: got.n });
+	}
+
+	/* The deferred copies, one at a time (sl_web uses a chunk's bytes in place, as put). */
+	async storeAll() {
+		for (const { c, ptr, n } of this.toStore.splice(0)) {
+			if (!api.has(c.k))
+				continue;       // dropped meanwhile: fetched again next time
+			this.store(c, heap().slice(ptr, ptr + n));
+			await this.putChain;
+		}
+	}
+
+	/* Put chunk c from got (read from o); if it is refused, once more from the network; then
+	 * throw.  What came from the network goes to the cache once it has been accepted. */
+	async putChecked(c, got, o) {
 		let err = this.tryPut(c, got);
 		if (!err) {
-			if (!got.cached)
-				this.store(c, got.bytes);
+			this.keep(c, got, o);
 			return;
 		}
 		console.warn(`${err}: fetching it again`);
-		await this.unstore(c);
-		const again = await this.fromNetwork(c, false);
+		if (o.src === "cache")
+			await this.unstore(c);
+		const o2 = await this.open(c, false);
+		const again = await this.readToHeap(c, o2, false);
 		err = this.tryPut(c, again);
 		if (err) {
 			this.setState(c, "failed");
 			throw new Error(err);
 		}
-		this.store(c, again.bytes);
+		this.keep(c, again, o2);
 	}
 
-	/* The first load of chunk c: put it if resident, else just make sure the cache holds it. */
+	/* The first load of chunk c: put it if it stays (or is wanted now), else only see that
+	 * the cache holds it (a streamed chunk: read again when slw_run asks). */
 	async first(c) {
 		this.setState(c, "fetching");
-		const got = await this.fromCacheOrNetwork(c, true);
-		c.fromCache = got.cached;
-		if (got.cached)
+		const o = await this.open(c, true);
+		c.fromCache = o.src === "cache";
+		if (c.fromCache)
 			this.fromCache++;
 		if (this.resident.has(c.k) || this.waitingFor === c.k) {
-			await this.putChecked(c, got);
+			await this.putChecked(c, await this.readToHeap(c, o, true), o);
 			this.setState(c, this.resident.has(c.k) ? "resident" : "held");
 		} else {
-			if (!got.cached) {
-				// Not needed now: keep it in the cache only, checked when it is put.
-				if (got.bad)
-					throw new Error(got.bad);
+			// Streamed: into the cache only (checked when it is put, for each id).
+			const got = o.src === "network" ? await this.readToArray(c, o, true) : { bad: await this.read(c, o, true, null) };
+			if (got.bad)
+				throw new Error(got.bad);
+			if (got.bytes)
 				this.store(c, got.bytes);
-			}
 			this.setState(c, "streamed");
 		}
+		if (this.pendingPuts > 4)   // streamed chunks' copies waiting for the cache
+			await this.putChain;
 		this.nDone++;
 		this.progress(true);
 	}
@@ -289,6 +337,8 @@ class Loader {
 		for (let i = 0; i < Math.min(PARALLEL, queue.length); i++)
 			starters.push(lane());
 		this.allArrived = Promise.all(starters);
+		this.stored = this.allArrived.then(() => this.failed ? null : this.storeAll());
+		this.stored.catch(() => {});
 	}
 
 	/* slw_run wants chunk k. */
@@ -306,13 +356,15 @@ class Loader {
 		await c.arrived;            // its first load (already under way)
 		this.waitingFor = -1;
 		if (!api.has(k)) {
-			let got;
+			let got, o;
 			if (this.prefetch && this.prefetch.k === k)
-				got = await this.prefetch.promise;
-			else
-				got = await this.fromCacheOrNetwork(c, false);
+				({ got, o } = await this.prefetch.promise);
+			else {
+				o = await this.open(c, true);
+				got = await this.readToHeap(c, o, false);
+			}
 			this.prefetch = null;
-			await this.putChecked(c, got);
+			await this.putChecked(c, got, o);
 			this.setState(c, "held");
 		}
 		if (!this.resident.has(k))
@@ -328,7 +380,10 @@ class Loader {
 		const c = streamed[(i + 1) % streamed.length];
 		if (c.k === k || (this.prefetch && this.prefetch.k === c.k))
 			return;
-		const promise = c.arrived.then(() => this.fromCacheOrNetwork(c, false));
+		const promise = c.arrived.then(async () => {
+			const o = await this.open(c, true);
+			return { got: await this.readToArray(c, o, false), o };
+		});
 		promise.catch(() => {});
 		this.prefetch = { k: c.k, promise };
 	}
@@ -483,6 +538,7 @@ async function run(req) {
 	await L.allArrived;
 	if (L.failed)
 		throw L.failed;
+	await L.stored;
 	await Promise.all(L.cachePuts);
 	if (stats.loadMs == null)
 		stats.loadMs = now() - t0;
