@@ -74,6 +74,16 @@ def handler_for(root, models, isolation, quiet):
     return Handler
 
 
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A page that stops reading (a run stopped, a Worker ended) is not an error here.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 def main():
     ap = argparse.ArgumentParser(description="Serve sl's page (web/dist) and models on the loopback address.")
     ap.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: a free one)")
@@ -98,11 +108,10 @@ def main():
             return 1
     handler = handler_for(os.path.abspath(a.root), os.path.abspath(a.models), not a.no_isolation, a.quiet)
     try:
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), handler)
+        srv = Server(("127.0.0.1", a.port), handler)
     except OSError as e:
         print(f"serve.py: 127.0.0.1:{a.port}: {e.strerror}", file=sys.stderr)
         return 1
-    srv.daemon_threads = True
     port = srv.server_address[1]
     print(f"serving http://127.0.0.1:{port}/ ({a.root}; /models/ from {a.models}"
           + ("; not cross-origin isolated" if a.no_isolation else "") + ")", flush=True)

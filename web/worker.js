@@ -253,6 +253,15 @@ class Loader {
 			this.toStore.push({ c, ptr: got.ptr, n: got.n });
 	}
 
+	/* Chunk k is about to be dropped: if its copy to the cache is still to be made, make it now. */
+	storeBeforeDrop(k) {
+		const i = this.toStore.findIndex((e) => e.c.k === k);
+		if (i < 0)
+			return;
+		const { c, ptr, n } = this.toStore.splice(i, 1)[0];
+		this.store(c, heap().slice(ptr, ptr + n));
+	}
+
 	/* The deferred copies, one at a time (sl_web uses a chunk's bytes in place, as put). */
 	async storeAll() {
 		for (const { c, ptr, n } of this.toStore.splice(0)) {
@@ -348,6 +357,7 @@ class Loader {
 			// Under the budget: free the other streamed chunks first.
 			for (const o of this.chunks)
 				if (o.k && o.k !== k && !this.resident.has(o.k) && api.has(o.k)) {
+					this.storeBeforeDrop(o.k);
 					api.drop(o.k);
 					this.setState(o, "streamed");
 				}
@@ -360,6 +370,7 @@ class Loader {
 			if (this.prefetch && this.prefetch.k === k)
 				({ got, o } = await this.prefetch.promise);
 			else {
+				await this.putChain;   // its copy may still be on its way to the cache
 				o = await this.open(c, true);
 				got = await this.readToHeap(c, o, false);
 			}
@@ -381,6 +392,7 @@ class Loader {
 		if (c.k === k || (this.prefetch && this.prefetch.k === c.k))
 			return;
 		const promise = c.arrived.then(async () => {
+			await this.putChain;
 			const o = await this.open(c, true);
 			return { got: await this.readToArray(c, o, false), o };
 		});
