@@ -264,10 +264,11 @@ class Loader {
 
 	/* The deferred copies, one at a time (sl_web uses a chunk's bytes in place, as put). */
 	async storeAll() {
-		for (const { c, ptr, n } of this.toStore.splice(0)) {
-			if (!api.has(c.k))
-				continue;       // dropped meanwhile: fetched again next time
-			this.store(c, heap().slice(ptr, ptr + n));
+		// One at a time off the list, so that storeBeforeDrop still finds the others.
+		while (this.toStore.length) {
+			const { c, ptr, n } = this.toStore.shift();
+			if (api.has(c.k))
+				this.store(c, heap().slice(ptr, ptr + n));
 			await this.putChain;
 		}
 	}
@@ -365,16 +366,17 @@ class Loader {
 		this.waitingFor = k;
 		await c.arrived;            // its first load (already under way)
 		this.waitingFor = -1;
+		const pre = this.prefetch && this.prefetch.k === k ? await this.prefetch.promise : null;
+		this.prefetch = null;
 		if (!api.has(k)) {
 			let got, o;
-			if (this.prefetch && this.prefetch.k === k)
-				({ got, o } = await this.prefetch.promise);
+			if (pre)
+				({ got, o } = pre);
 			else {
 				await this.putChain;   // its copy may still be on its way to the cache
 				o = await this.open(c, true);
 				got = await this.readToHeap(c, o, false);
 			}
-			this.prefetch = null;
 			await this.putChecked(c, got, o);
 			this.setState(c, "held");
 		}
@@ -391,13 +393,17 @@ class Loader {
 		const c = streamed[(i + 1) % streamed.length];
 		if (c.k === k || (this.prefetch && this.prefetch.k === c.k))
 			return;
-		const promise = c.arrived.then(async () => {
-			await this.putChain;
+		const entry = { k: c.k };
+		entry.promise = c.arrived.then(async () => {
+			await this.putChain;   // its copy may still be on its way to the cache
+			// Not wanted any more, or held already (a copy is made before it is dropped).
+			if (this.prefetch !== entry || api.has(c.k))
+				return null;
 			const o = await this.open(c, true);
 			return { got: await this.readToArray(c, o, false), o };
 		});
-		promise.catch(() => {});
-		this.prefetch = { k: c.k, promise };
+		entry.promise.catch(() => {});
+		this.prefetch = entry;
 	}
 
 	/* Which layer chunks stay: the lowest ones that fit beside the core, the state and one streamed chunk. */
