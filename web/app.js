@@ -59,6 +59,7 @@ function spanText(chunks) {
 }
 
 let worker = null;
+let fetcher = null;
 let state = null;
 
 function setStatus(text, cls) {
@@ -120,9 +121,16 @@ function drawChunks(plan) {
 	$("plan").textContent = text;
 }
 
-function start(opts) {
+function stopWorkers() {
 	if (worker)
 		worker.terminate();
+	if (fetcher)
+		fetcher.terminate();
+	worker = fetcher = null;
+}
+
+function start(opts) {
+	stopWorkers();
 	const prompt = $("prompt").value;
 	const profile = $("profile").value;
 	let budget = PROFILES[profile] || 0;
@@ -156,20 +164,23 @@ function start(opts) {
 	$("go").disabled = true;
 	$("stop").disabled = false;
 
+	// The model's Worker, and the chunk I/O's beside it, joined by a channel (fetch.js).
+	const ch = new MessageChannel();
+	fetcher = new Worker("fetch.js");
+	fetcher.onmessage = (e) => onMessage(e.data);
+	fetcher.onerror = (e) => finish({ type: "error", message: e.message || "the chunk fetcher failed" });
+	fetcher.postMessage({ type: "port", port: ch.port1 }, [ch.port1]);
 	worker = new Worker("worker.js");
 	worker.onmessage = (e) => onMessage(e.data);
 	worker.onerror = (e) => finish({ type: "error", message: e.message || "the worker failed" });
-	worker.postMessage(req);
+	worker.postMessage({ ...req, port: ch.port2 }, [ch.port2]);
 }
 
 function finish(m) {
 	$("caret").hidden = true;
 	$("go").disabled = false;
 	$("stop").disabled = true;
-	if (worker) {
-		worker.terminate();
-		worker = null;
-	}
+	stopWorkers();
 	if (m.type === "done") {
 		window.slStats = m.stats;
 		showStats(m.stats);
@@ -177,6 +188,17 @@ function finish(m) {
 	} else {
 		setStatus(`error: ${m.message}`, "error");
 	}
+}
+
+function showProgress() {
+	if (!state.total)
+		return;
+	const seen = Math.min(state.seen || 0, state.total);
+	const pct = 100 * seen / state.total;
+	$("bar-fill").style.width = `${pct.toFixed(1)}%`;
+	$("bar").setAttribute("aria-valuenow", pct.toFixed(0));
+	$("progress-text").textContent = `${fmtBytes(seen)} of ${fmtBytes(state.total)} · ` +
+		`${state.done || 0}/${state.n} chunks` + (state.fromCache ? ` · ${state.fromCache} from the cache` : "");
 }
 
 function showStats(s) {
@@ -194,19 +216,26 @@ function onMessage(m) {
 		break;
 	case "plan":
 		drawChunks(m);
+		state.total = m.chunks.reduce((t, c) => t + c.size, 0);
+		state.n = m.chunks.length;
+		showProgress();
 		break;
 	case "chunk":
 		if (state.cells[m.k])
 			state.cells[m.k].className = (m.k === 0 ? "core " : "") + m.state;
 		break;
-	case "progress": {
-		const pct = m.total ? (100 * m.bytes / m.total) : 0;
-		$("bar-fill").style.width = `${Math.min(100, pct).toFixed(1)}%`;
-		$("bar").setAttribute("aria-valuenow", pct.toFixed(0));
-		$("progress-text").textContent = `${fmtBytes(m.bytes)} of ${fmtBytes(m.total)} · ` +
-			`${m.done}/${m.n} chunks` + (m.fromCache ? ` · ${m.fromCache} from the cache` : "");
+	case "io":          // fetch.js: bytes of first loads so far
+		state.seen = m.seen;
+		showProgress();
 		break;
-	}
+	case "io-chunk":    // fetch.js: a chunk's first load started
+		if (state.cells[m.k] && /waiting/.test(state.cells[m.k].className))
+			state.cells[m.k].className = (m.k === 0 ? "core " : "") + "fetching";
+		break;
+	case "progress":    // worker.js: chunks in
+		Object.assign(state, { total: m.total, done: m.done, n: m.n, fromCache: m.fromCache });
+		showProgress();
+		break;
 	case "text":
 		$("output").textContent += m.text;
 		state.ids = m.ids;
@@ -227,11 +256,8 @@ function onMessage(m) {
 }
 
 function stop() {
-	if (!worker)
-		return;
-	worker.terminate();
-	worker = null;
-	finish({ type: "error", message: "stopped" });
+	if (worker)
+		finish({ type: "error", message: "stopped" });
 }
 
 showDevice();

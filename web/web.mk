@@ -107,7 +107,7 @@ SLW_EXPORTS  = -sEXPORTED_FUNCTIONS=$(subst $(space),$(comma),$(strip $(SLW_FUNC
 SLW_LDFLAGS  = $(WASM_LDFLAGS) $(SLW_EXPORTS) -sMODULARIZE=1 -sEXPORT_NAME=SLModule \
 	       -sENVIRONMENT=worker,node -sFILESYSTEM=0 -sINITIAL_MEMORY=32MB
 SLW_MT_POOL  = 'Math.max(1,(Module.slPoolSize|0)||(typeof navigator!=="undefined"&&navigator.hardwareConcurrency)||4)'
-WEB_PAGE     = index.html style.css app.js worker.js
+WEB_PAGE     = index.html style.css app.js worker.js fetch.js
 WEB_DIST     = web/dist/sl.js web/dist/sl-mt.js $(WEB_PAGE:%=web/dist/%)
 
 .PHONY: wasm

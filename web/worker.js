@@ -2,9 +2,10 @@
  * worker.js — all model work of the page, in a dedicated Worker (the page never blocks).
  *
  * The page sends one message, {type: "run", model, prompt, n, temp, seed, topK, topP,
- * threads, budget, build}, and gets back "info", "plan", "chunk", "progress", "text", "stats",
+ * threads, budget, build, port}, and gets back "info", "plan", "chunk", "progress", "text",
  * "done" and "error" messages (app.js).  One Worker runs one generation: the page makes a
- * new one for each run, so that the thread pool matches the threads asked for.
+ * new one for each run, so that the thread pool matches the threads asked for.  port leads
+ * to fetch.js, the chunk I/O in a Worker of its own (downloads go on while this one computes).
  *
  * Loading (sl_web.h): the manifest goes to slw_open; the core chunk is fetched first, then
  * the layer chunks in layer order, a few at a time; each comes from the Cache API when it is
@@ -23,9 +24,7 @@
  */
 "use strict";
 
-const CACHE_NAME = "sl-chunks-v1";
 const PARALLEL = 4;          // chunk fetches at once
-const PROGRESS_MS = 100;     // at most one progress message per this
 
 let M = null;                // the emscripten module
 let api = null;              // wrapped slw_* functions
@@ -93,52 +92,65 @@ function toHeap(bytes) {
 	return p;
 }
 
+/* Requests to fetch.js (the chunk I/O, in a Worker of its own) over the page's MessagePort. */
+class IO {
+	constructor(port) {
+		this.port = port;
+		this.id = 0;
+		this.waiting = new Map();
+		this.onChunk = null;
+		port.onmessage = (e) => {
+			const m = e.data;
+			if (m.op === "chunk")
+				return this.onChunk(m);
+			const done = this.waiting.get(m.id);
+			this.waiting.delete(m.id);
+			done(m);
+		};
+	}
+
+	call(msg, transfer) {
+		const id = ++this.id;
+		return new Promise((resolve) => {
+			this.waiting.set(id, resolve);
+			this.port.postMessage({ ...msg, id }, transfer || []);
+		});
+	}
+}
+
 class Loader {
-	constructor(manifestUrl, manifest, opts) {
-		this.base = manifestUrl;
-		this.chunks = manifest.chunks.map((c, k) => ({
-			k, file: c.file, size: c.size, xxh3: c.xxh3, layers: c.layers,
-			url: new URL(c.file, manifestUrl).href,
-			state: "waiting",       // waiting, fetching, resident, streamed, held, failed
-			arrived: null,          // promise: put (resident) or stored in the cache (streamed)
-			fromCache: null,        // where the first copy came from
-		}));
+	constructor(manifestUrl, manifest, io) {
+		this.chunks = manifest.chunks.map((c, k) => {
+			const url = new URL(c.file, manifestUrl).href;
+			return {
+				k, file: c.file, size: c.size, xxh3: c.xxh3, layers: c.layers, url,
+				// The cache key: a changed chunk (another sum) never matches an old entry.
+				key: url + (url.includes("?") ? "&" : "?") + "xxh3=" + c.xxh3,
+				state: "waiting",   // waiting, resident, streamed, held, failed
+				arrived: null,      // promise: put (resident) or seen by the cache (streamed)
+			};
+		});
+		this.io = io;
 		this.total = this.chunks.reduce((s, c) => s + c.size, 0);
-		this.seen = 0;              // bytes of first loads, from anywhere (progress)
 		this.fetched = 0;           // bytes read from the network
-		this.fromCache = 0;         // chunks whose first copy came from the cache
+		this.fromCache = 0;         // chunks whose first load came from the cache
 		this.nDone = 0;
 		this.puts = 0;              // slw_put calls (a streamed chunk is put once per id)
-		this.lastProgress = 0;
 		this.resident = new Set(this.chunks.map((c) => c.k)); // all, unless a budget says less
 		this.cachePuts = [];
-		this.putChain = Promise.resolve();
 		this.toStore = [];          // chunks put from the network, to copy to the cache
-		this.pendingPuts = 0;
-		this.prefetch = null;       // {k, promise of bytes}: the next streamed chunk, read ahead
-		this.cache = null;
-		this.opts = opts;
+		this.prefetch = null;       // {k, promise}: the next streamed chunk, read ahead
+		this.waitingFor = -1;
+		this.failed = null;
 	}
 
-	key(c) {
-		return c.url + (c.url.includes("?") ? "&" : "?") + "xxh3=" + c.xxh3;
+	desc(c) {
+		return { k: c.k, file: c.file, url: c.url, key: c.key, size: c.size };
 	}
 
-	async openCache() {
-		try {
-			this.cache = self.caches ? await self.caches.open(CACHE_NAME) : null;
-		} catch (e) {
-			this.cache = null;      // e.g. an opaque origin: network only
-		}
-	}
-
-	progress(force) {
-		const t = now();
-		if (!force && t - this.lastProgress < PROGRESS_MS)
-			return;
-		this.lastProgress = t;
-		post({ type: "progress", bytes: this.seen, total: this.total, done: this.nDone,
-			n: this.chunks.length, fetched: this.fetched, fromCache: this.fromCache });
+	progress() {
+		post({ type: "progress", total: this.total, done: this.nDone, n: this.chunks.length,
+			fromCache: this.fromCache });
 	}
 
 	setState(c, state) {
@@ -146,111 +158,41 @@ class Loader {
 		post({ type: "chunk", k: c.k, state });
 	}
 
-	/* A response for chunk c: from the cache if allowed and there, else from the network. */
-	async open(c, allowCache) {
-		if (allowCache && this.cache) {
-			const resp = await this.cache.match(this.key(c));
-			if (resp)
-				return { resp, src: "cache" };
-		}
-		let resp;
-		try {
-			resp = await fetch(c.url, { cache: "no-store" });
-		} catch (e) {
-			throw new Error(`${c.file}: ${e.message || "network error"}`);
-		}
-		if (!resp.ok)
-			throw new Error(`${c.file}: HTTP ${resp.status} ${resp.statusText}`.trim());
-		return { resp, src: "network" };
+	/* A reply of fetch.js as what tryPut takes: {bytes} or {bad}; network errors throw. */
+	got(r) {
+		this.fetched += r.net || 0;
+		if (r.error)
+			throw new Error(r.error);
+		return r.bad ? { bad: r.bad } : { bytes: new Uint8Array(r.buf) };
 	}
 
-	/* Store a copy of chunk c's bytes in the cache.  One write at a time, and first() waits
-	 * when a few are queued: the copies are what the renderer holds beyond the heap. */
-	store(c, bytes) {
-		if (!this.cache)
-			return;
-		this.pendingPuts++;
-		const resp = new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } });
-		this.putChain = this.putChain.then(() => this.cache.put(this.key(c), resp))
-			.catch((e) => console.warn(`${c.file}: not stored in the cache: ${e.message}`))
-			.finally(() => this.pendingPuts--);
-		this.cachePuts.push(this.putChain);
+	/* Chunk c again (not its first load): from the cache if allowed, else the network. */
+	async get(c, allowCache) {
+		const r = await this.io.call({ op: "get", c: this.desc(c), cache: allowCache });
+		return { got: this.got(r), src: r.src };
 	}
 
-	/* Read a response body, piece by piece, to sink(piece, offset); first: the chunk's first
-	 * load, which moves the progress bar.  An error message if its size is not the manifest's. */
-	async read(c, { resp, src }, first, sink) {
-		let off = 0;
-		const reader = resp.body.getReader();
-		for (;;) {
-			const { done, value } = await reader.read();
-			if (done)
-				break;
-			if (src === "network")
-				this.fetched += value.length;
-			if (first) {
-				this.seen += value.length;
-				this.progress(false);
-			}
-			if (off + value.length > c.size) {
-				reader.cancel().catch(() => {});
-				return `${c.file}: more than ${c.size} bytes, the size the manifest gives`;
-			}
-			if (sink)
-				sink(value, off);
-			off += value.length;
-		}
-		return off === c.size ? null : `${c.file}: ${off} bytes, the manifest says ${c.size}`;
+	/* Have the cache keep buf (chunk c's bytes; transferred to fetch.js). */
+	store(c, buf) {
+		this.cachePuts.push(this.io.call({ op: "store", key: c.key, buf }, [buf]));
 	}
 
-	/* The body straight into a new heap block: {ptr, n} (owned by us until put) or {bad}. */
-	async readToHeap(c, o, first) {
-		const p = api.alloc(c.size);
-		if (!p)
-			throw new Error(`${c.file}: out of memory for its ${c.size} bytes`);
-		const bad = await this.read(c, o, first, (v, off) => heap().set(v, p + off));
-		if (bad) {
-			api.free(p);
-			return { bad };
-		}
-		return { ptr: p, n: c.size };
-	}
-
-	/* The body into an array (a streamed chunk: for the cache, or read ahead while one runs). */
-	async readToArray(c, o, first) {
-		const out = new Uint8Array(c.size);
-		const bad = await this.read(c, o, first, (v, off) => out.set(v, off));
-		return bad ? { bad } : { bytes: out };
+	/* Every store asked for so far has been written. */
+	stored() {
+		return Promise.all(this.cachePuts.slice());
 	}
 
 	async unstore(c) {
-		await Promise.all(this.cachePuts);
-		if (this.cache)
-			await this.cache.delete(this.key(c));
+		await this.stored();
+		await this.io.call({ op: "unstore", key: c.key });
 	}
 
-	/* Hand got ({ptr, n}, {bytes} or {bad}) to slw_put as chunk c: null, or why it failed. */
-	tryPut(c, got) {
-		if (got.bad)
-			return got.bad;
-		const p = got.ptr || toHeap(got.bytes);
-		const n = got.ptr ? got.n : got.bytes.length;
-		this.puts++;
-		if (api.put(c.k, p, n) !== 0)     // sl_web frees the block either way
-			return api.error() || `${c.file}: refused`;
-		return null;
-	}
-
-	/* Chunk c was put from the network: have the cache keep it.  A block put from the heap
-	 * is copied out later, when every chunk is in (store_all): writing a gigabyte to the
-	 * cache while the rest downloads slows the download, and holding copies costs memory. */
-	keep(c, got, o) {
-		if (o.src !== "network" || !this.cache)
-			return;
-		if (got.bytes)
-			this.store(c, got.bytes);
-		else
-			this.toStore.push({ c, ptr: got.ptr, n: got.n });
+	/* Chunk c was put from the network: the cache should keep it.  Its copy is made later,
+	 * from the heap, when every chunk is in (storeAll): writing to the cache while the rest
+	 * downloads slows the download, and copies held meanwhile cost memory. */
+	keep(c, ptr, n, src) {
+		if (src === "network")
+			this.toStore.push({ c, ptr, n });
 	}
 
 	/* Chunk k is about to be dropped: if its copy to the cache is still to be made, make it now. */
@@ -259,96 +201,90 @@ class Loader {
 		if (i < 0)
 			return;
 		const { c, ptr, n } = this.toStore.splice(i, 1)[0];
-		this.store(c, heap().slice(ptr, ptr + n));
+		this.store(c, heap().slice(ptr, ptr + n).buffer);
 	}
 
-	/* The deferred copies, one at a time (sl_web uses a chunk's bytes in place, as put). */
+	/* The deferred copies, one at a time (sl_web uses a chunk's bytes in place, as put), taken
+	 * off the list one by one so that storeBeforeDrop still finds the others. */
 	async storeAll() {
-		// One at a time off the list, so that storeBeforeDrop still finds the others.
 		while (this.toStore.length) {
 			const { c, ptr, n } = this.toStore.shift();
 			if (api.has(c.k))
-				this.store(c, heap().slice(ptr, ptr + n));
-			await this.putChain;
+				this.store(c, heap().slice(ptr, ptr + n).buffer);
+			await this.stored();
 		}
 	}
 
-	/* Put chunk c from got (read from o); if it is refused, once more from the network; then
-	 * throw.  What came from the network goes to the cache once it has been accepted. */
-	async putChecked(c, got, o) {
-		let err = this.tryPut(c, got);
-		if (!err) {
-			this.keep(c, got, o);
-			return;
-		}
-		console.warn(`${err}: fetching it again`);
-		if (o.src === "cache")
+	/* Hand got ({bytes} or {bad}) to slw_put as chunk c: {ptr, n}, or {err}. */
+	tryPut(c, got) {
+		if (got.bad)
+			return { err: got.bad };
+		const p = toHeap(got.bytes);
+		this.puts++;
+		if (api.put(c.k, p, got.bytes.length) !== 0)   // sl_web frees the block either way
+			return { err: api.error() || `${c.file}: refused` };
+		return { ptr: p, n: got.bytes.length };
+	}
+
+	/* Put chunk c; if it is refused, once more from the network; then throw. */
+	async putChecked(c, got, src) {
+		let r = this.tryPut(c, got);
+		if (!r.err)
+			return this.keep(c, r.ptr, r.n, src);
+		console.warn(`${r.err}: fetching it again`);
+		if (src === "cache")
 			await this.unstore(c);
-		const o2 = await this.open(c, false);
-		const again = await this.readToHeap(c, o2, false);
-		err = this.tryPut(c, again);
-		if (err) {
+		const again = await this.get(c, false);
+		r = this.tryPut(c, again.got);
+		if (r.err) {
 			this.setState(c, "failed");
-			throw new Error(err);
+			throw new Error(r.err);
 		}
-		this.keep(c, again, o2);
+		this.keep(c, r.ptr, r.n, "network");
 	}
 
-	/* The first load of chunk c: put it if it stays (or is wanted now), else only see that
-	 * the cache holds it (a streamed chunk: read again when slw_run asks). */
-	async first(c) {
-		this.setState(c, "fetching");
-		const o = await this.open(c, true);
-		c.fromCache = o.src === "cache";
-		if (c.fromCache)
+	/* A chunk's first load has come back from fetch.js: put it if it stays (or is wanted
+	 * now), else only see that the cache holds it (streamed: put again when slw_run asks). */
+	async first(m) {
+		const c = this.chunks[m.k];
+		if (m.src === "cache")
 			this.fromCache++;
+		const got = this.got(m);
 		if (this.resident.has(c.k) || this.waitingFor === c.k) {
-			await this.putChecked(c, await this.readToHeap(c, o, true), o);
+			await this.putChecked(c, got, m.src);
 			this.setState(c, this.resident.has(c.k) ? "resident" : "held");
 		} else {
-			// Streamed: into the cache only (checked when it is put, for each id).
-			const got = o.src === "network" ? await this.readToArray(c, o, true) : { bad: await this.read(c, o, true, null) };
 			if (got.bad)
 				throw new Error(got.bad);
-			if (got.bytes)
-				this.store(c, got.bytes);
+			if (m.src === "network")
+				this.store(c, got.bytes.buffer);   // checked when it is put
 			this.setState(c, "streamed");
 		}
-		if (this.pendingPuts > 4)   // streamed chunks' copies waiting for the cache
-			await this.putChain;
-		this.nDone++;
-		this.progress(true);
 	}
 
-	/* Start every chunk's first load: the core first, then layer order, PARALLEL at once. */
+	/* Every chunk's first load, by fetch.js: the core first, then layer order, PARALLEL at once. */
 	startAll() {
-		const queue = this.chunks.slice();
-		const starters = [];
-		for (const c of queue) {
-			let resolve, reject;
-			c.arrived = new Promise((res, rej) => { resolve = res; reject = rej; });
+		for (const c of this.chunks) {
+			c.arrived = new Promise((res, rej) => { c._resolve = res; c._reject = rej; });
 			c.arrived.catch(() => {}); // seen by whoever awaits it
-			c._resolve = resolve;
-			c._reject = reject;
 		}
-		let next = 0;
-		const lane = async () => {
-			while (next < queue.length) {
-				const c = queue[next++];
-				try {
-					await this.first(c);
-					c._resolve();
-				} catch (e) {
-					c._reject(e);
-					this.failed = this.failed || e;
-				}
-			}
+		let resolveAll;
+		this.allArrived = new Promise((res) => { resolveAll = res; });
+		this.io.onChunk = (m) => {
+			const c = this.chunks[m.k];
+			this.first(m).then(() => c._resolve(), (e) => {
+				this.failed = this.failed || e;
+				c._reject(e);
+			}).finally(() => {
+				this.nDone++;
+				this.progress();
+				if (this.nDone === this.chunks.length)
+					resolveAll();
+			});
 		};
-		for (let i = 0; i < Math.min(PARALLEL, queue.length); i++)
-			starters.push(lane());
-		this.allArrived = Promise.all(starters);
-		this.stored = this.allArrived.then(() => this.failed ? null : this.storeAll());
-		this.stored.catch(() => {});
+		this.io.port.postMessage({ op: "first", list: this.chunks.map((c) => this.desc(c)), parallel: PARALLEL, cache: true });
+		this.storedAll = this.allArrived.then(() => this.failed ? null : this.storeAll());
+		this.storedAll.catch(() => {});
 	}
 
 	/* slw_run wants chunk k. */
@@ -369,15 +305,12 @@ class Loader {
 		const pre = this.prefetch && this.prefetch.k === k ? await this.prefetch.promise : null;
 		this.prefetch = null;
 		if (!api.has(k)) {
-			let got, o;
-			if (pre)
-				({ got, o } = pre);
-			else {
-				await this.putChain;   // its copy may still be on its way to the cache
-				o = await this.open(c, true);
-				got = await this.readToHeap(c, o, false);
+			let r = pre;
+			if (!r) {
+				await this.stored();   // its copy may still be on its way to the cache
+				r = await this.get(c, true);
 			}
-			await this.putChecked(c, got, o);
+			await this.putChecked(c, r.got, r.src);
 			this.setState(c, "held");
 		}
 		if (!this.resident.has(k))
@@ -395,12 +328,11 @@ class Loader {
 			return;
 		const entry = { k: c.k };
 		entry.promise = c.arrived.then(async () => {
-			await this.putChain;   // its copy may still be on its way to the cache
+			await this.stored();    // its copy may still be on its way to the cache
 			// Not wanted any more, or held already (a copy is made before it is dropped).
 			if (this.prefetch !== entry || api.has(c.k))
 				return null;
-			const o = await this.open(c, true);
-			return { got: await this.readToArray(c, o, false), o };
+			return this.get(c, true);
 		});
 		entry.promise.catch(() => {});
 		this.prefetch = entry;
@@ -485,8 +417,9 @@ async function run(req) {
 	if (nc < 0)
 		throw new Error(api.error());
 
-	const L = new Loader(manifestUrl, manifest, req);
-	await L.openCache();
+	if (!port)
+		throw new Error("no chunk I/O: the page gave the Worker no port to fetch.js");
+	const L = new Loader(manifestUrl, manifest, new IO(port));
 	// Prompt ids are at most its UTF-8 bytes (+ BOS).
 	const promptBytes = new TextEncoder().encode(req.prompt).length;
 	const ctxGuess = Math.min(manifest.model.context_length || 4096, req.n + promptBytes + 2);
@@ -556,8 +489,8 @@ async function run(req) {
 	await L.allArrived;
 	if (L.failed)
 		throw L.failed;
-	await L.stored;
-	await Promise.all(L.cachePuts);
+	await L.storedAll;
+	await L.stored();
 	if (stats.loadMs == null)
 		stats.loadMs = now() - t0;
 	stats.bytesFetched = L.fetched;
@@ -569,9 +502,12 @@ async function run(req) {
 	post({ type: "done", stats });
 }
 
+let port = null;
+
 self.onmessage = (e) => {
 	const req = e.data;
 	if (!req || req.type !== "run")
 		return;
+	port = req.port;
 	run(req).catch((err) => post({ type: "error", message: String(err && err.message || err) }));
 };
