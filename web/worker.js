@@ -450,17 +450,24 @@ async function run(req) {
 		} catch (e) { /* keep the first plan */ }
 	}
 
-	let ids = 0, tFirst = 0;
+	// Speeds as the page sees them: the prompt's is its ids over the time spent in slw_run
+	// until the first id (not the time waiting for chunks); the generation's is the ids after
+	// the first over the time from the first to the last.
+	let ids = 0, tFirst = 0, tLast = 0, promptRunMs = 0;
 	for (;;) {
+		const ta = now();
 		const r = api.run();
+		if (!ids)
+			promptRunMs += now() - ta;
 		if (r === 0) {                       // SLW_TOKEN
 			const text = api.text();
 			ids++;
+			tLast = now();
 			if (ids === 1) {
-				tFirst = now();
+				tFirst = tLast;
 				stats.firstTokenMs = tFirst - t0;
 			}
-			post({ type: "text", text, ids, ms: now() - t0 });
+			post({ type: "text", text, ids, ms: tLast - t0 });
 			await yieldLoop();
 		} else if (r === 1) {                // SLW_WAIT
 			const k = api.waitChunk();
@@ -476,15 +483,12 @@ async function run(req) {
 		if (L.failed)
 			throw L.failed;
 	}
-	const tEnd = now();
 	let st = {};
-	try { st = JSON.parse(api.stats()); } catch (e) { /* fall back to ours */ }
-	if (st.prompt_ids && st.prompt_s > 0)
-		stats.promptTokS = st.prompt_ids / st.prompt_s;
-	if (st.generated > 1 && st.gen_s > 0)
-		stats.genTokS = st.generated / st.gen_s;
-	else if (ids > 1)
-		stats.genTokS = (ids - 1) / ((tEnd - tFirst) / 1000);
+	try { st = JSON.parse(api.stats()); } catch (e) { /* only ours */ }
+	if (ids && st.prompt_ids && promptRunMs > 0)
+		stats.promptTokS = st.prompt_ids / (promptRunMs / 1000);
+	if (ids > 1 && tLast > tFirst)
+		stats.genTokS = (ids - 1) / ((tLast - tFirst) / 1000);
 	// Every chunk has been seen (the streamed ones only by the cache) and stored.
 	await L.allArrived;
 	if (L.failed)
