@@ -6,7 +6,8 @@
 // For each thread count: a browser with a fresh profile (so a cold Cache API), the page on a
 // loopback server with COOP/COEP (scripts/serve.py, CHUNKDIR's parent at /models/), greedy,
 // a ~32-id prompt, N_GEN ids (default 64): prompt tok/s (its ids over the time in slw_run
-// until the first id, not counting the waits for chunks), generation tok/s (first to last id), the time until every chunk was in (load), the first generated id from the cold cache
+// until the first id, not counting the waits for chunks), generation tok/s (first to last
+// id), the time until every chunk was in (load), the first generated id from the cold cache
 // (from the moment the page asked for the model), and the peak RSS of the page's renderer
 // process (the page, its Worker and the pthread workers live there), read from /proc.
 // Then the same with the cache warm (a second load in the same browser).  Prints a Markdown
