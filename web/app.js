@@ -211,8 +211,8 @@ function showStats(s) {
 function onMessage(m) {
 	switch (m.type) {
 	case "info":
-		$("s-engine").textContent = `${m.build}, ${m.threads} thread${m.threads === 1 ? "" : "s"}` +
-			`${m.info.simd ? ", SIMD128" : ""}${m.info.kernels ? ", " + m.info.kernels : ""}`;
+		$("s-engine").textContent = `${m.build} · ${m.threads} thread${m.threads === 1 ? "" : "s"}` +
+			`${m.info.simd ? " · SIMD128" : ""}${m.info.kernels ? " · " + m.info.kernels + " kernels" : ""}`;
 		break;
 	case "plan":
 		drawChunks(m);
