@@ -8,7 +8,8 @@
  * goes straight to the page, which keeps it moving while worker.js is busy.
  *
  *   {op: "first", list: [{k, file, url, key, size}], parallel, cache}
- *        every chunk's first load, in that order, `parallel` at once: from the cache (when
+ *        every chunk's first load, the core alone, then the others in order, `parallel` at
+ *        once: from the cache (when
  *        `cache`) or the network; each reply {op: "chunk", k, buf, src, net, bad, error}
  *   {op: "get", id, c: {k, file, url, key, size}, cache}  one chunk again: {op: "got", id, ...}
  *   {op: "store", id, key, buf}    cache.put          -> {op: "stored", id}
@@ -92,17 +93,21 @@ function reply(msg) {
 	port.postMessage(msg, msg.buf ? [msg.buf] : []);
 }
 
+/* The core chunk alone (nothing can start without it: it gets the whole bandwidth), then the
+ * layer chunks in order, `parallel` at once. */
 async function first({ list, parallel, cache: useCache }) {
-	let next = 0;
-	const lane = async () => {
-		while (next < list.length) {
-			const c = list[next++];
-			self.postMessage({ type: "io-chunk", k: c.k });
-			const r = await load(c, useCache, true).catch((e) => ({ error: `${c.file}: ${e.message}` }));
-			reply({ op: "chunk", k: c.k, ...r });
-		}
+	const one = async (c) => {
+		self.postMessage({ type: "io-chunk", k: c.k });
+		const r = await load(c, useCache, true).catch((e) => ({ error: `${c.file}: ${e.message}` }));
+		reply({ op: "chunk", k: c.k, ...r });
 	};
-	await Promise.all(Array.from({ length: Math.min(parallel, list.length) }, lane));
+	await one(list[0]);
+	let next = 1;
+	const lane = async () => {
+		while (next < list.length)
+			await one(list[next++]);
+	};
+	await Promise.all(Array.from({ length: Math.min(parallel, list.length - 1) }, lane));
 	progress(true);
 }
 

@@ -7,8 +7,8 @@
  * new one for each run, so that the thread pool matches the threads asked for.  port leads
  * to fetch.js, the chunk I/O in a Worker of its own (downloads go on while this one computes).
  *
- * Loading (sl_web.h): the manifest goes to slw_open; the core chunk is fetched first, then
- * the layer chunks in layer order, a few at a time; each comes from the Cache API when it is
+ * Loading (sl_web.h): the manifest goes to slw_open; the core chunk is fetched first (alone),
+ * then the layer chunks in layer order, a few at a time; each comes from the Cache API when it is
  * there (keyed by its URL and its XXH3-128 from the manifest, so a changed model never
  * matches a stale entry), else from the network (and is stored once it passed its check).
  * slw_put checks every chunk; one that fails is deleted from the cache and fetched once
@@ -136,6 +136,7 @@ class Loader {
 		this.fromCache = 0;         // chunks whose first load came from the cache
 		this.nDone = 0;
 		this.puts = 0;              // slw_put calls (a streamed chunk is put once per id)
+		this.putMs = 0;             // in them (copy to the heap, size, XXH3 and header checks)
 		this.resident = new Set(this.chunks.map((c) => c.k)); // all, unless a budget says less
 		this.cachePuts = [];
 		this.toStore = [];          // chunks put from the network, to copy to the cache
@@ -219,9 +220,12 @@ class Loader {
 	tryPut(c, got) {
 		if (got.bad)
 			return { err: got.bad };
+		const t = now();
 		const p = toHeap(got.bytes);
 		this.puts++;
-		if (api.put(c.k, p, got.bytes.length) !== 0)   // sl_web frees the block either way
+		const rc = api.put(c.k, p, got.bytes.length);  // sl_web frees the block either way
+		this.putMs += now() - t;
+		if (rc !== 0)
 			return { err: api.error() || `${c.file}: refused` };
 		return { ptr: p, n: got.bytes.length };
 	}
@@ -390,6 +394,7 @@ async function run(req) {
 	stats.build = mod.build;
 	stats.simd = !!mod.info.simd;
 	post({ type: "info", build: mod.build, isolated: mod.isolated, threads, info: mod.info });
+	const tModule = now();
 
 	// The manifest: revalidated every time, so that a changed model is seen.
 	const manifestUrl = new URL(req.model, self.location.href).href;
@@ -432,7 +437,9 @@ async function run(req) {
 			stats.loadMs = now() - t0;
 	});
 
+	const tManifest = now();
 	await L.chunks[0].arrived;    // the model and the tokenizer
+	const tBegin = now();
 	if (api.begin(req.prompt, req.n, req.temp, req.topK || 0, req.topP == null ? 1 : req.topP, req.seed) !== 0)
 		throw new Error(api.error());
 	if (budget) {
@@ -453,7 +460,7 @@ async function run(req) {
 	// Speeds as the page sees them: the prompt's is its ids over the time spent in slw_run
 	// until the first id (not the time waiting for chunks); the generation's is the ids after
 	// the first over the time from the first to the last.
-	let ids = 0, tFirst = 0, tLast = 0, promptRunMs = 0;
+	let ids = 0, tFirst = 0, tLast = 0, promptRunMs = 0, promptWaitMs = 0;
 	for (;;) {
 		const ta = now();
 		const r = api.run();
@@ -471,7 +478,10 @@ async function run(req) {
 			await yieldLoop();
 		} else if (r === 1) {                // SLW_WAIT
 			const k = api.waitChunk();
+			const tw = now();
 			await L.need(k);
+			if (!ids)
+				promptWaitMs += now() - tw;
 		} else if (r === 2) {                // SLW_DONE
 			const tail = api.tail();
 			if (tail)
@@ -501,6 +511,10 @@ async function run(req) {
 	stats.chunksFromCache = L.fromCache;
 	stats.streamedChunks = L.chunks.length - L.resident.size;
 	stats.puts = L.puts;
+	// Where the time to the first id went (the rest: loading the engine and the manifest,
+	// the core chunk, and the puts and copies between the runs).
+	stats.timing = { moduleMs: tModule - t0, manifestMs: tManifest - t0, beginMs: tBegin - t0,
+		promptRunMs, promptWaitMs, putMs: L.putMs };
 	stats.engine = st;
 	stats.heldBytes = api.bytesHeld();
 	post({ type: "done", stats });
