@@ -13,6 +13,7 @@
 // Then the same with the cache warm (a second load in the same browser).  Prints a Markdown
 // table (also written to bench/out/web.md by bench/web.sh).
 import { readFileSync, readdirSync } from "node:fs";
+import { loadavg, cpus } from "node:os";
 import { basename, dirname, resolve } from "node:path";
 import { startServer, launch, runPage } from "../tests/web/lib.mjs";
 
@@ -102,6 +103,15 @@ out.push("|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows)
 	out.push(`| ${r.threads} | ${f1(r.cold.promptTokS)} | ${f2(r.cold.genTokS)} | ${sec(r.cold.loadMs)} | ${sec(r.cold.firstTokenMs)} | ` +
 		`${sec(r.warm.firstTokenMs)} | ${(r.cold.bytesFetched / 1e6).toFixed(0)} MB | ${mib(r.peakCold)} |`);
+out.push("");
+for (const r of rows) {
+	const t = r.cold.timing || {};
+	const s = (ms) => ms == null ? "?" : (ms / 1000).toFixed(2);
+	out.push(`${r.threads} thread${r.threads > 1 ? "s" : ""}, cold, until the first id: core chunk in and model made at ${s(t.beginMs)} s; ` +
+		`the prompt computing ${s(t.promptRunMs)} s and waiting for chunks ${s(t.promptWaitMs)} s; slw_put (copy, XXH3-128, header) ${s(t.putMs)} s.`);
+	out.push("");
+}
+out.push(`Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(" ")} on ${cpus().length} CPUs (other work on the machine slows every figure).`);
 out.push("");
 out.push("wllama 3.13 (llama.cpp in WebAssembly, its multi-thread build, COOP/COEP page, greedy, 32-id prompt), " +
 	"measured in headless Chromium 156 on this machine type (issue 13):");
