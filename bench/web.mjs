@@ -98,10 +98,10 @@ out.push(`Greedy, a ${e0.prompt_ids ?? "?"}-id prompt, ${N_GEN} ids asked (${row
 	`build ${rows.map((r) => r.cold.build).join(" / ")}, SIMD128 ${rows[0].cold.simd ? "on" : "off"}, kernels ${e0.kernels ?? "?"}. ` +
 	"Cold: a fresh browser profile (empty Cache API); warm: a second load in the same browser.");
 out.push("");
-out.push("| threads | prompt tok/s | generation tok/s | load (cold) | first id (cold) | first id (warm) | fetched (cold) | renderer memory (peak RSS) |");
+out.push("| threads | prompt tok/s | generation tok/s (cold / warm) | load (cold) | first id (cold) | first id (warm) | fetched (cold) | renderer memory (peak RSS) |");
 out.push("|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows)
-	out.push(`| ${r.threads} | ${f1(r.cold.promptTokS)} | ${f2(r.cold.genTokS)} | ${sec(r.cold.loadMs)} | ${sec(r.cold.firstTokenMs)} | ` +
+	out.push(`| ${r.threads} | ${f1(r.cold.promptTokS)} | ${f2(r.cold.genTokS)} / ${f2(r.warm.genTokS)} | ${sec(r.cold.loadMs)} | ${sec(r.cold.firstTokenMs)} | ` +
 		`${sec(r.warm.firstTokenMs)} | ${(r.cold.bytesFetched / 1e6).toFixed(0)} MB | ${mib(r.peakCold)} |`);
 out.push("");
 for (const r of rows) {
@@ -123,8 +123,9 @@ out.push("| SmolLM-1.7B shape, Q4_0 | 1 / 2 | 1.3 / 2.6 | 1.2 / 2.2 | 7.4–10.6
 out.push("");
 const two = rows.find((r) => r.threads === 2);
 if (two) {
-	const g = two.cold.genTokS || 0, ft = two.cold.firstTokenMs || Infinity;
-	out.push(`Targets (issue 13): generation ≥ 9 tok/s with 2 threads: ${f2(g)} (${g >= 9 ? "met" : "not met"}); ` +
+	const g = two.cold.genTokS || 0, gw = two.warm.genTokS || 0, ft = two.cold.firstTokenMs || Infinity;
+	out.push(`Targets (issue 13): generation ≥ 9 tok/s with 2 threads: cold ${f2(g)} (${g >= 9 ? "met" : "not met"}), ` +
+		`warm ${f2(gw)} (${gw >= 9 ? "met" : "not met"}); ` +
 		`first id from a cold cache sooner than wllama's load alone (7.4 s): ${sec(ft)} (${ft < 7400 ? "met" : "not met"}).`);
 }
 console.log(out.join("\n"));
