@@ -241,4 +241,4 @@ uninstall:
 	cd man && for f in *.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$f; done; for f in *.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$f; done
 
 clean:
-	rm -rf build build-portable bin build-asan bin-asan build-fuzz models/stories260K.gguf
+	rm -rf build build-portable bin build-asan bin-asan build-fuzz build-wasm build-wasm-mt web/dist models/stories260K.gguf models/stories260K
