@@ -151,11 +151,11 @@ static int make_model(void)
 	sl_provider *p = W.prov;
 
 	W.prov = NULL; /* the model owns it now, and frees it on failure */
-	if (!(W.model = sl_model_new(p)))
-		return fail_lib();
-	if (!(W.tok = sl_tok_load_gguf(W.model->meta)))
-		return fail_lib();
-	return 0;
+	if ((W.model = sl_model_new(p)) && (W.tok = sl_tok_load_gguf(W.model->meta)))
+		return 0;
+	fail_lib();
+	slw_close(); /* nothing half made: the manifest went with the provider */
+	return -1;
 }
 
 static sl_provider *provider(void)
