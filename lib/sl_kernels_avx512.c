@@ -10,11 +10,11 @@
  * tokens, each activation block is loaded once and serves R rows.
  *
  * Activation layouts (per token, 64-byte aligned, private to this file):
- *   Q4_0 weights: quads of blocks (4q .. 4q+3), 256 bytes each: 64 int8 = values 0-15 of
- *     each of the 4 blocks, 64 int8 = values 16-31 of each (the order one 64-byte load of
- *     the four blocks' nibbles unpacks into), 16 floats = each block's scale 4 times, 16
- *     int32 = −8·(sum of the 8 values that meet in that int32 lane) for Q4_0's −8 offset.
- *     Blocks past the end of the row are zeros.
+ *   Q4_0 weights: groups of 16 blocks, 1152 bytes each: 4 × 64 int8, register j lane p
+ *     = values 4j..4j+3 of block GROUP_BLOCK(p); 4 × 64 int8, the same for values 16-31;
+ *     16 floats, the blocks' scales; 16 int32, −8·(sum of the block's values) for Q4_0's
+ *     −8 offset (all in lane order); then the 8 registers again as x + 128 (uint8), the
+ *     packed path's operands.  Blocks past the end of the row are zeros.
  *   Q8_0 weights: pairs of blocks, 128 bytes each: 64 uint8 = x + 128 (so that x is the
  *     unsigned operand of vpdpbusd and the weights the signed one; the +128 is taken back
  *     per weight block as −128·Σw), then 16 floats = the two scales 8 times each.
@@ -69,14 +69,14 @@ INLINE float quant_block(const float *x, int n, int8_t *q)
 	return d;
 }
 
-#define Q4_0_QUAD 256
+#define Q4_0_GROUP 1152
 #define Q8_0_PAIR 128
 #define QK_REC 320
 
 static size_t avx512_xq_size(uint32_t type, int cols)
 {
 	switch (type) {
-	case SL_Q4_0: return (size_t)(cols / 32 + 3) / 4 * Q4_0_QUAD;
+	case SL_Q4_0: return (size_t)(cols / 32 + 15) / 16 * Q4_0_GROUP;
 	case SL_Q8_0: return (size_t)(cols / 32 + 1) / 2 * Q8_0_PAIR;
 	case SL_Q4_K: case SL_Q6_K: case SL_Q3_K: case SL_Q2_K: return (size_t)(cols / 256) * QK_REC;
 	case SL_F32: case SL_F16: case SL_BF16: return 0;
@@ -94,29 +94,6 @@ INLINE float quant32(const float *x, __m128i *lo, __m128i *hi)
 	*lo = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x0, vid)));
 	*hi = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x1, vid)));
 	return d;
-}
-
-static void xq_q4_0(const float *x, int cols, char *out)
-{
-	const int nb = cols / 32, nq = (nb + 3) / 4;
-	const __m512i eight = _mm512_set1_epi8(8);
-	for (int q = 0; q < nq; q++, out += Q4_0_QUAD) {
-		__m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
-		float d[4] = {0};
-		for (int k = 0; k < 4 && 4 * q + k < nb; k++) {
-			__m128i l, h;
-			d[k] = quant32(x + 32 * (4 * q + k), &l, &h);
-			lo = _mm512_mask_broadcast_i32x4(lo, (__mmask16)(15u << 4 * k), l);
-			hi = _mm512_mask_broadcast_i32x4(hi, (__mmask16)(15u << 4 * k), h);
-		}
-		__m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, lo), eight, hi);
-		_mm512_store_si512(out, lo);
-		_mm512_store_si512(out + 64, hi);
-		_mm512_store_ps(out + 128, _mm512_permutexvar_ps(
-			_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
-			_mm512_castps128_ps512(_mm_loadu_ps(d))));
-		_mm512_store_si512(out + 192, _mm512_sub_epi32(_mm512_setzero_si512(), s));
-	}
 }
 
 static void xq_q8_0(const float *x, int cols, char *out)
@@ -157,6 +134,8 @@ static void xq_q8_K(const float *x, int cols, char *out, int q4k)
 	}
 }
 
+static void xq_q4_0(const float *x, int cols, char *out);
+
 static void avx512_xq(uint32_t type, const float *x, int cols, void *out)
 {
 	switch (type) {
@@ -165,6 +144,21 @@ static void avx512_xq(uint32_t type, const float *x, int cols, void *out)
 	case SL_Q4_K: xq_q8_K(x, cols, out, 1); break;
 	default: xq_q8_K(x, cols, out, 0); break;
 	}
+}
+
+/*
+ * The sum of v's 16 lanes in a fixed order, whatever the compiler (as GCC's
+ * _mm512_reduce_add_ps): lanes i + i+8, then i + i+4, i + i+2, i + i+1.  The Q4_0 prompt
+ * path adds 16 vectors at once in the same order (hsum16x16), so that a batch of tokens
+ * gives the bits the tokens one at a time give.
+ */
+INLINE float hsum16(__m512 v)
+{
+	__m256 a = _mm256_add_ps(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)),
+				  _mm512_castps512_ps256(v));
+	__m128 b = _mm_add_ps(_mm256_extractf128_ps(a, 1), _mm256_castps256_ps128(a));
+	__m128 c = _mm_add_ps(_mm_movehl_ps(b, b), b);
+	return _mm_cvtss_f32(_mm_add_ss(_mm_movehdup_ps(c), c));
 }
 
 #define ACC_ZERO                                                                             \
@@ -180,59 +174,326 @@ static void avx512_xq(uint32_t type, const float *x, int cols, void *out)
 /* ==== Q4_0 × Q8_0 ==== */
 
 /*
- * Four weight blocks at a time: their 4×16 bytes of nibbles in one register, low nibbles
- * values 0-15 of each block and high nibbles 16-31, as the activation quad is laid out.
- * The nibbles stay unsigned (0..15) as vpdpbusd's u8 operand; the −8 comes in as the
- * starting value −8·Σx.  Blocks past the row's end are zero (and so are their activations).
+ * Sixteen blocks (a group, 512 values) at a time, one block per 32-bit lane: vpdpbusd sums
+ * four products into each lane, so eight of them sum a whole block into its lane exactly,
+ * and the block's scales are applied once, by one float multiply-add per lane for all 16
+ * blocks.  (Four blocks per register, one lane per 4 values, took a conversion, a multiply
+ * and a multiply-add per 128 products instead of per 512.)
+ *
+ * The weights go into that layout by a 4×4 transpose of 32-bit words within each 128-bit
+ * lane (q4_0_group): four registers of four blocks' nibbles each become four registers of
+ * one 32-bit word of each of the 16 blocks, block 4k+m in lane 4m+k (GROUP_BLOCK).  The
+ * nibbles stay unsigned (0..15), vpdpbusd's u8 operand; the −8 comes in as the starting
+ * value −8·Σx.  Blocks past the row's end are zero (and so are their activations).
  */
+#define GROUP_BLOCK(p) (4 * ((p) % 4) + (p) / 4)
+
+/*
+ * a[k] holds blocks 4k..4k+3 of a group, one per 128-bit lane, 4 words of 4 bytes each;
+ * w[j] = word j of every block, block 4k+m in lane 4m+k (GROUP_BLOCK): a 4×4 transpose of
+ * 32-bit words within each 128-bit lane.
+ */
+INLINE void transpose_group(const __m512i a[4], __m512i w[4])
+{
+	const __m512i t0 = _mm512_unpacklo_epi32(a[0], a[1]), t1 = _mm512_unpackhi_epi32(a[0], a[1]);
+	const __m512i t2 = _mm512_unpacklo_epi32(a[2], a[3]), t3 = _mm512_unpackhi_epi32(a[2], a[3]);
+	w[0] = _mm512_unpacklo_epi64(t0, t2);
+	w[1] = _mm512_unpackhi_epi64(t0, t2);
+	w[2] = _mm512_unpacklo_epi64(t1, t3);
+	w[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+static void xq_q4_0(const float *x, int cols, char *out)
+{
+	const int nb = cols / 32, ng = (nb + 15) / 16;
+	const __m512i bias = _mm512_set1_epi8((char)0x80), ones = _mm512_set1_epi8(1);
+	const __m512i order = _mm512_setr_epi32(GROUP_BLOCK(0), GROUP_BLOCK(1), GROUP_BLOCK(2),
+		GROUP_BLOCK(3), GROUP_BLOCK(4), GROUP_BLOCK(5), GROUP_BLOCK(6), GROUP_BLOCK(7),
+		GROUP_BLOCK(8), GROUP_BLOCK(9), GROUP_BLOCK(10), GROUP_BLOCK(11), GROUP_BLOCK(12),
+		GROUP_BLOCK(13), GROUP_BLOCK(14), GROUP_BLOCK(15));
+	for (int g = 0; g < ng; g++, out += Q4_0_GROUP) {
+		__m128i lo[16], hi[16];
+		_Alignas(64) float d[16];
+		__m512i al[4], ah[4], w[8], sum = _mm512_setzero_si512();
+		for (int b = 0; b < 16; b++) {
+			lo[b] = hi[b] = _mm_setzero_si128();
+			d[b] = 16 * g + b < nb ? quant32(x + 32 * (16 * g + b), &lo[b], &hi[b]) : 0.f;
+		}
+		for (int k = 0; k < 4; k++) {
+			al[k] = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(
+				_mm512_castsi128_si512(lo[4 * k]), lo[4 * k + 1], 1), lo[4 * k + 2], 2), lo[4 * k + 3], 3);
+			ah[k] = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(
+				_mm512_castsi128_si512(hi[4 * k]), hi[4 * k + 1], 1), hi[4 * k + 2], 2), hi[4 * k + 3], 3);
+		}
+		transpose_group(al, w);
+		transpose_group(ah, w + 4);
+		for (int j = 0; j < 8; j++) {
+			sum = _mm512_dpbusd_epi32(sum, ones, w[j]);
+			_mm512_store_si512(out + 64 * j, w[j]);
+			/* x + 128, for the packed path */
+			_mm512_store_si512(out + 640 + 64 * j, _mm512_xor_si512(w[j], bias));
+		}
+		_mm512_store_ps(out + 512, _mm512_permutexvar_ps(order, _mm512_load_ps(d)));
+		_mm512_store_si512(out + 576, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 3)));
+	}
+}
+
+/*
+ * Group g of a Q4_0 row as vpdpbusd operands: lo[j] lane p = values 4j..4j+3 of block
+ * GROUP_BLOCK(p), hi[j] the values 16 further on, *dw the blocks' scales.
+ */
+INLINE void q4_0_group(const sl_block_q4_0 *blk, __m512i lo[4], __m512i hi[4], __m512 *dw)
+{
+	const __m512i m4 = _mm512_set1_epi8(15);
+	/*
+	 * The scales, 16-bit words 9b of the group: blocks 0-7 within its first 128 bytes,
+	 * blocks 8-15 within the 128 from byte 144 (word 9(b − 8) there); lane p, block
+	 * GROUP_BLOCK(p), takes its word from the pair of registers that holds it.
+	 */
+#define DW_(p) (GROUP_BLOCK(p) < 8 ? 9 * GROUP_BLOCK(p) : 9 * (GROUP_BLOCK(p) - 8))
+	const __m512i didx = _mm512_setr_epi32(DW_(0) | DW_(1) << 16, DW_(2) | DW_(3) << 16,
+		DW_(4) | DW_(5) << 16, DW_(6) | DW_(7) << 16, DW_(8) | DW_(9) << 16,
+		DW_(10) | DW_(11) << 16, DW_(12) | DW_(13) << 16, DW_(14) | DW_(15) << 16,
+		0, 0, 0, 0, 0, 0, 0, 0);
+#undef DW_
+	/* lanes p with GROUP_BLOCK(p) >= 8: p % 4 >= 2 */
+	const __mmask32 upper = 0xCCCC;
+	const char *gb = (const char *)blk;
+	const __m512i d0 = _mm512_permutex2var_epi16(_mm512_loadu_si512(gb), didx, _mm512_loadu_si512(gb + 64));
+	const __m512i d1 = _mm512_permutex2var_epi16(_mm512_loadu_si512(gb + 144), didx,
+						     _mm512_loadu_si512(gb + 208));
+	*dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_mask_blend_epi16(upper, d0, d1)));
+	__m512i a[4], w[4];
+	for (int k = 0; k < 4; k++) {
+		a[k] = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)blk[4 * k].qs));
+		a[k] = _mm512_inserti32x4(a[k], _mm_loadu_si128((const __m128i *)blk[4 * k + 1].qs), 1);
+		a[k] = _mm512_inserti32x4(a[k], _mm_loadu_si128((const __m128i *)blk[4 * k + 2].qs), 2);
+		a[k] = _mm512_inserti32x4(a[k], _mm_loadu_si128((const __m128i *)blk[4 * k + 3].qs), 3);
+	}
+	transpose_group(a, w);
+	for (int j = 0; j < 4; j++) {
+		lo[j] = _mm512_and_si512(w[j], m4);
+		hi[j] = _mm512_and_si512(_mm512_srli_epi16(w[j], 4), m4);
+	}
+}
+
+/* acc[r][t] += group g of rows r < R times tokens t < T; blk[r]: the row's 16 blocks */
+INLINE void q4_0_step(const int R, const int T, const sl_block_q4_0 *const *blk, const char *xq,
+		      size_t xs, int g, __m512 acc[MAX_R][MAX_T])
+{
+	__m512i lo[MAX_R][4], hi[MAX_R][4];
+	__m512 dw[MAX_R];
+	for (int r = 0; r < R; r++)
+		q4_0_group(blk[r], lo[r], hi[r], &dw[r]);
+	for (int t = 0; t < T; t++) {
+		const char *x = xq + (size_t)t * xs + (size_t)g * Q4_0_GROUP;
+		const __m512 dx = _mm512_load_ps((const float *)(x + 512));
+		for (int r = 0; r < R; r++) {
+			__m512i i0 = _mm512_load_si512(x + 576), i1 = _mm512_setzero_si512();
+			for (int j = 0; j < 4; j++) {
+				i0 = _mm512_dpbusd_epi32(i0, lo[r][j], _mm512_load_si512(x + 64 * j));
+				i1 = _mm512_dpbusd_epi32(i1, hi[r][j], _mm512_load_si512(x + 256 + 64 * j));
+			}
+			acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)),
+						    _mm512_mul_ps(dw[r], dx), acc[r][t]);
+		}
+	}
+}
+
 INLINE void q4_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
 		      const char *xq, size_t xs, float *Y, size_t ldy)
 {
-	const int nb = cols / 32, nq = (nb + 3) / 4;
-	const __m512i m4 = _mm512_set1_epi8(15);
-	const __m512i dup4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+	const int nb = cols / 32, full = nb / 16;
+	const sl_block_q4_0 *blk[MAX_R];
 	ACC_ZERO
-	for (int q = 0; q < nq; q++) {
-		const int n = nb - 4 * q < 4 ? nb - 4 * q : 4;
-		__m512i lo[MAX_R], hi[MAX_R];
-		__m512 dw[MAX_R];
+	for (int g = 0; g < full; g++) {
+		for (int r = 0; r < R; r++)
+			blk[r] = (const sl_block_q4_0 *)(W + (size_t)r * ws) + 16 * g;
+		q4_0_step(R, T, blk, xq, xs, g, acc);
+	}
+	if (nb % 16) {
+		sl_block_q4_0 tail[MAX_R][16];
+		memset(tail, 0, sizeof tail);
 		for (int r = 0; r < R; r++) {
-			const sl_block_q4_0 *blk = (const sl_block_q4_0 *)(W + (size_t)r * ws) + 4 * q;
-			__m512i v;
-			uint64_t dd;
-			if (n == 4) {
-				v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)blk[0].qs));
-				v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)blk[1].qs), 1);
-				v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)blk[2].qs), 2);
-				v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)blk[3].qs), 3);
-				dd = blk[0].d | (uint64_t)blk[1].d << 16 | (uint64_t)blk[2].d << 32 |
-				     (uint64_t)blk[3].d << 48;
-			} else {
-				uint8_t qs[64] = {0};
-				dd = 0;
-				for (int k = 0; k < n; k++) {
-					memcpy(qs + 16 * k, blk[k].qs, 16);
-					dd |= (uint64_t)blk[k].d << 16 * k;
-				}
-				v = _mm512_loadu_si512(qs);
-			}
-			lo[r] = _mm512_and_si512(v, m4);
-			hi[r] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-			dw[r] = _mm512_permutexvar_ps(dup4, _mm512_castps128_ps512(
-				_mm_cvtph_ps(_mm_cvtsi64_si128((long long)dd))));
+			memcpy(tail[r], (const sl_block_q4_0 *)(W + (size_t)r * ws) + 16 * full,
+			       sizeof(sl_block_q4_0) * (size_t)(nb % 16));
+			blk[r] = tail[r];
 		}
-		for (int t = 0; t < T; t++) {
-			const char *x = xq + (size_t)t * xs + (size_t)q * Q4_0_QUAD;
-			__m512i xl = _mm512_load_si512(x), xh = _mm512_load_si512(x + 64);
-			__m512 dx = _mm512_load_ps((const float *)(x + 128));
-			__m512i off = _mm512_load_si512(x + 192);
+		q4_0_step(R, T, blk, xq, xs, full, acc);
+	}
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			Y[(size_t)t * ldy + r] = hsum16(acc[r][t]);
+}
+
+/*
+ * The packed prompt path.  A packed row is, per group, the 8 registers of q4_0_group as
+ * int8 w − 8, the 16 scales, and 16 int32 −128·Σ(w − 8): with x + 128 as the unsigned
+ * operand, Σ (x + 128)(w − 8) − 128·Σ(w − 8) = Σ x(w − 8), the same integer as the row
+ * kernel's, with no −8·Σx to load per token.  Each token's activations then cost 9 loads
+ * and 10 multiply-adds per group; the weights are loaded once per group for 8 tokens.
+ */
+#define Q4_0_PACKED 640
+/* Groups per pass over the rows: 8 tokens' activations for 4 groups (18 KB) stay in L1. */
+#define Q4_0_KG 4
+
+static size_t q4_0_packed_size(int cols)
+{
+	return (size_t)((cols / 32 + 15) / 16) * Q4_0_PACKED;
+}
+
+static void q4_0_pack(const char *W, size_t ws, int rows, int cols, char *dst)
+{
+	const int nb = cols / 32, ng = (nb + 15) / 16;
+	const __m512i eight = _mm512_set1_epi8(8), ones = _mm512_set1_epi8(1);
+	for (int r = 0; r < rows; r++) {
+		const sl_block_q4_0 *row = (const sl_block_q4_0 *)(W + (size_t)r * ws);
+		for (int g = 0; g < ng; g++, dst += Q4_0_PACKED) {
+			sl_block_q4_0 tail[16];
+			const sl_block_q4_0 *blk = row + 16 * g;
+			if (nb - 16 * g < 16) {
+				memset(tail, 0, sizeof tail);
+				memcpy(tail, blk, sizeof *blk * (size_t)(nb - 16 * g));
+				blk = tail;
+			}
+			__m512i lo[4], hi[4], sum = _mm512_setzero_si512();
+			__m512 dw;
+			q4_0_group(blk, lo, hi, &dw);
+			for (int j = 0; j < 4; j++) {
+				lo[j] = _mm512_sub_epi8(lo[j], eight);
+				hi[j] = _mm512_sub_epi8(hi[j], eight);
+				sum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(sum, ones, lo[j]), ones, hi[j]);
+				_mm512_store_si512(dst + 64 * j, lo[j]);
+				_mm512_store_si512(dst + 256 + 64 * j, hi[j]);
+			}
+			_mm512_store_ps(dst + 512, dw);
+			_mm512_store_si512(dst + 576, _mm512_sub_epi32(_mm512_setzero_si512(),
+								       _mm512_slli_epi32(sum, 7)));
+		}
+	}
+}
+
+/*
+ * R packed rows × T tokens over groups g0 .. g1-1.  The integer sums of all R·T pairs are
+ * built one register of the group at a time, so that each weight register loaded serves T
+ * tokens and each activation register R rows (7 loads per 10 multiply-adds at 4 × 2; one
+ * row × several tokens took a load per vpdpbusd, and loads, not multiply-adds, set the
+ * pace).  The float accumulators st[r][t] (16 floats each, SL_PACK_ROWS × 8 of them) are
+ * kept between calls (zeroed when first), so the float sums run exactly as in q4_0_tile.
+ */
+#define PT_R 4
+#define PT_T 2
+typedef float q4_0_acc[MAX_T][16];
+
+INLINE void q4_0_ptile(const int R, const int T, const char *p, size_t ps, int g0, int g1,
+		       const char *xq, size_t xs, q4_0_acc *st, int t0, int first)
+{
+	__m512 acc[PT_R][PT_T];
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			acc[r][t] = first ? _mm512_setzero_ps() : _mm512_load_ps(st[r][t0 + t]);
+	for (int g = g0; g < g1; g++) {
+		const char *w = p + (size_t)g * Q4_0_PACKED, *x = xq + (size_t)g * Q4_0_GROUP;
+		__m512i i[PT_R][PT_T];
+		for (int r = 0; r < R; r++) {
+			const __m512i c = _mm512_load_si512(w + (size_t)r * ps + 576);
+			for (int t = 0; t < T; t++)
+				i[r][t] = c;
+		}
+		for (int j = 0; j < 8; j++) {
+			__m512i wr[PT_R], xr[PT_T];
+			/* in registers: GCC would fold each use into its own load */
 			for (int r = 0; r < R; r++) {
-				__m512i i = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(off, lo[r], xl), hi[r], xh);
-				acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw[r], dx), acc[r][t]);
+				wr[r] = _mm512_load_si512(w + (size_t)r * ps + 64 * j);
+				__asm__("" : "+v"(wr[r]));
+			}
+			for (int t = 0; t < T; t++) {
+				xr[t] = _mm512_load_si512(x + (size_t)t * xs + 640 + 64 * j);
+				__asm__("" : "+v"(xr[t]));
+			}
+			for (int r = 0; r < R; r++)
+				for (int t = 0; t < T; t++)
+					i[r][t] = _mm512_dpbusd_epi32(i[r][t], xr[t], wr[r]);
+		}
+		for (int r = 0; r < R; r++) {
+			const __m512 dw = _mm512_load_ps((const float *)(w + (size_t)r * ps + 512));
+			for (int t = 0; t < T; t++) {
+				const __m512 dx = _mm512_load_ps((const float *)(x + (size_t)t * xs + 512));
+				acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i[r][t]), _mm512_mul_ps(dw, dx), acc[r][t]);
 			}
 		}
 	}
-	ACC_STORE
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			_mm512_store_ps(st[r][t0 + t], acc[r][t]);
+}
+
+typedef void (*q4_0_ptile_fn)(const char *, size_t, int, int, const char *, size_t, q4_0_acc *, int, int);
+#define PTILE_(R, T)                                                                          \
+	static void q4_0_ptile##R##T(const char *p, size_t ps, int g0, int g1, const char *xq, \
+				     size_t xs, q4_0_acc *st, int t0, int first)             \
+	{                                                                                     \
+		q4_0_ptile(R, T, p, ps, g0, g1, xq, xs, st, t0, first);                       \
+	}
+PTILE_(1, 1) PTILE_(2, 1) PTILE_(3, 1) PTILE_(4, 1)
+PTILE_(1, 2) PTILE_(2, 2) PTILE_(3, 2) PTILE_(4, 2)
+
+/*
+ * The sums of 16 vectors' lanes, each added up as hsum16 does (the same pairs in the same
+ * order), in one vector: the sum of v[4e + l] in lane 4l + e.
+ */
+INLINE __m512 hsum16x16(const __m512 v[16])
+{
+	__m512 s[8], q[4], h[2];
+	for (int k = 0; k < 8; k++) /* lanes i + i+8 */
+		s[k] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0xEE),
+				     _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0x44));
+	for (int k = 0; k < 4; k++) /* i + i+4 */
+		q[k] = _mm512_add_ps(_mm512_shuffle_f32x4(s[2 * k], s[2 * k + 1], 0xDD),
+				     _mm512_shuffle_f32x4(s[2 * k], s[2 * k + 1], 0x88));
+	for (int k = 0; k < 2; k++) /* i + i+2 */
+		h[k] = _mm512_add_ps(_mm512_shuffle_ps(q[2 * k], q[2 * k + 1], 0xEE),
+				     _mm512_shuffle_ps(q[2 * k], q[2 * k + 1], 0x44));
+	/* i + i+1 */
+	return _mm512_add_ps(_mm512_shuffle_ps(h[0], h[1], 0xDD), _mm512_shuffle_ps(h[0], h[1], 0x88));
+}
+
+static void q4_0_gemm(const char *P, int rows, int cols, const char *xq, size_t xs, int n,
+		      float *Y, size_t ldy)
+{
+	static const q4_0_ptile_fn ptile[PT_R + 1][PT_T + 1] = {
+		{0}, {0, q4_0_ptile11, q4_0_ptile12}, {0, q4_0_ptile21, q4_0_ptile22},
+		{0, q4_0_ptile31, q4_0_ptile32}, {0, q4_0_ptile41, q4_0_ptile42}};
+	const __m512i unorder = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+	const int ng = (cols / 32 + 15) / 16;
+	const size_t ps = (size_t)ng * Q4_0_PACKED;
+	_Alignas(64) q4_0_acc st[SL_PACK_ROWS];
+
+	/* 8 tokens' activations and 4 rows' weights for Q4_0_KG groups stay in L1 */
+	for (int t0 = 0; t0 < n; t0 += MAX_T) {
+		const int nt = n - t0 < MAX_T ? n - t0 : MAX_T;
+		for (int g0 = 0; g0 < ng; g0 += Q4_0_KG) {
+			const int g1 = ng - g0 < Q4_0_KG ? ng : g0 + Q4_0_KG;
+			for (int r = 0; r < rows; r += PT_R) {
+				const int R = rows - r < PT_R ? rows - r : PT_R;
+				for (int t = 0; t < nt; t += PT_T)
+					ptile[R][nt - t < PT_T ? nt - t : PT_T](P + (size_t)r * ps, ps, g0, g1,
+						xq + (size_t)(t0 + t) * xs, xs, st + r, t, g0 == 0);
+			}
+		}
+		for (int t = 0; t < nt; t++) {
+			float *y = Y + (size_t)(t0 + t) * ldy;
+			int r = 0;
+			for (; r + 16 <= rows; r += 16) {
+				__m512 v[16];
+				for (int k = 0; k < 16; k++)
+					v[k] = _mm512_load_ps(st[r + k][t]);
+				_mm512_storeu_ps(y + r, _mm512_permutexvar_ps(unorder, hsum16x16(v)));
+			}
+			for (; r < rows; r++)
+				y[r] = hsum16(_mm512_load_ps(st[r][t]));
+		}
+	}
 }
 
 /* ==== Q8_0 × Q8_0 ==== */
@@ -607,7 +868,7 @@ static void avx512_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
  * 32 vector registers.
  */
 #ifndef Q4_0_TILE
-#define Q4_0_TILE 4, 6
+#define Q4_0_TILE 1, 8
 #endif
 #ifndef Q8_0_TILE
 #define Q8_0_TILE 2, 8
@@ -629,6 +890,7 @@ static void avx512_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 #endif
 #define TILE_FNS_(...) SL_TILE_FNS(__VA_ARGS__)
 #define TILES_(...) SL_TILES(__VA_ARGS__)
+#define TILES_PACKED_(...) SL_TILES_PACKED(__VA_ARGS__)
 TILE_FNS_(q4_0, q4_0_tile, Q4_0_TILE)
 TILE_FNS_(q8_0, q8_0_tile, Q8_0_TILE)
 TILE_FNS_(q4_K, q4_K_tile, Q4_K_TILE)
@@ -647,7 +909,7 @@ const sl_kset sl_kset_avx512 = {
 		[SL_KT_F32] = TILES_(f32, FL_TILE),
 		[SL_KT_F16] = TILES_(f16, FL_TILE),
 		[SL_KT_BF16] = TILES_(bf16, FL_TILE),
-		[SL_KT_Q4_0] = TILES_(q4_0, Q4_0_TILE),
+		[SL_KT_Q4_0] = TILES_PACKED_(q4_0, Q4_0_TILE),
 		[SL_KT_Q8_0] = TILES_(q8_0, Q8_0_TILE),
 		[SL_KT_Q4_K] = TILES_(q4_K, Q4_K_TILE),
 		[SL_KT_Q6_K] = TILES_(q6_K, Q6_K_TILE),

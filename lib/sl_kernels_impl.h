@@ -35,11 +35,29 @@ typedef void (*sl_tile_fn)(const char *W, size_t ws, int cols, const char *xq, s
 
 #define SL_TILE_MAX_T 8
 
-/* A set's micro-kernels for one weight type: r × n and 1 × n tiles for n = 1..t tokens. */
+/* Rows a packed prompt product (sl_ktiles.gemm) takes at a time, at most. */
+#define SL_PACK_ROWS 32
+
+/*
+ * A set's micro-kernels for one weight type: r × n and 1 × n tiles for n = 1..t tokens;
+ * optionally a prompt path over packed rows.
+ */
 typedef struct {
 	int r, t;                         /* the prompt tile: 1 <= r, 1 <= t <= SL_TILE_MAX_T */
 	sl_tile_fn rn[SL_TILE_MAX_T + 1];  /* rn[n]: r rows × n tokens */
 	sl_tile_fn row[SL_TILE_MAX_T + 1]; /* row[n]: 1 row × n tokens */
+	/*
+	 * The packed prompt path (NULL: none).  For two tokens or more, sl_matmul packs up to
+	 * SL_PACK_ROWS rows at a time into a layout private to the set (packed_size(cols)
+	 * bytes a row, on the thread's stack), then gemm multiplies the packed rows by all the
+	 * tokens, with register and cache blocking of its own.  Repacking is paid once per
+	 * rows × all tokens, and no second copy of the weights is ever made.  gemm must give
+	 * each Y element bit for bit what row[1] gives.
+	 */
+	size_t (*packed_size)(int cols);
+	void (*pack)(const char *W, size_t ws, int rows, int cols, char *dst);
+	void (*gemm)(const char *P, int rows, int cols, const char *xq, size_t xs, int n,
+		     float *Y, size_t ldy);
 } sl_ktiles;
 
 /* The weight types a set handles, as indices into its tile table. */
@@ -106,11 +124,15 @@ typedef struct {
 #define SL_TILE_FNS(name, fn, R, T)                                                         \
 	_Static_assert((T) >= 1 && (T) <= SL_TILE_MAX_T && (R) >= 1, "tile out of range"); \
 	SL_TILE_FNS_R_(name##_r, fn, R) SL_TILE_FNS_R_(name##_1x, fn, 1)
-#define SL_TILES(name, R, T)                                                                \
+#define SL_TILES_P_(name, R, T, ...)                                                        \
 	{R, T, {0, name##_r1, name##_r2, name##_r3, name##_r4, name##_r5, name##_r6,       \
 		name##_r7, name##_r8},                                                     \
 	 {0, name##_1x1, name##_1x2, name##_1x3, name##_1x4, name##_1x5, name##_1x6,       \
-	  name##_1x7, name##_1x8}}
+	  name##_1x7, name##_1x8}, __VA_ARGS__}
+#define SL_TILES(name, R, T) SL_TILES_P_(name, R, T, 0, 0, 0)
+/* ... with the packed prompt path name##_packed_size, name##_pack, name##_gemm */
+#define SL_TILES_PACKED(name, R, T)                                                         \
+	SL_TILES_P_(name, R, T, name##_packed_size, name##_pack, name##_gemm)
 
 extern const sl_kset sl_kset_ref;
 /* The SIMD sets; -DSL_NO_SIMD builds with the reference set alone (a portable build). */

@@ -168,6 +168,33 @@ static void mm_tiles(const sl_ktiles *k, const char *W, size_t ws, int nr, int c
 	}
 }
 
+/*
+ * Bytes of packed rows on a thread's stack: SL_PACK_ROWS rows of 8192 Q4_0 columns.  Rows
+ * longer than that pack fewer at a time, and rows too long for one go the tile way.
+ */
+#define PACK_BYTES (SL_PACK_ROWS * 10240)
+
+/* The packed prompt path (sl_ktiles.gemm); 0 if the rows are too long for it. */
+static __attribute__((noinline)) int mm_packed(const sl_ktiles *k, const char *W, size_t ws,
+						int nr, int cols, const char *xq, size_t xs, int nt,
+						float *Y, size_t ldy)
+{
+	_Alignas(64) char buf[PACK_BYTES];
+	const size_t ps = k->packed_size(cols);
+	int step = ps ? (int)(PACK_BYTES / ps) : 0;
+
+	if (step < 1)
+		return 0;
+	if (step > SL_PACK_ROWS)
+		step = SL_PACK_ROWS;
+	for (int r = 0; r < nr; r += step) {
+		const int n = nr - r < step ? nr - r : step;
+		k->pack(W + (size_t)r * ws, ws, n, cols, buf);
+		k->gemm(buf, n, cols, xq, xs, nt, Y + r, ldy);
+	}
+	return 1;
+}
+
 static void mm_task(void *arg, int task, int n_tasks)
 {
 	const mm_job *j = arg;
@@ -183,8 +210,13 @@ static void mm_task(void *arg, int task, int n_tasks)
 			return;
 	}
 	(void)n_tasks;
-	mm_tiles(&j->ks->tiles[sl_ktype(j->type)], j->W + (size_t)r0 * j->ws, j->ws, nr, j->cols,
-		 j->xq, j->xs, j->n_tok, j->Y + r0, (size_t)j->rows);
+	const sl_ktiles *k = &j->ks->tiles[sl_ktype(j->type)];
+	if (k->gemm && j->n_tok > 1 &&
+	    mm_packed(k, j->W + (size_t)r0 * j->ws, j->ws, nr, j->cols, j->xq, j->xs, j->n_tok,
+		      j->Y + r0, (size_t)j->rows))
+		return;
+	mm_tiles(k, j->W + (size_t)r0 * j->ws, j->ws, nr, j->cols, j->xq, j->xs, j->n_tok,
+		 j->Y + r0, (size_t)j->rows);
 }
 
 /*
