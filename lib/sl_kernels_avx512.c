@@ -3,21 +3,19 @@
  * time by sl_matmul.c.  Each micro-kernel computes what its counterpart in sl_kernels.c
  * computes, up to the order of float additions; test_kernels.c checks that.
  *
- * A 512-bit register holds four Q4_0 blocks' nibbles, two Q8_0 blocks, or 64 values of a
- * K-quant block, so one VNNI instruction (vpdpbusd: 64 u8×s8 products summed by 4 into 16
- * int32) replaces the AVX2 set's two or three.  Tiles of R rows × T tokens keep R·T
- * accumulators in registers: each weight block is unpacked once per tile and serves T
+ * Q4_0 and Q8_0 go 16 blocks at a time, one block per 32-bit lane, so that 8 vpdpbusd
+ * (64 u8×s8 products summed by 4 into 16 int32) sum each block exactly before its scales
+ * are applied (see "groups of 16 blocks").  For two tokens or more their rows are packed
+ * once per 32 rows into the registers' order and multiplied in 4-row × 2-token tiles.
+ * The K-quants keep 64 values of a block a register, in tiles of R rows × T tokens with
+ * R·T accumulators in registers: each weight block is unpacked once per tile and serves T
  * tokens, each activation block is loaded once and serves R rows.
  *
  * Activation layouts (per token, 64-byte aligned, private to this file):
- *   Q4_0 weights: groups of 16 blocks, 1152 bytes each: 4 × 64 int8, register j lane p
- *     = values 4j..4j+3 of block GROUP_BLOCK(p); 4 × 64 int8, the same for values 16-31;
- *     16 floats, the blocks' scales; 16 int32, −8·(sum of the block's values) for Q4_0's
- *     −8 offset (all in lane order); then the 8 registers again as x + 128 (uint8), the
- *     packed path's operands.  Blocks past the end of the row are zeros.
- *   Q8_0 weights: pairs of blocks, 128 bytes each: 64 uint8 = x + 128 (so that x is the
- *     unsigned operand of vpdpbusd and the weights the signed one; the +128 is taken back
- *     per weight block as −128·Σw), then 16 floats = the two scales 8 times each.
+ *   Q4_0 and Q8_0 weights: groups of 16 blocks, 1152 bytes each: 8 × 64 int8, register i
+ *     lane p = values 4i..4i+3 of block GROUP_BLOCK(p); 16 floats, the blocks' scales; 16
+ *     int32, −8·(sum of the block's values); then the 8 registers again as x + 128
+ *     (uint8), the packed path's operands.  Blocks past the end of the row are zeros.
  *   Q4_K weights: per 256-block, 320 bytes: the 8 sub-blocks of 32 int8 in the order 0 2 1 3
  *     4 6 5 7 (how two 64-byte loads of the nibbles unpack), int16 sums of each sub-block
  *     (8), the float scale.
@@ -69,15 +67,16 @@ INLINE float quant_block(const float *x, int n, int8_t *q)
 	return d;
 }
 
-#define Q4_0_GROUP 1152
-#define Q8_0_PAIR 128
 #define QK_REC 320
+
+/* Q4_0 and Q8_0 weights: below, with their kernels */
+static size_t group_xq_size(int cols);
+static void xq_group(const float *x, int cols, char *out);
 
 static size_t avx512_xq_size(uint32_t type, int cols)
 {
 	switch (type) {
-	case SL_Q4_0: return (size_t)(cols / 32 + 15) / 16 * Q4_0_GROUP;
-	case SL_Q8_0: return (size_t)(cols / 32 + 1) / 2 * Q8_0_PAIR;
+	case SL_Q4_0: case SL_Q8_0: return group_xq_size(cols);
 	case SL_Q4_K: case SL_Q6_K: case SL_Q3_K: case SL_Q2_K: return (size_t)(cols / 256) * QK_REC;
 	case SL_F32: case SL_F16: case SL_BF16: return 0;
 	default: return (size_t)-1;
@@ -94,22 +93,6 @@ INLINE float quant32(const float *x, __m128i *lo, __m128i *hi)
 	*lo = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x0, vid)));
 	*hi = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x1, vid)));
 	return d;
-}
-
-static void xq_q8_0(const float *x, int cols, char *out)
-{
-	const int nb = cols / 32, np = (nb + 1) / 2;
-	const __m512i bias = _mm512_set1_epi8((char)0x80);
-	for (int p = 0; p < np; p++, out += Q8_0_PAIR) {
-		__m128i q[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
-		float d0 = quant32(x + 64 * p, &q[0], &q[1]), d1 = 0;
-		if (2 * p + 1 < nb)
-			d1 = quant32(x + 64 * p + 32, &q[2], &q[3]);
-		__m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(q[1], q[0])),
-					       _mm256_set_m128i(q[3], q[2]), 1);
-		_mm512_store_si512(out, _mm512_xor_si512(v, bias)); /* x + 128 as uint8 */
-		_mm512_store_ps(out + 64, _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_castps_si512(_mm512_set1_ps(d0)), _mm256_castps_si256(_mm256_set1_ps(d1)), 1)));
-	}
 }
 
 /* Q8_K for Q4_K (sub-blocks reordered 0 2 1 3 4 6 5 7) or Q6_K (in order) */
@@ -134,13 +117,11 @@ static void xq_q8_K(const float *x, int cols, char *out, int q4k)
 	}
 }
 
-static void xq_q4_0(const float *x, int cols, char *out);
 
 static void avx512_xq(uint32_t type, const float *x, int cols, void *out)
 {
 	switch (type) {
-	case SL_Q4_0: xq_q4_0(x, cols, out); break;
-	case SL_Q8_0: xq_q8_0(x, cols, out); break;
+	case SL_Q4_0: case SL_Q8_0: xq_group(x, cols, out); break;
 	case SL_Q4_K: xq_q8_K(x, cols, out, 1); break;
 	default: xq_q8_K(x, cols, out, 0); break;
 	}
@@ -171,22 +152,36 @@ INLINE float hsum16(__m512 v)
 		for (int t = 0; t < T; t++)                                                  \
 			Y[(size_t)t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
 
-/* ==== Q4_0 × Q8_0 ==== */
+/* ==== Q4_0 and Q8_0 × Q8_0: groups of 16 blocks ==== */
 
 /*
  * Sixteen blocks (a group, 512 values) at a time, one block per 32-bit lane: vpdpbusd sums
  * four products into each lane, so eight of them sum a whole block into its lane exactly,
- * and the block's scales are applied once, by one float multiply-add per lane for all 16
- * blocks.  (Four blocks per register, one lane per 4 values, took a conversion, a multiply
- * and a multiply-add per 128 products instead of per 512.)
+ * and the block's scales are applied once, by one float multiply and one multiply-add per
+ * lane for all 16 blocks.  (Four blocks per register, one lane per 4 values, took a
+ * conversion, a multiply and a multiply-add per 128 products instead of per 512.)
  *
- * The weights go into that layout by a 4×4 transpose of 32-bit words within each 128-bit
- * lane (q4_0_group): four registers of four blocks' nibbles each become four registers of
- * one 32-bit word of each of the 16 blocks, block 4k+m in lane 4m+k (GROUP_BLOCK).  The
- * nibbles stay unsigned (0..15), vpdpbusd's u8 operand; the −8 comes in as the starting
- * value −8·Σx.  Blocks past the row's end are zero (and so are their activations).
+ * Both types come to the same operands (group_w): 8 registers of weights, register i lane p
+ * = values 4i..4i+3 of block GROUP_BLOCK(p), as uint8 (Q4_0: the nibble n, Q8_0: w + 128),
+ * and the 16 scales.  vpdpbusd takes them with the activations x as int8 in the same order
+ * and starts from −8·Σx (Q4_0) or −128·Σx (Q8_0), so that each lane comes to Σ x·w
+ * exactly.  Blocks past the row's end are zero, and so are their activations.
+ *
+ * The weights go into that order by a 4×4 transpose of 32-bit words within each 128-bit
+ * lane (transpose_group): block 4k+m lands in lane 4m+k.
  */
 #define GROUP_BLOCK(p) (4 * ((p) % 4) + (p) / 4)
+/* one token's activations for a group: 8 × 64 int8, 16 floats d, 16 int32 −8·Σx, 8 × 64
+ * uint8 x + 128 (the packed path's) */
+#ifndef GROUP_X
+#define GROUP_X 1152
+#endif
+#define GROUP_PACKED 640 /* a packed row's group: 8 × 64 int8, 16 floats, 16 int32 */
+
+static size_t group_xq_size(int cols)
+{
+	return (size_t)((cols / 32 + 15) / 16) * GROUP_X;
+}
 
 /*
  * a[k] holds blocks 4k..4k+3 of a group, one per 128-bit lane, 4 words of 4 bytes each;
@@ -203,18 +198,18 @@ INLINE void transpose_group(const __m512i a[4], __m512i w[4])
 	w[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
-static void xq_q4_0(const float *x, int cols, char *out)
+static void xq_group(const float *x, int cols, char *out)
 {
 	const int nb = cols / 32, ng = (nb + 15) / 16;
-	const __m512i bias = _mm512_set1_epi8((char)0x80), ones = _mm512_set1_epi8(1);
+	const __m512i bias = _mm512_set1_epi8((char)0x80);
 	const __m512i order = _mm512_setr_epi32(GROUP_BLOCK(0), GROUP_BLOCK(1), GROUP_BLOCK(2),
 		GROUP_BLOCK(3), GROUP_BLOCK(4), GROUP_BLOCK(5), GROUP_BLOCK(6), GROUP_BLOCK(7),
 		GROUP_BLOCK(8), GROUP_BLOCK(9), GROUP_BLOCK(10), GROUP_BLOCK(11), GROUP_BLOCK(12),
 		GROUP_BLOCK(13), GROUP_BLOCK(14), GROUP_BLOCK(15));
-	for (int g = 0; g < ng; g++, out += Q4_0_GROUP) {
+	for (int g = 0; g < ng; g++, out += GROUP_X) {
 		__m128i lo[16], hi[16];
 		_Alignas(64) float d[16];
-		__m512i al[4], ah[4], w[8], sum = _mm512_setzero_si512();
+		__m512i al[4], ah[4], w[8];
 		for (int b = 0; b < 16; b++) {
 			lo[b] = hi[b] = _mm_setzero_si128();
 			d[b] = 16 * g + b < nb ? quant32(x + 32 * (16 * g + b), &lo[b], &hi[b]) : 0.f;
@@ -227,10 +222,10 @@ static void xq_q4_0(const float *x, int cols, char *out)
 		}
 		transpose_group(al, w);
 		transpose_group(ah, w + 4);
+		__m512i sum = _mm512_setzero_si512();
 		for (int j = 0; j < 8; j++) {
-			sum = _mm512_dpbusd_epi32(sum, ones, w[j]);
+			sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(1), w[j]);
 			_mm512_store_si512(out + 64 * j, w[j]);
-			/* x + 128, for the packed path */
 			_mm512_store_si512(out + 640 + 64 * j, _mm512_xor_si512(w[j], bias));
 		}
 		_mm512_store_ps(out + 512, _mm512_permutexvar_ps(order, _mm512_load_ps(d)));
@@ -238,17 +233,29 @@ static void xq_q4_0(const float *x, int cols, char *out)
 	}
 }
 
+/* c = −128·Σw per lane over the 8 weight registers */
+INLINE __m512i group_c(const __m512i w[8])
+{
+	const __m512i ones = _mm512_set1_epi8(1);
+	__m512i s[4]; /* four chains: a vpdpbusd takes 4 cycles */
+	for (int j = 0; j < 4; j++)
+		s[j] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, w[j]), ones, w[j + 4]);
+	const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(s[0], s[1]), _mm512_add_epi32(s[2], s[3]));
+	return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7));
+}
+
 /*
- * Group g of a Q4_0 row as vpdpbusd operands: lo[j] lane p = values 4j..4j+3 of block
- * GROUP_BLOCK(p), hi[j] the values 16 further on, *dw the blocks' scales.
+ * A group of Q4_0 blocks (gb, 16 × 18 bytes) as group operands.  Loads of 64 bytes and
+ * word permutes do the gathering: block b's scale is word 9b, its nibbles words 9b+1 ..
+ * 9b+8.
  */
-INLINE void q4_0_group(const sl_block_q4_0 *blk, __m512i lo[4], __m512i hi[4], __m512 *dw)
+INLINE void q4_0_group(const char *gb, __m512i w[8], __m512 *dw)
 {
 	const __m512i m4 = _mm512_set1_epi8(15);
 	/*
-	 * The scales, 16-bit words 9b of the group: blocks 0-7 within its first 128 bytes,
-	 * blocks 8-15 within the 128 from byte 144 (word 9(b − 8) there); lane p, block
-	 * GROUP_BLOCK(p), takes its word from the pair of registers that holds it.
+	 * The scales: blocks 0-7 within the group's first 128 bytes, blocks 8-15 within the
+	 * 128 from byte 144 (word 9(b − 8) there); lane p, block GROUP_BLOCK(p), takes its word
+	 * from the pair of registers that holds it.
 	 */
 #define DW_(p) (GROUP_BLOCK(p) < 8 ? 9 * GROUP_BLOCK(p) : 9 * (GROUP_BLOCK(p) - 8))
 	const __m512i didx = _mm512_setr_epi32(DW_(0) | DW_(1) << 16, DW_(2) | DW_(3) << 16,
@@ -256,144 +263,176 @@ INLINE void q4_0_group(const sl_block_q4_0 *blk, __m512i lo[4], __m512i hi[4], _
 		DW_(10) | DW_(11) << 16, DW_(12) | DW_(13) << 16, DW_(14) | DW_(15) << 16,
 		0, 0, 0, 0, 0, 0, 0, 0);
 #undef DW_
-	/* lanes p with GROUP_BLOCK(p) >= 8: p % 4 >= 2 */
-	const __mmask32 upper = 0xCCCC;
-	const char *gb = (const char *)blk;
+	const __mmask32 upper = 0xCCCC; /* lanes p with GROUP_BLOCK(p) >= 8: p % 4 >= 2 */
 	const __m512i d0 = _mm512_permutex2var_epi16(_mm512_loadu_si512(gb), didx, _mm512_loadu_si512(gb + 64));
 	const __m512i d1 = _mm512_permutex2var_epi16(_mm512_loadu_si512(gb + 144), didx,
 						     _mm512_loadu_si512(gb + 208));
 	*dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_mask_blend_epi16(upper, d0, d1)));
-	__m512i a[4], w[4];
-	for (int k = 0; k < 4; k++) {
-		a[k] = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)blk[4 * k].qs));
-		a[k] = _mm512_inserti32x4(a[k], _mm_loadu_si128((const __m128i *)blk[4 * k + 1].qs), 1);
-		a[k] = _mm512_inserti32x4(a[k], _mm_loadu_si128((const __m128i *)blk[4 * k + 2].qs), 2);
-		a[k] = _mm512_inserti32x4(a[k], _mm_loadu_si128((const __m128i *)blk[4 * k + 3].qs), 3);
-	}
-	transpose_group(a, w);
+	/* blocks 4k .. 4k+3's nibbles (words 9m+1 .. 9m+8 of their 72 bytes), a block a lane */
+	const __m512i qidx = _mm512_setr_epi32(1 | 2 << 16, 3 | 4 << 16, 5 | 6 << 16, 7 | 8 << 16,
+		10 | 11 << 16, 12 | 13 << 16, 14 | 15 << 16, 16 | 17 << 16, 19 | 20 << 16,
+		21 | 22 << 16, 23 | 24 << 16, 25 | 26 << 16, 28 | 29 << 16, 30 | 31 << 16,
+		32 | 33 << 16, 34 | 35 << 16);
+	__m512i a[4], q[4];
+	for (int k = 0; k < 4; k++) /* the last 8 bytes by a masked load: no read past the group */
+		a[k] = _mm512_permutex2var_epi16(_mm512_loadu_si512(gb + 72 * k), qidx,
+						 _mm512_maskz_loadu_epi16(0xF, gb + 72 * k + 64));
+	transpose_group(a, q);
 	for (int j = 0; j < 4; j++) {
-		lo[j] = _mm512_and_si512(w[j], m4);
-		hi[j] = _mm512_and_si512(_mm512_srli_epi16(w[j], 4), m4);
+		w[j] = _mm512_and_si512(q[j], m4);
+		w[4 + j] = _mm512_and_si512(_mm512_srli_epi16(q[j], 4), m4);
 	}
 }
 
-/* acc[r][t] += group g of rows r < R times tokens t < T; blk[r]: the row's 16 blocks */
-INLINE void q4_0_step(const int R, const int T, const sl_block_q4_0 *const *blk, const char *xq,
-		      size_t xs, int g, __m512 acc[MAX_R][MAX_T])
+/* A group of Q8_0 blocks (16 × 34 bytes): block b's scale is word 17b, its values 17b+1 .. */
+INLINE void q8_0_group(const char *gb, __m512i w[8], __m512 *dw)
 {
-	__m512i lo[MAX_R][4], hi[MAX_R][4];
-	__m512 dw[MAX_R];
-	for (int r = 0; r < R; r++)
-		q4_0_group(blk[r], lo[r], hi[r], &dw[r]);
-	for (int t = 0; t < T; t++) {
-		const char *x = xq + (size_t)t * xs + (size_t)g * Q4_0_GROUP;
-		const __m512 dx = _mm512_load_ps((const float *)(x + 512));
-		for (int r = 0; r < R; r++) {
-			__m512i i0 = _mm512_load_si512(x + 576), i1 = _mm512_setzero_si512();
-			for (int j = 0; j < 4; j++) {
-				i0 = _mm512_dpbusd_epi32(i0, lo[r][j], _mm512_load_si512(x + 64 * j));
-				i1 = _mm512_dpbusd_epi32(i1, hi[r][j], _mm512_load_si512(x + 256 + 64 * j));
+	const __m512i bias = _mm512_set1_epi8((char)0x80);
+	/* half h of blocks 4k .. 4k+3 (words 17m+1 .. 17m+8 from byte 136k + 16h), a block a lane */
+	const __m512i qidx = _mm512_setr_epi32(1 | 2 << 16, 3 | 4 << 16, 5 | 6 << 16, 7 | 8 << 16,
+		18 | 19 << 16, 20 | 21 << 16, 22 | 23 << 16, 24 | 25 << 16, 35 | 36 << 16,
+		37 | 38 << 16, 39 | 40 << 16, 41 | 42 << 16, 52 | 53 << 16, 54 | 55 << 16,
+		56 | 57 << 16, 58 | 59 << 16);
+	/* the scales of blocks 4k+m, words 17m of the pair at byte 136k, for lanes p = 4m + k */
+	const __m512i didx = _mm512_setr_epi32(0, 0, 17 | 17 << 16, 17 | 17 << 16, 34 | 34 << 16,
+		34 | 34 << 16, 51 | 51 << 16, 51 | 51 << 16, 0, 0, 0, 0, 0, 0, 0, 0);
+	__m512i a[2][4], d = _mm512_setzero_si512();
+	for (int k = 0; k < 4; k++) {
+		const char *p = gb + 136 * k;
+		const __m512i t0 = _mm512_loadu_si512(p), t1 = _mm512_loadu_si512(p + 64);
+		a[0][k] = _mm512_permutex2var_epi16(t0, qidx, t1);
+		/* words up to 59 from byte 16: the last 56 bytes masked, no read past the group */
+		a[1][k] = _mm512_permutex2var_epi16(_mm512_loadu_si512(p + 16), qidx,
+						    _mm512_maskz_loadu_epi16(0x0FFFFFFF, p + 80));
+		d = _mm512_mask_blend_epi16((__mmask32)(0x1111u << k), d, _mm512_permutex2var_epi16(t0, didx, t1));
+	}
+	transpose_group(a[0], w);
+	transpose_group(a[1], w + 4);
+	for (int j = 0; j < 8; j++)
+		w[j] = _mm512_xor_si512(w[j], bias); /* w + 128 */
+	*dw = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
+}
+
+/* Group g of a row of `type` as operands; a group past the row's end is padded with zeros. */
+INLINE void group_w(const uint32_t type, const char *row, int nb, int g, __m512i w[8], __m512 *dw)
+{
+	const size_t bb = type == SL_Q4_0 ? sizeof(sl_block_q4_0) : sizeof(sl_block_q8_0);
+	const char *gb = row + (size_t)16 * g * bb;
+	_Alignas(64) char tail[16 * sizeof(sl_block_q8_0)];
+	if (nb - 16 * g < 16) {
+		memset(tail, 0, sizeof tail);
+		memcpy(tail, gb, bb * (size_t)(nb - 16 * g));
+		gb = tail;
+	}
+	if (type == SL_Q4_0)
+		q4_0_group(gb, w, dw);
+	else
+		q8_0_group(gb, w, dw);
+}
+
+/* One group of one row times T tokens, as the packed path's tiles do it (same operations). */
+INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int cols,
+			   const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	const int nb = cols / 32, ng = (nb + 15) / 16;
+	__m512 acc[MAX_T];
+	for (int t = 0; t < T; t++)
+		acc[t] = _mm512_setzero_ps();
+	for (int g = 0; g < ng; g++) {
+		__m512i w[8];
+		__m512 dw;
+		group_w(type, W, nb, g, w, &dw);
+		for (int t = 0; t < T; t++) {
+			const char *x = xq + (size_t)t * xs + (size_t)g * GROUP_X;
+			const __m512i off = _mm512_load_si512(x + 576);
+			/* two chains (the sum is exact, so the order is free) */
+			__m512i i0 = type == SL_Q4_0 ? off : _mm512_slli_epi32(off, 4);
+			__m512i i1 = _mm512_setzero_si512();
+			for (int j = 0; j < 8; j += 2) {
+				i0 = _mm512_dpbusd_epi32(i0, w[j], _mm512_load_si512(x + 64 * j));
+				i1 = _mm512_dpbusd_epi32(i1, w[j + 1], _mm512_load_si512(x + 64 * j + 64));
 			}
-			acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)),
-						    _mm512_mul_ps(dw[r], dx), acc[r][t]);
+			acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)),
+						 _mm512_mul_ps(dw, _mm512_load_ps((const float *)(x + 512))), acc[t]);
 		}
 	}
+	for (int t = 0; t < T; t++)
+		Y[(size_t)t * ldy] = hsum16(acc[t]);
 }
 
 INLINE void q4_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
 		      const char *xq, size_t xs, float *Y, size_t ldy)
 {
-	const int nb = cols / 32, full = nb / 16;
-	const sl_block_q4_0 *blk[MAX_R];
-	ACC_ZERO
-	for (int g = 0; g < full; g++) {
-		for (int r = 0; r < R; r++)
-			blk[r] = (const sl_block_q4_0 *)(W + (size_t)r * ws) + 16 * g;
-		q4_0_step(R, T, blk, xq, xs, g, acc);
-	}
-	if (nb % 16) {
-		sl_block_q4_0 tail[MAX_R][16];
-		memset(tail, 0, sizeof tail);
-		for (int r = 0; r < R; r++) {
-			memcpy(tail[r], (const sl_block_q4_0 *)(W + (size_t)r * ws) + 16 * full,
-			       sizeof(sl_block_q4_0) * (size_t)(nb % 16));
-			blk[r] = tail[r];
-		}
-		q4_0_step(R, T, blk, xq, xs, full, acc);
-	}
 	for (int r = 0; r < R; r++)
-		for (int t = 0; t < T; t++)
-			Y[(size_t)t * ldy + r] = hsum16(acc[r][t]);
+		group_row_tile(SL_Q4_0, T, W + (size_t)r * ws, cols, xq, xs, Y + r, ldy);
+}
+
+INLINE void q8_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
+		      const char *xq, size_t xs, float *Y, size_t ldy)
+{
+	for (int r = 0; r < R; r++)
+		group_row_tile(SL_Q8_0, T, W + (size_t)r * ws, cols, xq, xs, Y + r, ldy);
 }
 
 /*
- * The packed prompt path.  A packed row is, per group, the 8 registers of q4_0_group as
- * int8 w − 8, the 16 scales, and 16 int32 −128·Σ(w − 8): with x + 128 as the unsigned
- * operand, Σ (x + 128)(w − 8) − 128·Σ(w − 8) = Σ x(w − 8), the same integer as the row
- * kernel's, with no −8·Σx to load per token.  Each token's activations then cost 9 loads
- * and 10 multiply-adds per group; the weights are loaded once per group for 8 tokens.
+ * The packed prompt path: rows packed as group_w gives them but signed (n − 8 or w), with
+ * c = −128·Σw per block (GROUP_PACKED bytes a group), so that with x + 128 as the unsigned
+ * operand Σ (x + 128)·w + c = Σ x·w, the row kernel's integer, with no −8·Σx to load per
+ * token.  They are multiplied by the tokens in tiles of PT_R rows × PT_T tokens.  The integer sums of all
+ * R·T pairs are built one register of the group at a time, so that each weight register
+ * loaded serves T tokens and each activation register R rows (7 loads per 10
+ * multiply-adds at 4 × 2; a row at a time took a load per vpdpbusd, and loads, not
+ * multiply-adds, set the pace).  The float accumulators st[r][t] (16 floats each) are kept
+ * between passes, so the float sums run exactly as in group_row_tile.
  */
-#define Q4_0_PACKED 640
+#define PT_R 4
+#define PT_T 2
 /* Groups per pass over the rows: 8 tokens' activations for 4 groups (18 KB) stay in L1. */
-#define Q4_0_KG 4
+#define GROUP_KG 4
+typedef float group_acc[MAX_T][16];
 
-static size_t q4_0_packed_size(int cols)
+static size_t group_packed_size(int cols)
 {
-	return (size_t)((cols / 32 + 15) / 16) * Q4_0_PACKED;
+	return (size_t)((cols / 32 + 15) / 16) * GROUP_PACKED;
+}
+
+INLINE void group_pack(const uint32_t type, const char *W, size_t ws, int rows, int cols, char *dst)
+{
+	const int nb = cols / 32, ng = (nb + 15) / 16;
+	for (int r = 0; r < rows; r++)
+		for (int g = 0; g < ng; g++, dst += GROUP_PACKED) {
+			__m512i w[8];
+			__m512 dw;
+			group_w(type, W + (size_t)r * ws, nb, g, w, &dw);
+			for (int j = 0; j < 8; j++) { /* back to signed: n − 8, w */
+				w[j] = type == SL_Q4_0 ? _mm512_sub_epi8(w[j], _mm512_set1_epi8(8))
+						       : _mm512_xor_si512(w[j], _mm512_set1_epi8((char)0x80));
+				_mm512_store_si512(dst + 64 * j, w[j]);
+			}
+			_mm512_store_ps(dst + 512, dw);
+			_mm512_store_si512(dst + 576, group_c(w));
+		}
 }
 
 static void q4_0_pack(const char *W, size_t ws, int rows, int cols, char *dst)
 {
-	const int nb = cols / 32, ng = (nb + 15) / 16;
-	const __m512i eight = _mm512_set1_epi8(8), ones = _mm512_set1_epi8(1);
-	for (int r = 0; r < rows; r++) {
-		const sl_block_q4_0 *row = (const sl_block_q4_0 *)(W + (size_t)r * ws);
-		for (int g = 0; g < ng; g++, dst += Q4_0_PACKED) {
-			sl_block_q4_0 tail[16];
-			const sl_block_q4_0 *blk = row + 16 * g;
-			if (nb - 16 * g < 16) {
-				memset(tail, 0, sizeof tail);
-				memcpy(tail, blk, sizeof *blk * (size_t)(nb - 16 * g));
-				blk = tail;
-			}
-			__m512i lo[4], hi[4], sum = _mm512_setzero_si512();
-			__m512 dw;
-			q4_0_group(blk, lo, hi, &dw);
-			for (int j = 0; j < 4; j++) {
-				lo[j] = _mm512_sub_epi8(lo[j], eight);
-				hi[j] = _mm512_sub_epi8(hi[j], eight);
-				sum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(sum, ones, lo[j]), ones, hi[j]);
-				_mm512_store_si512(dst + 64 * j, lo[j]);
-				_mm512_store_si512(dst + 256 + 64 * j, hi[j]);
-			}
-			_mm512_store_ps(dst + 512, dw);
-			_mm512_store_si512(dst + 576, _mm512_sub_epi32(_mm512_setzero_si512(),
-								       _mm512_slli_epi32(sum, 7)));
-		}
-	}
+	group_pack(SL_Q4_0, W, ws, rows, cols, dst);
 }
 
-/*
- * R packed rows × T tokens over groups g0 .. g1-1.  The integer sums of all R·T pairs are
- * built one register of the group at a time, so that each weight register loaded serves T
- * tokens and each activation register R rows (7 loads per 10 multiply-adds at 4 × 2; one
- * row × several tokens took a load per vpdpbusd, and loads, not multiply-adds, set the
- * pace).  The float accumulators st[r][t] (16 floats each, SL_PACK_ROWS × 8 of them) are
- * kept between calls (zeroed when first), so the float sums run exactly as in q4_0_tile.
- */
-#define PT_R 4
-#define PT_T 2
-typedef float q4_0_acc[MAX_T][16];
+static void q8_0_pack(const char *W, size_t ws, int rows, int cols, char *dst)
+{
+	group_pack(SL_Q8_0, W, ws, rows, cols, dst);
+}
 
-INLINE void q4_0_ptile(const int R, const int T, const char *p, size_t ps, int g0, int g1,
-		       const char *xq, size_t xs, q4_0_acc *st, int t0, int first)
+INLINE void group_ptile(const int R, const int T, const char *p, size_t ps, int g0, int g1,
+			const char *xq, size_t xs, group_acc *st, int t0, int first)
 {
 	__m512 acc[PT_R][PT_T];
 	for (int r = 0; r < R; r++)
 		for (int t = 0; t < T; t++)
 			acc[r][t] = first ? _mm512_setzero_ps() : _mm512_load_ps(st[r][t0 + t]);
 	for (int g = g0; g < g1; g++) {
-		const char *w = p + (size_t)g * Q4_0_PACKED, *x = xq + (size_t)g * Q4_0_GROUP;
+		const char *w = p + (size_t)g * GROUP_PACKED, *x = xq + (size_t)g * GROUP_X;
 		__m512i i[PT_R][PT_T];
 		for (int r = 0; r < R; r++) {
 			const __m512i c = _mm512_load_si512(w + (size_t)r * ps + 576);
@@ -402,7 +441,7 @@ INLINE void q4_0_ptile(const int R, const int T, const char *p, size_t ps, int g
 		}
 		for (int j = 0; j < 8; j++) {
 			__m512i wr[PT_R], xr[PT_T];
-			/* in registers: GCC would fold each use into its own load */
+			/* in registers: GCC would fold each use into a load of its own */
 			for (int r = 0; r < R; r++) {
 				wr[r] = _mm512_load_si512(w + (size_t)r * ps + 64 * j);
 				__asm__("" : "+v"(wr[r]));
@@ -428,12 +467,12 @@ INLINE void q4_0_ptile(const int R, const int T, const char *p, size_t ps, int g
 			_mm512_store_ps(st[r][t0 + t], acc[r][t]);
 }
 
-typedef void (*q4_0_ptile_fn)(const char *, size_t, int, int, const char *, size_t, q4_0_acc *, int, int);
+typedef void (*group_ptile_fn)(const char *, size_t, int, int, const char *, size_t, group_acc *, int, int);
 #define PTILE_(R, T)                                                                          \
-	static void q4_0_ptile##R##T(const char *p, size_t ps, int g0, int g1, const char *xq, \
-				     size_t xs, q4_0_acc *st, int t0, int first)             \
+	static void group_ptile##R##T(const char *p, size_t ps, int g0, int g1, const char *xq, \
+				      size_t xs, group_acc *st, int t0, int first)            \
 	{                                                                                     \
-		q4_0_ptile(R, T, p, ps, g0, g1, xq, xs, st, t0, first);                       \
+		group_ptile(R, T, p, ps, g0, g1, xq, xs, st, t0, first);                      \
 	}
 PTILE_(1, 1) PTILE_(2, 1) PTILE_(3, 1) PTILE_(4, 1)
 PTILE_(1, 2) PTILE_(2, 2) PTILE_(3, 2) PTILE_(4, 2)
@@ -458,22 +497,22 @@ INLINE __m512 hsum16x16(const __m512 v[16])
 	return _mm512_add_ps(_mm512_shuffle_ps(h[0], h[1], 0xDD), _mm512_shuffle_ps(h[0], h[1], 0x88));
 }
 
-static void q4_0_gemm(const char *P, int rows, int cols, const char *xq, size_t xs, int n,
-		      float *Y, size_t ldy)
+static void group_gemm(const char *P, int rows, int cols, const char *xq, size_t xs, int n,
+		       float *Y, size_t ldy)
 {
-	static const q4_0_ptile_fn ptile[PT_R + 1][PT_T + 1] = {
-		{0}, {0, q4_0_ptile11, q4_0_ptile12}, {0, q4_0_ptile21, q4_0_ptile22},
-		{0, q4_0_ptile31, q4_0_ptile32}, {0, q4_0_ptile41, q4_0_ptile42}};
+	static const group_ptile_fn ptile[PT_R + 1][PT_T + 1] = {
+		{0}, {0, group_ptile11, group_ptile12}, {0, group_ptile21, group_ptile22},
+		{0, group_ptile31, group_ptile32}, {0, group_ptile41, group_ptile42}};
 	const __m512i unorder = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
 	const int ng = (cols / 32 + 15) / 16;
-	const size_t ps = (size_t)ng * Q4_0_PACKED;
-	_Alignas(64) q4_0_acc st[SL_PACK_ROWS];
+	const size_t ps = (size_t)ng * GROUP_PACKED;
+	_Alignas(64) group_acc st[SL_PACK_ROWS];
 
-	/* 8 tokens' activations and 4 rows' weights for Q4_0_KG groups stay in L1 */
+	/* 8 tokens' activations and 4 rows' weights for GROUP_KG groups stay in L1 */
 	for (int t0 = 0; t0 < n; t0 += MAX_T) {
 		const int nt = n - t0 < MAX_T ? n - t0 : MAX_T;
-		for (int g0 = 0; g0 < ng; g0 += Q4_0_KG) {
-			const int g1 = ng - g0 < Q4_0_KG ? ng : g0 + Q4_0_KG;
+		for (int g0 = 0; g0 < ng; g0 += GROUP_KG) {
+			const int g1 = ng - g0 < GROUP_KG ? ng : g0 + GROUP_KG;
 			for (int r = 0; r < rows; r += PT_R) {
 				const int R = rows - r < PT_R ? rows - r : PT_R;
 				for (int t = 0; t < nt; t += PT_T)
@@ -496,49 +535,10 @@ static void q4_0_gemm(const char *P, int rows, int cols, const char *xq, size_t 
 	}
 }
 
-/* ==== Q8_0 × Q8_0 ==== */
-
-/*
- * Two weight blocks a register.  x + 128 is the unsigned operand, the weights the signed
- * one: Σ (x+128)·w − 128·Σw = Σ x·w, with −128·Σw (per 4 weights) computed once per
- * weight pair and used as the starting value for every token.
- */
-INLINE void q8_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
-		      const char *xq, size_t xs, float *Y, size_t ldy)
-{
-	const int nb = cols / 32, np = (nb + 1) / 2;
-	const __m512i dup8 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-	const __m512i u128 = _mm512_set1_epi8((char)0x80);
-	ACC_ZERO
-	for (int p = 0; p < np; p++) {
-		__m512i w[MAX_R], init[MAX_R];
-		__m512 dw[MAX_R];
-		for (int r = 0; r < R; r++) {
-			const sl_block_q8_0 *blk = (const sl_block_q8_0 *)(W + (size_t)r * ws) + 2 * p;
-			__m256i w0 = _mm256_loadu_si256((const __m256i *)blk[0].qs), w1 = _mm256_setzero_si256();
-			uint32_t dd = blk[0].d;
-			if (2 * p + 1 < nb) {
-				w1 = _mm256_loadu_si256((const __m256i *)blk[1].qs);
-				dd |= (uint32_t)blk[1].d << 16;
-			}
-			w[r] = _mm512_inserti64x4(_mm512_castsi256_si512(w0), w1, 1);
-			init[r] = _mm512_sub_epi32(_mm512_setzero_si512(),
-						   _mm512_dpbusd_epi32(_mm512_setzero_si512(), u128, w[r]));
-			dw[r] = _mm512_permutexvar_ps(dup8, _mm512_castps128_ps512(
-				_mm_cvtph_ps(_mm_cvtsi32_si128((int)dd))));
-		}
-		for (int t = 0; t < T; t++) {
-			const char *x = xq + (size_t)t * xs + (size_t)p * Q8_0_PAIR;
-			__m512i xu = _mm512_load_si512(x);
-			__m512 dx = _mm512_load_ps((const float *)(x + 64));
-			for (int r = 0; r < R; r++) {
-				__m512i i = _mm512_dpbusd_epi32(init[r], xu, w[r]);
-				acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw[r], dx), acc[r][t]);
-			}
-		}
-	}
-	ACC_STORE
-}
+#define q4_0_packed_size group_packed_size
+#define q8_0_packed_size group_packed_size
+#define q4_0_gemm group_gemm
+#define q8_0_gemm group_gemm
 
 /* ==== Q4_K × Q8_K ==== */
 
@@ -871,7 +871,7 @@ static void avx512_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 #define Q4_0_TILE 1, 8
 #endif
 #ifndef Q8_0_TILE
-#define Q8_0_TILE 2, 8
+#define Q8_0_TILE 1, 8
 #endif
 #ifndef Q4_K_TILE
 #define Q4_K_TILE 1, 8
@@ -910,7 +910,7 @@ const sl_kset sl_kset_avx512 = {
 		[SL_KT_F16] = TILES_(f16, FL_TILE),
 		[SL_KT_BF16] = TILES_(bf16, FL_TILE),
 		[SL_KT_Q4_0] = TILES_PACKED_(q4_0, Q4_0_TILE),
-		[SL_KT_Q8_0] = TILES_(q8_0, Q8_0_TILE),
+		[SL_KT_Q8_0] = TILES_PACKED_(q8_0, Q8_0_TILE),
 		[SL_KT_Q4_K] = TILES_(q4_K, Q4_K_TILE),
 		[SL_KT_Q6_K] = TILES_(q6_K, Q6_K_TILE),
 		[SL_KT_Q3_K] = TILES_(q3_K, Q3_K_TILE),
