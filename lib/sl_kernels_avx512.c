@@ -12,10 +12,9 @@
  * tokens, each activation block is loaded once and serves R rows.
  *
  * Activation layouts (per token, 64-byte aligned, private to this file):
- *   Q4_0 and Q8_0 weights: groups of 16 blocks, 1152 bytes each: 8 × 64 int8, register i
+ *   Q4_0 and Q8_0 weights: groups of 16 blocks, 640 bytes each: 8 × 64 int8, register i
  *     lane p = values 4i..4i+3 of block GROUP_BLOCK(p); 16 floats, the blocks' scales; 16
- *     int32, −8·(sum of the block's values); then the 8 registers again as x + 128
- *     (uint8), the packed path's operands.  Blocks past the end of the row are zeros.
+ *     int32, −8·(sum of the block's values).  Blocks past the end of the row are zeros.
  *   Q4_K weights: per 256-block, 320 bytes: the 8 sub-blocks of 32 int8 in the order 0 2 1 3
  *     4 6 5 7 (how two 64-byte loads of the nibbles unpack), int16 sums of each sub-block
  *     (8), the float scale.
@@ -171,12 +170,8 @@ INLINE float hsum16(__m512 v)
  * lane (transpose_group): block 4k+m lands in lane 4m+k.
  */
 #define GROUP_BLOCK(p) (4 * ((p) % 4) + (p) / 4)
-/* one token's activations for a group: 8 × 64 int8, 16 floats d, 16 int32 −8·Σx, 8 × 64
- * uint8 x + 128 (the packed path's) */
-#ifndef GROUP_X
-#define GROUP_X 1152
-#endif
-#define GROUP_PACKED 640 /* a packed row's group: 8 × 64 int8, 16 floats, 16 int32 */
+#define GROUP_X 640      /* a token's group: 8 × 64 int8, 16 floats d, 16 int32 −8·Σx */
+#define GROUP_PACKED 576 /* a packed row's group: 8 × 64 uint8, 16 floats d */
 
 static size_t group_xq_size(int cols)
 {
@@ -201,7 +196,6 @@ INLINE void transpose_group(const __m512i a[4], __m512i w[4])
 static void xq_group(const float *x, int cols, char *out)
 {
 	const int nb = cols / 32, ng = (nb + 15) / 16;
-	const __m512i bias = _mm512_set1_epi8((char)0x80);
 	const __m512i order = _mm512_setr_epi32(GROUP_BLOCK(0), GROUP_BLOCK(1), GROUP_BLOCK(2),
 		GROUP_BLOCK(3), GROUP_BLOCK(4), GROUP_BLOCK(5), GROUP_BLOCK(6), GROUP_BLOCK(7),
 		GROUP_BLOCK(8), GROUP_BLOCK(9), GROUP_BLOCK(10), GROUP_BLOCK(11), GROUP_BLOCK(12),
@@ -226,22 +220,10 @@ static void xq_group(const float *x, int cols, char *out)
 		for (int j = 0; j < 8; j++) {
 			sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(1), w[j]);
 			_mm512_store_si512(out + 64 * j, w[j]);
-			_mm512_store_si512(out + 640 + 64 * j, _mm512_xor_si512(w[j], bias));
 		}
 		_mm512_store_ps(out + 512, _mm512_permutexvar_ps(order, _mm512_load_ps(d)));
 		_mm512_store_si512(out + 576, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 3)));
 	}
-}
-
-/* c = −128·Σw per lane over the 8 weight registers */
-INLINE __m512i group_c(const __m512i w[8])
-{
-	const __m512i ones = _mm512_set1_epi8(1);
-	__m512i s[4]; /* four chains: a vpdpbusd takes 4 cycles */
-	for (int j = 0; j < 4; j++)
-		s[j] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, w[j]), ones, w[j + 4]);
-	const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(s[0], s[1]), _mm512_add_epi32(s[2], s[3]));
-	return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7));
 }
 
 /*
@@ -330,6 +312,13 @@ INLINE void group_w(const uint32_t type, const char *row, int nb, int g, __m512i
 		q8_0_group(gb, w, dw);
 }
 
+/* The start of a lane's sum: −8·Σx for Q4_0's nibbles, −128·Σx for Q8_0's w + 128 */
+INLINE __m512i group_off(const uint32_t type, const char *x)
+{
+	const __m512i off = _mm512_load_si512(x + 576);
+	return type == SL_Q4_0 ? off : _mm512_slli_epi32(off, 4);
+}
+
 /* One group of one row times T tokens, as the packed path's tiles do it (same operations). */
 INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int cols,
 			   const char *xq, size_t xs, float *Y, size_t ldy)
@@ -344,9 +333,8 @@ INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int 
 		group_w(type, W, nb, g, w, &dw);
 		for (int t = 0; t < T; t++) {
 			const char *x = xq + (size_t)t * xs + (size_t)g * GROUP_X;
-			const __m512i off = _mm512_load_si512(x + 576);
 			/* two chains (the sum is exact, so the order is free) */
-			__m512i i0 = type == SL_Q4_0 ? off : _mm512_slli_epi32(off, 4);
+			__m512i i0 = group_off(type, x);
 			__m512i i1 = _mm512_setzero_si512();
 			for (int j = 0; j < 8; j += 2) {
 				i0 = _mm512_dpbusd_epi32(i0, w[j], _mm512_load_si512(x + 64 * j));
@@ -375,10 +363,8 @@ INLINE void q8_0_tile(const int R, const int T, const char *W, size_t ws, int co
 }
 
 /*
- * The packed prompt path: rows packed as group_w gives them but signed (n − 8 or w), with
- * c = −128·Σw per block (GROUP_PACKED bytes a group), so that with x + 128 as the unsigned
- * operand Σ (x + 128)·w + c = Σ x·w, the row kernel's integer, with no −8·Σx to load per
- * token.  They are multiplied by the tokens in tiles of PT_R rows × PT_T tokens.  The integer sums of all
+ * The packed prompt path: rows packed as group_w gives them (GROUP_PACKED bytes a group),
+ * multiplied by the tokens in tiles of PT_R rows × PT_T tokens.  The integer sums of all
  * R·T pairs are built one register of the group at a time, so that each weight register
  * loaded serves T tokens and each activation register R rows (7 loads per 10
  * multiply-adds at 4 × 2; a row at a time took a load per vpdpbusd, and loads, not
@@ -404,13 +390,9 @@ INLINE void group_pack(const uint32_t type, const char *W, size_t ws, int rows, 
 			__m512i w[8];
 			__m512 dw;
 			group_w(type, W + (size_t)r * ws, nb, g, w, &dw);
-			for (int j = 0; j < 8; j++) { /* back to signed: n − 8, w */
-				w[j] = type == SL_Q4_0 ? _mm512_sub_epi8(w[j], _mm512_set1_epi8(8))
-						       : _mm512_xor_si512(w[j], _mm512_set1_epi8((char)0x80));
+			for (int j = 0; j < 8; j++)
 				_mm512_store_si512(dst + 64 * j, w[j]);
-			}
 			_mm512_store_ps(dst + 512, dw);
-			_mm512_store_si512(dst + 576, group_c(w));
 		}
 }
 
@@ -424,8 +406,8 @@ static void q8_0_pack(const char *W, size_t ws, int rows, int cols, char *dst)
 	group_pack(SL_Q8_0, W, ws, rows, cols, dst);
 }
 
-INLINE void group_ptile(const int R, const int T, const char *p, size_t ps, int g0, int g1,
-			const char *xq, size_t xs, group_acc *st, int t0, int first)
+INLINE void group_ptile(const uint32_t type, const int R, const int T, const char *p, size_t ps,
+			int g0, int g1, const char *xq, size_t xs, group_acc *st, int t0, int first)
 {
 	__m512 acc[PT_R][PT_T];
 	for (int r = 0; r < R; r++)
@@ -434,10 +416,10 @@ INLINE void group_ptile(const int R, const int T, const char *p, size_t ps, int 
 	for (int g = g0; g < g1; g++) {
 		const char *w = p + (size_t)g * GROUP_PACKED, *x = xq + (size_t)g * GROUP_X;
 		__m512i i[PT_R][PT_T];
-		for (int r = 0; r < R; r++) {
-			const __m512i c = _mm512_load_si512(w + (size_t)r * ps + 576);
-			for (int t = 0; t < T; t++)
-				i[r][t] = c;
+		for (int t = 0; t < T; t++) {
+			const __m512i off = group_off(type, x + (size_t)t * xs);
+			for (int r = 0; r < R; r++)
+				i[r][t] = off;
 		}
 		for (int j = 0; j < 8; j++) {
 			__m512i wr[PT_R], xr[PT_T];
@@ -447,12 +429,12 @@ INLINE void group_ptile(const int R, const int T, const char *p, size_t ps, int 
 				__asm__("" : "+v"(wr[r]));
 			}
 			for (int t = 0; t < T; t++) {
-				xr[t] = _mm512_load_si512(x + (size_t)t * xs + 640 + 64 * j);
+				xr[t] = _mm512_load_si512(x + (size_t)t * xs + 64 * j);
 				__asm__("" : "+v"(xr[t]));
 			}
 			for (int r = 0; r < R; r++)
 				for (int t = 0; t < T; t++)
-					i[r][t] = _mm512_dpbusd_epi32(i[r][t], xr[t], wr[r]);
+					i[r][t] = _mm512_dpbusd_epi32(i[r][t], wr[r], xr[t]);
 		}
 		for (int r = 0; r < R; r++) {
 			const __m512 dw = _mm512_load_ps((const float *)(w + (size_t)r * ps + 512));
@@ -468,14 +450,21 @@ INLINE void group_ptile(const int R, const int T, const char *p, size_t ps, int 
 }
 
 typedef void (*group_ptile_fn)(const char *, size_t, int, int, const char *, size_t, group_acc *, int, int);
-#define PTILE_(R, T)                                                                          \
-	static void group_ptile##R##T(const char *p, size_t ps, int g0, int g1, const char *xq, \
-				      size_t xs, group_acc *st, int t0, int first)            \
+#define PTILE_(name, type, R, T)                                                              \
+	static void name##_ptile##R##T(const char *p, size_t ps, int g0, int g1, const char *xq, \
+				       size_t xs, group_acc *st, int t0, int first)           \
 	{                                                                                     \
-		group_ptile(R, T, p, ps, g0, g1, xq, xs, st, t0, first);                      \
+		group_ptile(type, R, T, p, ps, g0, g1, xq, xs, st, t0, first);                \
 	}
-PTILE_(1, 1) PTILE_(2, 1) PTILE_(3, 1) PTILE_(4, 1)
-PTILE_(1, 2) PTILE_(2, 2) PTILE_(3, 2) PTILE_(4, 2)
+#define PTILES_(name, type)                                                                   \
+	PTILE_(name, type, 1, 1) PTILE_(name, type, 2, 1) PTILE_(name, type, 3, 1)            \
+	PTILE_(name, type, 4, 1) PTILE_(name, type, 1, 2) PTILE_(name, type, 2, 2)            \
+	PTILE_(name, type, 3, 2) PTILE_(name, type, 4, 2)                                     \
+	static const group_ptile_fn name##_ptiles[PT_R + 1][PT_T + 1] = {{0},                 \
+		{0, name##_ptile11, name##_ptile12}, {0, name##_ptile21, name##_ptile22},     \
+		{0, name##_ptile31, name##_ptile32}, {0, name##_ptile41, name##_ptile42}};
+PTILES_(q4_0, SL_Q4_0)
+PTILES_(q8_0, SL_Q8_0)
 
 /*
  * The sums of 16 vectors' lanes, each added up as hsum16 does (the same pairs in the same
@@ -497,12 +486,9 @@ INLINE __m512 hsum16x16(const __m512 v[16])
 	return _mm512_add_ps(_mm512_shuffle_ps(h[0], h[1], 0xDD), _mm512_shuffle_ps(h[0], h[1], 0x88));
 }
 
-static void group_gemm(const char *P, int rows, int cols, const char *xq, size_t xs, int n,
-		       float *Y, size_t ldy)
+INLINE void group_gemm(const group_ptile_fn ptile[PT_R + 1][PT_T + 1], const char *P, int rows,
+		       int cols, const char *xq, size_t xs, int n, float *Y, size_t ldy)
 {
-	static const group_ptile_fn ptile[PT_R + 1][PT_T + 1] = {
-		{0}, {0, group_ptile11, group_ptile12}, {0, group_ptile21, group_ptile22},
-		{0, group_ptile31, group_ptile32}, {0, group_ptile41, group_ptile42}};
 	const __m512i unorder = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
 	const int ng = (cols / 32 + 15) / 16;
 	const size_t ps = (size_t)ng * GROUP_PACKED;
@@ -535,10 +521,20 @@ static void group_gemm(const char *P, int rows, int cols, const char *xq, size_t
 	}
 }
 
+static void q4_0_gemm(const char *P, int rows, int cols, const char *xq, size_t xs, int n,
+		      float *Y, size_t ldy)
+{
+	group_gemm(q4_0_ptiles, P, rows, cols, xq, xs, n, Y, ldy);
+}
+
+static void q8_0_gemm(const char *P, int rows, int cols, const char *xq, size_t xs, int n,
+		      float *Y, size_t ldy)
+{
+	group_gemm(q8_0_ptiles, P, rows, cols, xq, xs, n, Y, ldy);
+}
+
 #define q4_0_packed_size group_packed_size
 #define q8_0_packed_size group_packed_size
-#define q4_0_gemm group_gemm
-#define q8_0_gemm group_gemm
 
 /* ==== Q4_K × Q8_K ==== */
 
