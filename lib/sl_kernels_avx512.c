@@ -3,23 +3,25 @@
  * time by sl_matmul.c.  Each micro-kernel computes what its counterpart in sl_kernels.c
  * computes, up to the order of float additions; test_kernels.c checks that.
  *
- * Q4_0 and Q8_0 go 16 blocks at a time, one block per 32-bit lane, so that 8 vpdpbusd
- * (64 u8×s8 products summed by 4 into 16 int32) sum each block exactly before its scales
- * are applied (see "groups of 16 blocks").  For two tokens or more their rows are packed
- * once per 32 rows into the registers' order and multiplied in 4-row × 2-token tiles.
- * The K-quants keep 64 values of a block a register, in tiles of R rows × T tokens with
- * R·T accumulators in registers: each weight block is unpacked once per tile and serves T
- * tokens, each activation block is loaded once and serves R rows.
+ * Q4_0, Q8_0, Q4_K and Q6_K go 16 blocks (or sub-blocks) at a time, one a 32-bit lane, so
+ * that vpdpbusd (64 u8×s8 products summed by 4 into 16 int32) sums each exactly before its
+ * scales are applied (see "groups of 16 blocks").  For two tokens or more their rows are
+ * packed once per 32 rows into the registers' order and multiplied in 4-row × 2-token
+ * tiles.  Q3_K and Q2_K keep 64 values of a block a register, in tiles of R rows × T
+ * tokens with R·T accumulators in registers: each weight block is unpacked once per tile
+ * and serves T tokens, each activation block is loaded once and serves R rows.
  *
  * Activation layouts (per token, 64-byte aligned, private to this file):
  *   Q4_0 and Q8_0 weights: groups of 16 blocks, 640 bytes each: 8 × 64 int8, register i
  *     lane p = values 4i..4i+3 of block GROUP_BLOCK(p); 16 floats, the blocks' scales; 16
- *     int32, −8·(sum of the block's values).  Blocks past the end of the row are zeros.
- *   Q4_K weights: per 256-block, 320 bytes: the 8 sub-blocks of 32 int8 in the order 0 2 1 3
- *     4 6 5 7 (how two 64-byte loads of the nibbles unpack), int16 sums of each sub-block
- *     (8), the float scale.
- *   Q6_K, Q3_K, Q2_K weights: per 256-block, 320 bytes: 256 int8 in order, int16 sums of
- *     each 16 (16), the float scale.
+ *     int32, −(sum of the block's values).  Blocks past the end of the row are zeros.
+ *   Q4_K weights: groups of two 256-blocks, 640 bytes: 8 × 64 int8, lane p = sub-block
+ *     KQ_SUB(p) of 32; 16 floats, the lane's block's scale d; 16 floats, d·Σx of the lane's
+ *     sub-block.  A missing second block is zeros.
+ *   Q6_K weights: per 256-block, 384 bytes: 4 × 64 int8, lane p = sub-block GROUP_BLOCK(p)
+ *     of 16; 16 floats d; 16 int32 −Σx of the lane's sub-block.
+ *   Q3_K, Q2_K weights: per 256-block, 320 bytes: 256 int8 in order, int16 sums of each 16
+ *     (16), the float scale.
  * Quantization itself is the reference's: d = max|x|/127, q = x/d rounded to nearest even.
  *
  * Not used: vdpbf16ps.  It multiplies bf16 by bf16, so the activations would be rounded to
@@ -68,15 +70,19 @@ INLINE float quant_block(const float *x, int n, int8_t *q)
 
 #define QK_REC 320
 
-/* Q4_0 and Q8_0 weights: below, with their kernels */
+/* Q4_0, Q8_0, Q4_K and Q6_K weights: below, with their kernels */
 static size_t group_xq_size(int cols);
 static void xq_group(const float *x, int cols, char *out);
+static void xq_q4_K(const float *x, int cols, char *out);
+static void xq_q6_K(const float *x, int cols, char *out);
 
 static size_t avx512_xq_size(uint32_t type, int cols)
 {
 	switch (type) {
 	case SL_Q4_0: case SL_Q8_0: return group_xq_size(cols);
-	case SL_Q4_K: case SL_Q6_K: case SL_Q3_K: case SL_Q2_K: return (size_t)(cols / 256) * QK_REC;
+	case SL_Q4_K: return (size_t)(cols / 256 + 1) / 2 * 640;
+	case SL_Q6_K: return (size_t)(cols / 256) * 384;
+	case SL_Q3_K: case SL_Q2_K: return (size_t)(cols / 256) * QK_REC;
 	case SL_F32: case SL_F16: case SL_BF16: return 0;
 	default: return (size_t)-1;
 	}
@@ -94,22 +100,20 @@ INLINE float quant32(const float *x, __m128i *lo, __m128i *hi)
 	return d;
 }
 
-/* Q8_K for Q4_K (sub-blocks reordered 0 2 1 3 4 6 5 7) or Q6_K (in order) */
-static void xq_q8_K(const float *x, int cols, char *out, int q4k)
+/* Q8_K for Q3_K (sub-blocks reordered 0 2 1 3 4 6 5 7) or Q6_K (in order) */
+static void xq_q8_K(const float *x, int cols, char *out)
 {
-	static const int ord[8] = {0, 2, 1, 3, 4, 6, 5, 7};
 	for (int s = 0; s < cols / 256; s++, x += 256) {
 		char *o = out + (size_t)s * QK_REC;
 		int8_t q[256];
 		float d = quant_block(x, 256, q);
 		int16_t *bs = (int16_t *)(o + 256);
 		memset(o + 256, 0, QK_REC - 256);
-		for (int j = 0; j < 8; j++)
-			memcpy(o + 32 * j, q + 32 * (q4k ? ord[j] : j), 32);
-		for (int g = 0; g < (q4k ? 8 : 16); g++) {
-			int n = q4k ? 32 : 16, sum = 0;
-			for (int i = 0; i < n; i++)
-				sum += q[n * g + i];
+		memcpy(o, q, 256);
+		for (int g = 0; g < 16; g++) {
+			int sum = 0;
+			for (int i = 0; i < 16; i++)
+				sum += q[16 * g + i];
 			bs[g] = (int16_t)sum;
 		}
 		memcpy(o + 256 + 32, &d, 4);
@@ -121,8 +125,9 @@ static void avx512_xq(uint32_t type, const float *x, int cols, void *out)
 {
 	switch (type) {
 	case SL_Q4_0: case SL_Q8_0: xq_group(x, cols, out); break;
-	case SL_Q4_K: xq_q8_K(x, cols, out, 1); break;
-	default: xq_q8_K(x, cols, out, 0); break;
+	case SL_Q4_K: xq_q4_K(x, cols, out); break;
+	case SL_Q6_K: xq_q6_K(x, cols, out); break;
+	default: xq_q8_K(x, cols, out); break;
 	}
 }
 
@@ -222,7 +227,7 @@ static void xq_group(const float *x, int cols, char *out)
 			_mm512_store_si512(out + 64 * j, w[j]);
 		}
 		_mm512_store_ps(out + 512, _mm512_permutexvar_ps(order, _mm512_load_ps(d)));
-		_mm512_store_si512(out + 576, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 3)));
+		_mm512_store_si512(out + 576, _mm512_sub_epi32(_mm512_setzero_si512(), sum));
 	}
 }
 
@@ -295,9 +300,168 @@ INLINE void q8_0_group(const char *gb, __m512i w[8], __m512 *dw)
 	*dw = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
 }
 
-/* Group g of a row of `type` as operands; a group past the row's end is padded with zeros. */
-INLINE void group_w(const uint32_t type, const char *row, int nb, int g, __m512i w[8], __m512 *dw)
+/*
+ * The K-quants in the same form.  Q4_K: a group is two 256-blocks, 16 sub-blocks of 32,
+ * one a lane; the sub-block's scale goes into the float factor, d·s_j (*dw), and its min
+ * into a second one, dmin·m_j (*dm), applied to the activations' sub-block sums times
+ * their scale (x + 576, a float a lane): Σ x·(d·s·q − dmin·m) = d·s·Σ x·q − dmin·m·Σx.
+ * Q6_K: a group is one 256-block, 16 sub-blocks of 16, 4 registers; the scale goes into
+ * d·s_j, the −32 comes in as −32·Σx.  Lane p holds sub-block KQ_SUB(p) (Q4_K) or
+ * GROUP_BLOCK(p) (Q6_K): the order in which a 128-bit lane shuffle and transpose_group
+ * leave them.
+ */
+#define KQ_SUB(p) (4 * ((p) % 4) + ((p) / 4 == 1 ? 2 : (p) / 4 == 2 ? 1 : (p) / 4))
+
+/* a group of `type`: weight registers, bytes of one token's activations, of a packed row */
+INLINE int group_nj(const uint32_t type) { return type == SL_Q6_K ? 4 : 8; }
+INLINE size_t group_xb(const uint32_t type) { return type == SL_Q6_K ? 384 : GROUP_X; }
+INLINE size_t group_pb(const uint32_t type)
 {
+	return type == SL_Q4_K ? 640 : type == SL_Q6_K ? 320 : GROUP_PACKED;
+}
+/* groups in a row of cols values */
+INLINE int group_n(const uint32_t type, int cols)
+{
+	switch (type) {
+	case SL_Q4_K: return (cols / 256 + 1) / 2;
+	case SL_Q6_K: return cols / 256;
+	default: return (cols / 32 + 15) / 16;
+	}
+}
+
+INLINE void q4_K_group(const sl_block_q4_K *b, __m512i w[8], __m512 *dw, __m512 *dm)
+{
+	const __m512i m4 = _mm512_set1_epi8(15);
+	const __m512i order = _mm512_setr_epi32(KQ_SUB(0), KQ_SUB(1), KQ_SUB(2), KQ_SUB(3), KQ_SUB(4),
+		KQ_SUB(5), KQ_SUB(6), KQ_SUB(7), KQ_SUB(8), KQ_SUB(9), KQ_SUB(10), KQ_SUB(11),
+		KQ_SUB(12), KQ_SUB(13), KQ_SUB(14), KQ_SUB(15));
+	__m512i a0[4], a1[4];
+	uint32_t u[2][4];
+	for (int h = 0; h < 2; h++) {
+		/* qs bytes 32i..32i+31: sub-block 2i in the low nibbles, 2i+1 in the high ones */
+		for (int k = 0; k < 2; k++) {
+			const __m512i q = _mm512_loadu_si512(b[h].qs + 64 * k);
+			const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+			/* 128-bit lanes: values 0-15 of sub-blocks 4k, 4k+2, 4k+1, 4k+3, then 16-31 */
+			a0[2 * h + k] = _mm512_shuffle_i32x4(lo, hi, 0x88);
+			a1[2 * h + k] = _mm512_shuffle_i32x4(lo, hi, 0xDD);
+		}
+		sl_q4_K_scales4(b[h].scales, u[h]);
+	}
+	transpose_group(a0, w);
+	transpose_group(a1, w + 4);
+	const __m512i sc = _mm512_permutexvar_epi32(order, _mm512_cvtepu8_epi32(
+		_mm_setr_epi32((int)u[0][0], (int)u[0][1], (int)u[1][0], (int)u[1][1])));
+	const __m512i mn = _mm512_permutexvar_epi32(order, _mm512_cvtepu8_epi32(
+		_mm_setr_epi32((int)u[0][2], (int)u[0][3], (int)u[1][2], (int)u[1][3])));
+	/* lanes of the second block: KQ_SUB(p) >= 8, p % 4 >= 2 */
+	const __mmask16 second = 0xCCCC;
+	const __m512 d = _mm512_mask_blend_ps(second, _mm512_set1_ps(_cvtsh_ss(b[0].d)), _mm512_set1_ps(_cvtsh_ss(b[1].d)));
+	const __m512 dmin = _mm512_mask_blend_ps(second, _mm512_set1_ps(_cvtsh_ss(b[0].dmin)),
+						 _mm512_set1_ps(_cvtsh_ss(b[1].dmin)));
+	*dw = _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc));
+	*dm = _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(mn));
+}
+
+INLINE void q6_K_group(const sl_block_q6_K *b, __m512i w[4], __m512 *dw)
+{
+	const __m512i m4 = _mm512_set1_epi8(15), m3 = _mm512_set1_epi8(3), m30 = _mm512_set1_epi8(0x30);
+	const __m512i sh = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
+	const __m512i order = _mm512_setr_epi32(GROUP_BLOCK(0), GROUP_BLOCK(1), GROUP_BLOCK(2),
+		GROUP_BLOCK(3), GROUP_BLOCK(4), GROUP_BLOCK(5), GROUP_BLOCK(6), GROUP_BLOCK(7),
+		GROUP_BLOCK(8), GROUP_BLOCK(9), GROUP_BLOCK(10), GROUP_BLOCK(11), GROUP_BLOCK(12),
+		GROUP_BLOCK(13), GROUP_BLOCK(14), GROUP_BLOCK(15));
+	/* values 64k .. 64k+63 in q[k], unsigned (0..63): sub-blocks 4k .. 4k+3 a 128-bit lane */
+	__m512i q[4];
+	for (int h = 0; h < 2; h++) {
+		const __m512i ql = _mm512_loadu_si512(b->ql + 64 * h);
+		const __m512i hb = _mm512_srlv_epi64(_mm512_broadcast_i64x4(
+			_mm256_loadu_si256((const __m256i *)(b->qh + 32 * h))), sh);
+		q[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_slli_epi16(_mm512_and_si512(hb, m3), 4));
+		q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+					       _mm512_and_si512(hb, m30));
+	}
+	transpose_group(q, w);
+	const __m512i sc = _mm512_permutexvar_epi32(order,
+		_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)b->scales)));
+	*dw = _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(b->d)), _mm512_cvtepi32_ps(sc));
+}
+
+/*
+ * Activations for Q4_K weights, a group of two 256-blocks (640 bytes): 8 × 64 int8 in the
+ * weights' order (lane p: sub-block KQ_SUB(p)), 16 floats d (the lane's block's), 16
+ * floats d·Σx of the lane's sub-block.  Quantization as Q8_K: one d per 256 values.
+ */
+static void xq_q4_K(const float *x, int cols, char *out)
+{
+	const int nsb = cols / 256, ng = (nsb + 1) / 2;
+	for (int g = 0; g < ng; g++, out += 640) {
+		int8_t q[2][256];
+		float d[2] = {0, 0};
+		memset(q, 0, sizeof q);
+		for (int h = 0; h < 2 && 2 * g + h < nsb; h++)
+			d[h] = quant_block(x + 256 * (2 * g + h), 256, q[h]);
+		float dx[16], xs[16];
+		for (int p = 0; p < 16; p++) {
+			const int sb = KQ_SUB(p), h = sb / 8, j = sb % 8;
+			int sum = 0;
+			for (int i = 0; i < 8; i++)
+				memcpy(out + 64 * i + 4 * p, q[h] + 32 * j + 4 * i, 4);
+			for (int i = 0; i < 32; i++)
+				sum += q[h][32 * j + i];
+			dx[p] = d[h];
+			xs[p] = d[h] * (float)sum;
+		}
+		memcpy(out + 512, dx, 64);
+		memcpy(out + 576, xs, 64);
+	}
+}
+
+/*
+ * Activations for Q6_K weights, per 256-block (384 bytes): 4 × 64 int8 (lane p: the 16
+ * values of sub-block GROUP_BLOCK(p)), 16 floats d, 16 int32 −Σx of the lane's sub-block.
+ */
+static void xq_q6_K(const float *x, int cols, char *out)
+{
+	for (int s = 0; s < cols / 256; s++, out += 384) {
+		_Alignas(64) int8_t q[256];
+		const float d = quant_block(x + 256 * s, 256, q);
+		__m512i a[4], w[4], sum = _mm512_setzero_si512();
+		for (int k = 0; k < 4; k++)
+			a[k] = _mm512_load_si512(q + 64 * k);
+		transpose_group(a, w);
+		for (int j = 0; j < 4; j++) {
+			sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(1), w[j]);
+			_mm512_store_si512(out + 64 * j, w[j]);
+		}
+		_mm512_store_ps(out + 256, _mm512_set1_ps(d));
+		_mm512_store_si512(out + 320, _mm512_sub_epi32(_mm512_setzero_si512(), sum));
+	}
+}
+
+/*
+ * Group g of a row of `type` as operands (*dm: Q4_K's mins); a group past the row's end is
+ * padded with zeros.
+ */
+INLINE void group_w(const uint32_t type, const char *row, int cols, int g, __m512i w[8],
+		    __m512 *dw, __m512 *dm)
+{
+	if (type == SL_Q4_K) {
+		const sl_block_q4_K *b = (const sl_block_q4_K *)row + 2 * g;
+		sl_block_q4_K two[2];
+		if (2 * g + 1 >= cols / 256) {
+			memcpy(&two[0], b, sizeof two[0]);
+			memset(&two[1], 0, sizeof two[1]);
+			b = two;
+		}
+		q4_K_group(b, w, dw, dm);
+		return;
+	}
+	if (type == SL_Q6_K) {
+		q6_K_group((const sl_block_q6_K *)row + g, w, dw);
+		return;
+	}
+	const int nb = cols / 32;
 	const size_t bb = type == SL_Q4_0 ? sizeof(sl_block_q4_0) : sizeof(sl_block_q8_0);
 	const char *gb = row + (size_t)16 * g * bb;
 	_Alignas(64) char tail[16 * sizeof(sl_block_q8_0)];
@@ -312,58 +476,70 @@ INLINE void group_w(const uint32_t type, const char *row, int nb, int g, __m512i
 		q8_0_group(gb, w, dw);
 }
 
-/* The start of a lane's sum: −8·Σx for Q4_0's nibbles, −128·Σx for Q8_0's w + 128 */
+/*
+ * The start of a lane's integer sum from the activations' −Σx: −8·Σx for Q4_0's nibbles,
+ * −128·Σx for Q8_0's w + 128, −32·Σx for Q6_K's q; Q4_K's mins are a float term instead.
+ */
 INLINE __m512i group_off(const uint32_t type, const char *x)
 {
-	const __m512i off = _mm512_load_si512(x + 576);
-	return type == SL_Q4_0 ? off : _mm512_slli_epi32(off, 4);
+	if (type == SL_Q4_K)
+		return _mm512_setzero_si512();
+	const __m512i nsum = _mm512_load_si512(x + 64 * group_nj(type) + 64);
+	return _mm512_slli_epi32(nsum, type == SL_Q4_0 ? 3 : type == SL_Q8_0 ? 7 : 5);
 }
 
-/* One group of one row times T tokens, as the packed path's tiles do it (same operations). */
+/* acc + the group's float terms, from its integer sums i (the same operations everywhere) */
+INLINE __m512 group_acc_add(const uint32_t type, __m512 acc, __m512i i, __m512 dw, __m512 dm,
+			    const char *x)
+{
+	const int nj = group_nj(type);
+	acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw, _mm512_load_ps((const float *)(x + 64 * nj))), acc);
+	if (type == SL_Q4_K)
+		acc = _mm512_fnmadd_ps(dm, _mm512_load_ps((const float *)(x + 64 * nj + 64)), acc);
+	return acc;
+}
+
+/* One row times T tokens, as the packed path's tiles do it (the same operations). */
 INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int cols,
 			   const char *xq, size_t xs, float *Y, size_t ldy)
 {
-	const int nb = cols / 32, ng = (nb + 15) / 16;
+	const int ng = group_n(type, cols), nj = group_nj(type);
 	__m512 acc[MAX_T];
 	for (int t = 0; t < T; t++)
 		acc[t] = _mm512_setzero_ps();
 	for (int g = 0; g < ng; g++) {
 		__m512i w[8];
-		__m512 dw;
-		group_w(type, W, nb, g, w, &dw);
+		__m512 dw, dm = _mm512_setzero_ps();
+		group_w(type, W, cols, g, w, &dw, &dm);
 		for (int t = 0; t < T; t++) {
-			const char *x = xq + (size_t)t * xs + (size_t)g * GROUP_X;
+			const char *x = xq + (size_t)t * xs + (size_t)g * group_xb(type);
 			/* two chains (the sum is exact, so the order is free) */
-			__m512i i0 = group_off(type, x);
-			__m512i i1 = _mm512_setzero_si512();
-			for (int j = 0; j < 8; j += 2) {
+			__m512i i0 = group_off(type, x), i1 = _mm512_setzero_si512();
+			for (int j = 0; j < nj; j += 2) {
 				i0 = _mm512_dpbusd_epi32(i0, w[j], _mm512_load_si512(x + 64 * j));
 				i1 = _mm512_dpbusd_epi32(i1, w[j + 1], _mm512_load_si512(x + 64 * j + 64));
 			}
-			acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)),
-						 _mm512_mul_ps(dw, _mm512_load_ps((const float *)(x + 512))), acc[t]);
+			acc[t] = group_acc_add(type, acc[t], _mm512_add_epi32(i0, i1), dw, dm, x);
 		}
 	}
 	for (int t = 0; t < T; t++)
 		Y[(size_t)t * ldy] = hsum16(acc[t]);
 }
 
-INLINE void q4_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
-		      const char *xq, size_t xs, float *Y, size_t ldy)
-{
-	for (int r = 0; r < R; r++)
-		group_row_tile(SL_Q4_0, T, W + (size_t)r * ws, cols, xq, xs, Y + r, ldy);
-}
-
-INLINE void q8_0_tile(const int R, const int T, const char *W, size_t ws, int cols,
-		      const char *xq, size_t xs, float *Y, size_t ldy)
-{
-	for (int r = 0; r < R; r++)
-		group_row_tile(SL_Q8_0, T, W + (size_t)r * ws, cols, xq, xs, Y + r, ldy);
-}
+#define GROUP_TILE_(name, type)                                                              \
+	INLINE void name##_tile(const int R, const int T, const char *W, size_t ws, int cols, \
+				const char *xq, size_t xs, float *Y, size_t ldy)             \
+	{                                                                                    \
+		for (int r = 0; r < R; r++)                                                  \
+			group_row_tile(type, T, W + (size_t)r * ws, cols, xq, xs, Y + r, ldy); \
+	}
+GROUP_TILE_(q4_0, SL_Q4_0)
+GROUP_TILE_(q8_0, SL_Q8_0)
+GROUP_TILE_(q4_K, SL_Q4_K)
+GROUP_TILE_(q6_K, SL_Q6_K)
 
 /*
- * The packed prompt path: rows packed as group_w gives them (GROUP_PACKED bytes a group),
+ * The packed prompt path: rows packed as group_w gives them (group_pb bytes a group),
  * multiplied by the tokens in tiles of PT_R rows × PT_T tokens.  The integer sums of all
  * R·T pairs are built one register of the group at a time, so that each weight register
  * loaded serves T tokens and each activation register R rows (7 loads per 10
@@ -373,48 +549,37 @@ INLINE void q8_0_tile(const int R, const int T, const char *W, size_t ws, int co
  */
 #define PT_R 4
 #define PT_T 2
-/* Groups per pass over the rows: 8 tokens' activations for 4 groups (18 KB) stay in L1. */
-#define GROUP_KG 4
 typedef float group_acc[MAX_T][16];
 
-static size_t group_packed_size(int cols)
-{
-	return (size_t)((cols / 32 + 15) / 16) * GROUP_PACKED;
-}
+/* Groups per pass over the rows: 8 tokens' activations for 2048 columns (20 KB) stay in L1. */
+INLINE int group_kg(const uint32_t type) { return type == SL_Q6_K ? 8 : 4; }
 
 INLINE void group_pack(const uint32_t type, const char *W, size_t ws, int rows, int cols, char *dst)
 {
-	const int nb = cols / 32, ng = (nb + 15) / 16;
+	const int ng = group_n(type, cols), nj = group_nj(type);
 	for (int r = 0; r < rows; r++)
-		for (int g = 0; g < ng; g++, dst += GROUP_PACKED) {
+		for (int g = 0; g < ng; g++, dst += group_pb(type)) {
 			__m512i w[8];
-			__m512 dw;
-			group_w(type, W + (size_t)r * ws, nb, g, w, &dw);
-			for (int j = 0; j < 8; j++)
+			__m512 dw, dm;
+			group_w(type, W + (size_t)r * ws, cols, g, w, &dw, &dm);
+			for (int j = 0; j < nj; j++)
 				_mm512_store_si512(dst + 64 * j, w[j]);
-			_mm512_store_ps(dst + 512, dw);
+			_mm512_store_ps(dst + 64 * nj, dw);
+			if (type == SL_Q4_K)
+				_mm512_store_ps(dst + 64 * nj + 64, dm);
 		}
-}
-
-static void q4_0_pack(const char *W, size_t ws, int rows, int cols, char *dst)
-{
-	group_pack(SL_Q4_0, W, ws, rows, cols, dst);
-}
-
-static void q8_0_pack(const char *W, size_t ws, int rows, int cols, char *dst)
-{
-	group_pack(SL_Q8_0, W, ws, rows, cols, dst);
 }
 
 INLINE void group_ptile(const uint32_t type, const int R, const int T, const char *p, size_t ps,
 			int g0, int g1, const char *xq, size_t xs, group_acc *st, int t0, int first)
 {
+	const int nj = group_nj(type);
 	__m512 acc[PT_R][PT_T];
 	for (int r = 0; r < R; r++)
 		for (int t = 0; t < T; t++)
 			acc[r][t] = first ? _mm512_setzero_ps() : _mm512_load_ps(st[r][t0 + t]);
 	for (int g = g0; g < g1; g++) {
-		const char *w = p + (size_t)g * GROUP_PACKED, *x = xq + (size_t)g * GROUP_X;
+		const char *w = p + (size_t)g * group_pb(type), *x = xq + (size_t)g * group_xb(type);
 		/* two chains a pair, 16 in all: a vpdpbusd takes 4 cycles, and 2 issue a cycle */
 		__m512i i[PT_R][PT_T], i1[PT_R][PT_T];
 		for (int t = 0; t < T; t++) {
@@ -424,7 +589,7 @@ INLINE void group_ptile(const uint32_t type, const int R, const int T, const cha
 				i1[r][t] = _mm512_setzero_si512();
 			}
 		}
-		for (int j = 0; j < 8; j++) {
+		for (int j = 0; j < nj; j++) {
 			__m512i wr[PT_R], xr[PT_T];
 			/* in registers: GCC would fold each use into a load of its own */
 			for (int r = 0; r < R; r++) {
@@ -443,15 +608,13 @@ INLINE void group_ptile(const uint32_t type, const int R, const int T, const cha
 						i[r][t] = _mm512_dpbusd_epi32(i[r][t], wr[r], xr[t]);
 				}
 		}
-		for (int r = 0; r < R; r++)
-			for (int t = 0; t < T; t++)
-				i[r][t] = _mm512_add_epi32(i[r][t], i1[r][t]);
 		for (int r = 0; r < R; r++) {
-			const __m512 dw = _mm512_load_ps((const float *)(w + (size_t)r * ps + 512));
-			for (int t = 0; t < T; t++) {
-				const __m512 dx = _mm512_load_ps((const float *)(x + (size_t)t * xs + 512));
-				acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i[r][t]), _mm512_mul_ps(dw, dx), acc[r][t]);
-			}
+			const char *wp = w + (size_t)r * ps + 64 * nj;
+			const __m512 dw = _mm512_load_ps((const float *)wp);
+			const __m512 dm = type == SL_Q4_K ? _mm512_load_ps((const float *)(wp + 64)) : dw;
+			for (int t = 0; t < T; t++)
+				acc[r][t] = group_acc_add(type, acc[r][t], _mm512_add_epi32(i[r][t], i1[r][t]),
+							  dw, dm, x + (size_t)t * xs);
 		}
 	}
 	for (int r = 0; r < R; r++)
@@ -473,8 +636,6 @@ typedef void (*group_ptile_fn)(const char *, size_t, int, int, const char *, siz
 	static const group_ptile_fn name##_ptiles[PT_R + 1][PT_T + 1] = {{0},                 \
 		{0, name##_ptile11, name##_ptile12}, {0, name##_ptile21, name##_ptile22},     \
 		{0, name##_ptile31, name##_ptile32}, {0, name##_ptile41, name##_ptile42}};
-PTILES_(q4_0, SL_Q4_0)
-PTILES_(q8_0, SL_Q8_0)
 
 /*
  * The sums of 16 vectors' lanes, each added up as hsum16 does (the same pairs in the same
@@ -496,19 +657,20 @@ INLINE __m512 hsum16x16(const __m512 v[16])
 	return _mm512_add_ps(_mm512_shuffle_ps(h[0], h[1], 0xDD), _mm512_shuffle_ps(h[0], h[1], 0x88));
 }
 
-INLINE void group_gemm(const group_ptile_fn ptile[PT_R + 1][PT_T + 1], const char *P, int rows,
-		       int cols, const char *xq, size_t xs, int n, float *Y, size_t ldy)
+INLINE void group_gemm(const uint32_t type, const group_ptile_fn ptile[PT_R + 1][PT_T + 1],
+		       const char *P, int rows, int cols, const char *xq, size_t xs, int n,
+		       float *Y, size_t ldy)
 {
 	const __m512i unorder = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-	const int ng = (cols / 32 + 15) / 16;
-	const size_t ps = (size_t)ng * GROUP_PACKED;
+	const int ng = group_n(type, cols), kg = group_kg(type);
+	const size_t ps = (size_t)ng * group_pb(type);
 	_Alignas(64) group_acc st[SL_PACK_ROWS];
 
-	/* 8 tokens' activations and 4 rows' weights for GROUP_KG groups stay in L1 */
+	/* 8 tokens' activations and 4 rows' weights for kg groups stay in L1 */
 	for (int t0 = 0; t0 < n; t0 += MAX_T) {
 		const int nt = n - t0 < MAX_T ? n - t0 : MAX_T;
-		for (int g0 = 0; g0 < ng; g0 += GROUP_KG) {
-			const int g1 = ng - g0 < GROUP_KG ? ng : g0 + GROUP_KG;
+		for (int g0 = 0; g0 < ng; g0 += kg) {
+			const int g1 = ng - g0 < kg ? ng : g0 + kg;
 			for (int r = 0; r < rows; r += PT_R) {
 				const int R = rows - r < PT_R ? rows - r : PT_R;
 				for (int t = 0; t < nt; t += PT_T)
@@ -531,71 +693,28 @@ INLINE void group_gemm(const group_ptile_fn ptile[PT_R + 1][PT_T + 1], const cha
 	}
 }
 
-static void q4_0_gemm(const char *P, int rows, int cols, const char *xq, size_t xs, int n,
-		      float *Y, size_t ldy)
-{
-	group_gemm(q4_0_ptiles, P, rows, cols, xq, xs, n, Y, ldy);
-}
-
-static void q8_0_gemm(const char *P, int rows, int cols, const char *xq, size_t xs, int n,
-		      float *Y, size_t ldy)
-{
-	group_gemm(q8_0_ptiles, P, rows, cols, xq, xs, n, Y, ldy);
-}
-
-#define q4_0_packed_size group_packed_size
-#define q8_0_packed_size group_packed_size
-
-/* ==== Q4_K × Q8_K ==== */
-
-/* vpermw indices: int16 lanes 0-15 take scale a, lanes 16-31 scale b */
-#define PAIR_IDX(a, b) _mm512_set_epi16(b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, \
-					 a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a)
-
-/*
- * Per 256-block: four 64-value products (u8 nibbles × s8 → int16 pairs, vpmaddubsw), each
- * times its two sub-block scales and summed into int32 (vpdpwssd); the mins term
- * Σ_j m_j·Σx_j from the sub-block sums of x.
- */
-INLINE void q4_K_tile(const int R, const int T, const char *W, size_t ws, int cols,
-		      const char *xq, size_t xs, float *Y, size_t ldy)
-{
-	const int ns = cols / 256;
-	const __m512i m4 = _mm512_set1_epi8(15);
-	const __m512i i0 = PAIR_IDX(0, 2), i1 = PAIR_IDX(1, 3), i2 = PAIR_IDX(4, 6), i3 = PAIR_IDX(5, 7);
-	ACC_ZERO
-	for (int s = 0; s < ns; s++) {
-		for (int r = 0; r < R; r++) {
-			const sl_block_q4_K *blk = (const sl_block_q4_K *)(W + (size_t)r * ws) + s;
-			uint32_t u[4];
-			sl_q4_K_scales4(blk->scales, u);
-			__m256i sc16 = _mm256_cvtepu8_epi16(_mm_setr_epi32((int)u[0], (int)u[1], (int)u[2], (int)u[3]));
-			__m512i sc = _mm512_castsi256_si512(sc16);
-			__m512i S0 = _mm512_permutexvar_epi16(i0, sc), S1 = _mm512_permutexvar_epi16(i1, sc);
-			__m512i S2 = _mm512_permutexvar_epi16(i2, sc), S3 = _mm512_permutexvar_epi16(i3, sc);
-			__m128i mins = _mm256_extracti128_si256(sc16, 1);
-			__m512i q0 = _mm512_loadu_si512(blk->qs), q1 = _mm512_loadu_si512(blk->qs + 64);
-			__m512i l0 = _mm512_and_si512(q0, m4), h0 = _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4);
-			__m512i l1 = _mm512_and_si512(q1, m4), h1 = _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4);
-			float d = _cvtsh_ss(blk->d), dmin = _cvtsh_ss(blk->dmin);
-			for (int t = 0; t < T; t++) {
-				const char *x = xq + (size_t)t * xs + (size_t)s * QK_REC;
-				__m512i si = _mm512_madd_epi16(_mm512_maddubs_epi16(l0, _mm512_load_si512(x)), S0);
-				si = _mm512_dpwssd_epi32(si, _mm512_maddubs_epi16(h0, _mm512_load_si512(x + 64)), S1);
-				si = _mm512_dpwssd_epi32(si, _mm512_maddubs_epi16(l1, _mm512_load_si512(x + 128)), S2);
-				si = _mm512_dpwssd_epi32(si, _mm512_maddubs_epi16(h1, _mm512_load_si512(x + 192)), S3);
-				__m128i pm = _mm_madd_epi16(mins, _mm_load_si128((const __m128i *)(x + 256)));
-				float dx = *(const float *)(x + 288);
-				acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(si), _mm512_set1_ps(d * dx), acc[r][t]);
-				acc[r][t] = _mm512_fnmadd_ps(_mm512_zextps128_ps512(_mm_cvtepi32_ps(pm)),
-							     _mm512_set1_ps(dmin * dx), acc[r][t]);
-			}
-		}
+/* the sl_ktiles entries of each packed type */
+#define GROUP_PACKED_(name, type)                                                             \
+	PTILES_(name, type)                                                                   \
+	static size_t name##_packed_size(int cols)                                            \
+	{                                                                                     \
+		return (size_t)group_n(type, cols) * group_pb(type);                          \
+	}                                                                                     \
+	static void name##_pack(const char *W, size_t ws, int rows, int cols, char *dst)      \
+	{                                                                                     \
+		group_pack(type, W, ws, rows, cols, dst);                                     \
+	}                                                                                     \
+	static void name##_gemm(const char *P, int rows, int cols, const char *xq, size_t xs, \
+				int n, float *Y, size_t ldy)                                 \
+	{                                                                                     \
+		group_gemm(type, name##_ptiles, P, rows, cols, xq, xs, n, Y, ldy);            \
 	}
-	ACC_STORE
-}
+GROUP_PACKED_(q4_0, SL_Q4_0)
+GROUP_PACKED_(q8_0, SL_Q8_0)
+GROUP_PACKED_(q4_K, SL_Q4_K)
+GROUP_PACKED_(q6_K, SL_Q6_K)
 
-/* ==== Q6_K × Q8_K ==== */
+/* ==== Q3_K, Q2_K × Q8_K ==== */
 
 /* vpermw indices: int16 lane i takes scale k + i/8 */
 #define QUAD_IDX(k) _mm512_set_epi16(k + 3, k + 3, k + 3, k + 3, k + 3, k + 3, k + 3, k + 3, \
@@ -603,56 +722,6 @@ INLINE void q4_K_tile(const int R, const int T, const char *W, size_t ws, int co
 				     k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, \
 				     k, k, k, k, k, k, k, k)
 
-/*
- * The 6-bit quants are rebuilt unsigned (0..63), 64 at a time: the 64 low-nibble bytes
- * of a half-block with their two high bits from qh (the same 32 qh bytes serve both
- * 32-byte halves of the register, shifted by 2 for the upper one), then the 64 high
- * nibbles.  The −32 offset is −32·Σ_g sc_g·Σx_g, one vpmaddwd of the scales (times −32)
- * with the 16-sums of x.
- */
-INLINE void q6_K_tile(const int R, const int T, const char *W, size_t ws, int cols,
-		      const char *xq, size_t xs, float *Y, size_t ldy)
-{
-	const int ns = cols / 256;
-	const __m512i m4 = _mm512_set1_epi8(15), m3 = _mm512_set1_epi8(3), m30 = _mm512_set1_epi8(0x30);
-	const __m512i sh = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
-	const __m512i k0 = QUAD_IDX(0), k1 = QUAD_IDX(4), k2 = QUAD_IDX(8), k3 = QUAD_IDX(12);
-	ACC_ZERO
-	for (int s = 0; s < ns; s++) {
-		for (int r = 0; r < R; r++) {
-			const sl_block_q6_K *blk = (const sl_block_q6_K *)(W + (size_t)r * ws) + s;
-			__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales));
-			__m512i sc = _mm512_castsi256_si512(sc16);
-			__m512i S[4] = {_mm512_permutexvar_epi16(k0, sc), _mm512_permutexvar_epi16(k1, sc),
-					_mm512_permutexvar_epi16(k2, sc), _mm512_permutexvar_epi16(k3, sc)};
-			__m256i sc32 = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 5));
-			__m512i q[4];
-			for (int h = 0; h < 2; h++) {
-				__m512i ql = _mm512_loadu_si512(blk->ql + 64 * h);
-				__m512i hb = _mm512_srlv_epi64(_mm512_broadcast_i64x4(
-					_mm256_loadu_si256((const __m256i *)(blk->qh + 32 * h))), sh);
-				q[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4),
-							   _mm512_slli_epi16(_mm512_and_si512(hb, m3), 4));
-				q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
-							       _mm512_and_si512(hb, m30));
-			}
-			float d = _cvtsh_ss(blk->d);
-			for (int t = 0; t < T; t++) {
-				const char *x = xq + (size_t)t * xs + (size_t)s * QK_REC;
-				__m512i si = _mm512_zextsi256_si512(
-					_mm256_madd_epi16(sc32, _mm256_load_si256((const __m256i *)(x + 256))));
-				for (int k = 0; k < 4; k++)
-					si = _mm512_dpwssd_epi32(si, _mm512_maddubs_epi16(q[k], _mm512_load_si512(x + 64 * k)),
-								 S[k]);
-				float dx = *(const float *)(x + 288);
-				acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(si), _mm512_set1_ps(d * dx), acc[r][t]);
-			}
-		}
-	}
-	ACC_STORE
-}
-
-/* ==== Q3_K, Q2_K × Q8_K ==== */
 
 /*
  * Both keep their 2-bit fields in qs[32h + l], bits 2j..2j+1 for value 128h + 32j + l.  A
@@ -917,8 +986,8 @@ const sl_kset sl_kset_avx512 = {
 		[SL_KT_BF16] = TILES_(bf16, FL_TILE),
 		[SL_KT_Q4_0] = TILES_PACKED_(q4_0, Q4_0_TILE),
 		[SL_KT_Q8_0] = TILES_PACKED_(q8_0, Q8_0_TILE),
-		[SL_KT_Q4_K] = TILES_(q4_K, Q4_K_TILE),
-		[SL_KT_Q6_K] = TILES_(q6_K, Q6_K_TILE),
+		[SL_KT_Q4_K] = TILES_PACKED_(q4_K, Q4_K_TILE),
+		[SL_KT_Q6_K] = TILES_PACKED_(q6_K, Q6_K_TILE),
 		[SL_KT_Q3_K] = TILES_(q3_K, Q3_K_TILE),
 		[SL_KT_Q2_K] = TILES_(q2_K, Q2_K_TILE),
 	},
