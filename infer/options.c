@@ -59,7 +59,7 @@ static const char help[] =
 	"                         (slow; for testing against the reference)\n"
 	"      --no-mmap          read the model into memory instead of mapping it\n"
 	"                         (a copy; see NOTES in sl-infer(1))\n"
-	"  -b, --batch N          prompt ids per forward pass (default 64)\n"
+	"  -b, --batch N          prompt ids per forward pass (default 128)\n"
 	"      --stats            load time, model in 2 MiB pages, time to first id, speeds\n"
 	"                         and peak RSS on stderr\n"
 	"  -q, --quiet            no warnings\n"

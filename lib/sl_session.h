@@ -26,7 +26,7 @@
 typedef struct {
 	int n_ctx;               /* ids in the context, prompt included; 0: the model's */
 	int n_cache;             /* positions the KV cache holds; 0: n_ctx (sl-infer: prompt + n) */
-	int n_batch;             /* ids per forward pass when feeding (default 64) */
+	int n_batch;             /* ids per forward pass when feeding (default 128) */
 	uint32_t kv_type;        /* SL_F16 (default), SL_F32 or SL_Q8_0 */
 	int threads;             /* 0: every core; the ids do not depend on it */
 	int exact;               /* reference products in double (sl_state.exact): slow */
