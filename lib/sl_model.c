@@ -522,14 +522,14 @@ static void rope(float *v, int n_heads, int head_dim, int pos, const float *inv_
 	}
 }
 
-/* Append k, v of the batch to the cache of `layer` at positions pos..pos+n-1. */
-static void kv_store(const sl_config *c, sl_state *s, int layer, int n, int pos)
+/* Store k, v of token t of the batch in the cache of `layer`, at position pos + t. */
+static void kv_store(const sl_config *c, sl_state *s, int layer, int t, int pos)
 {
 	size_t kv_dim = (size_t)c->n_kv_heads * c->head_dim;
 	size_t row = sl_type_row_bytes(s->kv_type, kv_dim);
 	size_t off = ((size_t)layer * s->n_ctx + pos) * row;
 
-	for (int t = 0; t < n; t++) {
+	{
 		char *kd = (char *)s->k_cache + off + (size_t)t * row, *vd = (char *)s->v_cache + off + (size_t)t * row;
 		const float *k = s->k + (size_t)t * kv_dim, *v = s->v + (size_t)t * kv_dim;
 		if (s->kv_type == SL_F32) {
@@ -587,59 +587,104 @@ int sl_forward_embed(const sl_model *m, sl_state *s, const int32_t *tokens, int 
 	return embed(m, s, tokens, n, pos, 0);
 }
 
+/*
+ * The element-wise steps of a layer, split across the pool: by token for the norms, the
+ * rotary embedding, the cache and the residual sums, by pieces of SILU_PIECE values for
+ * SiLU (so that one token's 8192 also go to every thread).  Each value is computed by the
+ * same operations whichever thread takes it.
+ */
+#define SILU_PIECE 1024
+enum { STEP_NORM_ATTN, STEP_ROPE_KV, STEP_ADD_NORM_FFN, STEP_SILU, STEP_ADD };
+typedef struct {
+	int step;
+	const sl_config *c;
+	sl_state *s;
+	const sl_layer *L;
+	int l, n, pos;
+} layer_step;
+
+static void step_task(void *arg, int task, int n_tasks)
+{
+	const layer_step *j = arg;
+	const sl_config *c = j->c;
+	sl_state *s = j->s;
+	const int dim = c->dim, hd = c->head_dim;
+	const size_t t = (size_t)task;
+	float *x = s->x + t * dim, *xb = s->xb + t * dim;
+
+	(void)n_tasks;
+	switch (j->step) {
+	case STEP_NORM_ATTN: /* hidden_states = self.input_layernorm(hidden_states) */
+		rmsnorm(xb, x, &j->L->attn_norm, dim, c->eps);
+		break;
+	case STEP_ROPE_KV: /* apply_rotary_pos_emb(q, k, cos, sin); past_key_value.update(k, v) */
+		rope(s->q + t * c->n_heads * hd, c->n_heads, hd, j->pos + task, s->rope_inv_freq);
+		rope(s->k + t * c->n_kv_heads * hd, c->n_kv_heads, hd, j->pos + task, s->rope_inv_freq);
+		kv_store(c, s, j->l, task, j->pos);
+		break;
+	case STEP_ADD_NORM_FFN: /* residual + attn_output; self.post_attention_layernorm */
+		for (int i = 0; i < dim; i++)
+			x[i] += xb[i];
+		rmsnorm(xb, x, &j->L->ffn_norm, dim, c->eps);
+		break;
+	case STEP_SILU: { /* act_fn(gate_proj(x)) * up_proj(x), act_fn = SiLU */
+		float *g = s->hb + t * SILU_PIECE, *u = s->hb2 + t * SILU_PIECE;
+		size_t k = (size_t)j->n * c->hidden_dim - t * SILU_PIECE;
+		for (size_t i = 0; i < (k < SILU_PIECE ? k : SILU_PIECE); i++)
+			g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+		break;
+	}
+	case STEP_ADD: /* hidden_states = residual + hidden_states */
+		for (int i = 0; i < dim; i++)
+			x[i] += xb[i];
+		break;
+	}
+}
+
+static void layer_steps(sl_pool *pool, layer_step *j, int step)
+{
+	j->step = step;
+	sl_pool_run(pool, step == STEP_SILU ? (int)(((size_t)j->n * j->c->hidden_dim + SILU_PIECE - 1) / SILU_PIECE) : j->n,
+		    step_task, j);
+}
+
 /* LlamaDecoderLayer.forward for the batch in s->x, with the layer's weights in L. */
 static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer *L, int l,
 		  int n, int pos)
 {
-	int dim = c->dim, hd = c->head_dim, hidden = c->hidden_dim;
-	int q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd;
-	float *x = s->x, *xb = s->xb;
+	const int kv_dim = c->n_kv_heads * c->head_dim;
+	float *xb = s->xb;
+	layer_step j = { 0, c, s, L, l, n, pos };
 
 	/* hidden_states = self.input_layernorm(hidden_states) */
-	for (int t = 0; t < n; t++)
-		rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, &L->attn_norm, dim, c->eps);
+	layer_steps(pool, &j, STEP_NORM_ATTN);
 
 	/* query_states = self.q_proj(hidden_states), and k_proj, v_proj */
 	matmul(pool, s, &L->wq, xb, n, s->q);
 	matmul(pool, s, &L->wk, xb, n, s->k);
 	matmul(pool, s, &L->wv, xb, n, s->v);
 
-	/* query_states, key_states = apply_rotary_pos_emb(q, k, cos, sin) */
-	for (int t = 0; t < n; t++) {
-		rope(s->q + (size_t)t * q_dim, c->n_heads, hd, pos + t, s->rope_inv_freq);
-		rope(s->k + (size_t)t * kv_dim, c->n_kv_heads, hd, pos + t, s->rope_inv_freq);
-	}
-
-	/* key_states, value_states = past_key_value.update(k, v, layer_idx) */
-	kv_store(c, s, l, n, pos);
+	/* apply_rotary_pos_emb(q, k, cos, sin); past_key_value.update(k, v, layer_idx) */
+	layer_steps(pool, &j, STEP_ROPE_KV);
 
 	/* attn_output = eager_attention_forward(...): the heads in parallel (sl_attn.h) */
-	sl_attn a = { c->n_heads, c->n_kv_heads, hd, s->kv_type,
+	sl_attn a = { c->n_heads, c->n_kv_heads, c->head_dim, s->kv_type,
 		      layer_cache(s, s->k_cache, l, (size_t)kv_dim),
 		      layer_cache(s, s->v_cache, l, (size_t)kv_dim), s->q, s->att_out, n, pos };
 	sl_attention(pool, &a, &s->att);
 
-	/* attn_output = self.o_proj(attn_output);  hidden_states = residual + hidden_states */
+	/* attn_output = self.o_proj(attn_output); residual + attn_output; post_attention_layernorm */
 	matmul(pool, s, &L->wo, s->att_out, n, xb);
-	for (size_t i = 0; i < (size_t)n * dim; i++)
-		x[i] += xb[i];
-
-	/* hidden_states = self.post_attention_layernorm(hidden_states) */
-	for (int t = 0; t < n; t++)
-		rmsnorm(xb + (size_t)t * dim, x + (size_t)t * dim, &L->ffn_norm, dim, c->eps);
+	layer_steps(pool, &j, STEP_ADD_NORM_FFN);
 
 	/* LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), act_fn = SiLU */
 	matmul(pool, s, &L->w_gate, xb, n, s->hb);
 	matmul(pool, s, &L->w_up, xb, n, s->hb2);
-	for (size_t i = 0; i < (size_t)n * hidden; i++) {
-		float g = s->hb[i];
-		s->hb[i] = g / (1.0f + expf(-g)) * s->hb2[i];
-	}
+	layer_steps(pool, &j, STEP_SILU);
 	matmul(pool, s, &L->w_down, s->hb, n, xb);
 
 	/* hidden_states = residual + hidden_states */
-	for (size_t i = 0; i < (size_t)n * dim; i++)
-		x[i] += xb[i];
+	layer_steps(pool, &j, STEP_ADD);
 }
 
 int sl_forward_layer(const sl_model *m, sl_state *s, sl_pool *pool, int l, int n, int pos)
