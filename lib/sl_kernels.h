@@ -49,6 +49,12 @@ void sl_f16_to_f32_rows(const sl_f16 *src, size_t src_stride, float *dst, size_t
 void sl_f32_to_f16_row(const float *src, sl_f16 *dst, size_t n);
 
 /*
+ * g[i] = g[i] / (1 + e^−g[i]) · u[i]: LlamaMLP's act_fn(gate) · up.  The reference uses
+ * expf; a SIMD set may use its own exponential: the result within 4 ulp of it.
+ */
+void sl_silu_mul(float *g, const float *u, size_t n);
+
+/*
  * Name of the kernel set chosen at run time ("avx512", "avx2-vnni", "avx2" or "ref"); the
  * environment variable SL_KERNELS=name forces one the CPU has (SL_KERNELS=ref: the scalar
  * reference).

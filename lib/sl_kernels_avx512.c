@@ -935,6 +935,49 @@ static void avx512_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 	}
 }
 
+/* ==== SiLU ==== */
+
+/*
+ * e^x as Cephes' expf does it (x = n·ln 2 + r, |r| <= ln 2 / 2, a degree-6 polynomial for
+ * e^r, ln 2 in two parts), 16 at a time; scalef gives inf and 0 past the float range.
+ */
+INLINE __m512 exp16(__m512 x)
+{
+	/* past ±104 e^x is 0 or inf in float; the reduction would lose r (a NaN becomes 104,
+	 * and the caller's own NaN carries through) */
+	x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.f)), _mm512_set1_ps(104.f));
+	const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+					      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+	r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+	__m512 p = _mm512_set1_ps(1.9875691500e-4f);
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+	p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+	return _mm512_scalef_ps(p, n);
+}
+
+static void avx512_silu_mul(float *g, const float *u, size_t n)
+{
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		const __m512 v = _mm512_loadu_ps(g + i);
+		const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), v));
+		_mm512_storeu_ps(g + i, _mm512_mul_ps(_mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.f), e)),
+						      _mm512_loadu_ps(u + i)));
+	}
+	if (i < n) {
+		const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+		const __m512 v = _mm512_maskz_loadu_ps(m, g + i);
+		const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), v));
+		_mm512_mask_storeu_ps(g + i, m, _mm512_mul_ps(_mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.f), e)),
+							      _mm512_maskz_loadu_ps(m, u + i)));
+	}
+}
+
 /* ==== micro-kernels ==== */
 
 /*
@@ -993,6 +1036,7 @@ const sl_kset sl_kset_avx512 = {
 	},
 	.f16_to_f32 = avx512_f16_to_f32,
 	.f32_to_f16 = avx512_f32_to_f16,
+	.silu_mul = avx512_silu_mul,
 };
 
 #endif /* __x86_64__ */

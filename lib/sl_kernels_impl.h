@@ -100,6 +100,8 @@ typedef struct {
 	/* Rows of half-precision values to float and back (the F16 KV cache). */
 	void (*f16_to_f32)(const sl_f16 *src, float *dst, size_t n);
 	void (*f32_to_f16)(const float *src, sl_f16 *dst, size_t n);
+	/* g[i] = SiLU(g[i])·u[i] (sl_silu_mul); NULL: the reference's loop */
+	void (*silu_mul)(float *g, const float *u, size_t n);
 } sl_kset;
 
 /*

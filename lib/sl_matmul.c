@@ -117,6 +117,17 @@ void sl_f32_to_f16_row(const float *src, sl_f16 *dst, size_t n)
 	sl_kset_get()->f32_to_f16(src, dst, n);
 }
 
+void sl_silu_mul(float *g, const float *u, size_t n)
+{
+	const sl_kset *ks = sl_kset_get();
+	if (ks->silu_mul) {
+		ks->silu_mul(g, u, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
 const char *sl_kernels_name(void)
 {
 	return sl_kset_get()->name;

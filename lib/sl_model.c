@@ -630,8 +630,7 @@ static void step_task(void *arg, int task, int n_tasks)
 	case STEP_SILU: { /* act_fn(gate_proj(x)) * up_proj(x), act_fn = SiLU */
 		float *g = s->hb + t * SILU_PIECE, *u = s->hb2 + t * SILU_PIECE;
 		size_t k = (size_t)j->n * c->hidden_dim - t * SILU_PIECE;
-		for (size_t i = 0; i < (k < SILU_PIECE ? k : SILU_PIECE); i++)
-			g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+		sl_silu_mul(g, u, k < SILU_PIECE ? k : SILU_PIECE);
 		break;
 	}
 	case STEP_ADD: /* hidden_states = residual + hidden_states */

@@ -340,6 +340,66 @@ static void test_f16_rows(const sl_kset *ks)
 	}
 }
 
+/* Distance in units in the last place between two floats of the same sign (or both 0). */
+static long ulps(float a, float b)
+{
+	int32_t ia, ib;
+	memcpy(&ia, &a, 4);
+	memcpy(&ib, &b, 4);
+	if ((ia < 0) != (ib < 0))
+		return a == b ? 0 : 1L << 30;
+	return labs((long)ia - (long)ib);
+}
+
+/*
+ * A set's SiLU(g)·u against the reference expression with expf, within 4 ulp (its
+ * exponential differs from libm's by an ulp or so, and 1 + e, the quotient and the product
+ * round after it): a sweep over [−100, 100], random
+ * values, ±0, ±inf, NaN, values past e^x's float range; every length 0..17 for the tails,
+ * nothing written past n.
+ */
+static void test_silu(const sl_kset *ks)
+{
+	enum { N = 4096 };
+	static float g[N + 1], u[N], want[N];
+	long worst = 0;
+	int bad = 0;
+
+	if (!ks->silu_mul)
+		return;
+	for (int i = 0; i < N; i++) {
+		g[i] = i < 2000 ? -100.f + 0.1f * (float)i : 20.f * rndf();
+		u[i] = i % 7 == 0 ? 1.f : 3.f * rndf();
+	}
+	g[2000] = 0.f, g[2001] = -0.f, g[2002] = INFINITY, g[2003] = -INFINITY, g[2004] = NAN;
+	g[2005] = 1e30f, g[2006] = -1e30f, g[2007] = 88.8f, g[2008] = -88.8f, g[2009] = -104.f;
+	for (int i = 0; i < N; i++)
+		want[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+	g[N] = 12345.f;
+	ks->silu_mul(g, u, N);
+	for (int i = 0; i < N; i++) {
+		if (isnan(want[i]) || isnan(g[i])) {
+			bad += isnan(want[i]) != isnan(g[i]);
+			continue;
+		}
+		long d = fabsf(want[i]) < 1e-30f ? (fabsf(g[i]) < 1e-30f ? 0 : 1L << 30) : ulps(want[i], g[i]);
+		if (d > worst)
+			worst = d;
+		bad += d > 4;
+	}
+	CHECK_MSG(bad == 0 && g[N] == 12345.f, "%s: SiLU off by up to %ld ulp in %d values", ks->name, worst, bad);
+	for (size_t n = 0; n <= 17; n++) {
+		float a[18], b[18];
+		for (int i = 0; i < 18; i++)
+			a[i] = b[i] = 0.5f * (float)i - 3.f;
+		ks->silu_mul(a, b, n);
+		for (size_t i = 0; i < 18; i++) {
+			float w = b[i] / (1.0f + expf(-b[i])) * b[i];
+			CHECK(i < n ? ulps(a[i], w) <= 4 : a[i] == b[i]);
+		}
+	}
+}
+
 /* sl_f16_to_f32_rows: 3 rows of 5 out of rows of 7, into rows of 6; the gaps untouched. */
 static void test_f16_strided(void)
 {
@@ -380,6 +440,7 @@ int main(void)
 		test_against_reference(all[i]);
 		test_invariance(all[i]);
 		test_f16_rows(all[i]);
+		test_silu(all[i]);
 	}
 	/* avx2 and avx2-vnni differ only in how they form the same integer sums */
 	const sl_kset *avx2 = NULL, *vnni = NULL;
