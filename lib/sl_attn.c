@@ -73,22 +73,27 @@ static void cache_rows(const sl_attn *a, const void *cache, int p0, int kvh, int
 }
 
 /*
- * The values of a block of pc cached positions of one KV head, transposed and padded with
- * zeros to a whole block: vt[i][SL_ATTN_BLOCK], so that weights·v is a product over the
- * positions.  rows is the block untransposed on the way.
+ * The keys of a block of pc cached positions of one KV head, transposed: kt[i][SL_ATTN_BLOCK]
+ * (rows is the block untransposed on the way), so that q·kᵀ is a product along the
+ * positions, as weights·v is along the values (sl_gemm_f32_nn: no sum across a register).
  */
-static void v_load(const sl_attn *a, float *vt, float *rows, int p0, int kvh, int pc)
+static void k_load(const sl_attn *a, float *kt, float *rows, int p0, int kvh, int pc)
+{
+	int hd = a->head_dim;
+
+	cache_rows(a, a->k, p0, kvh, pc, rows);
+	for (int j = 0; j < pc; j++)
+		for (int i = 0; i < hd; i++)
+			kt[(size_t)i * SL_ATTN_BLOCK + j] = rows[(size_t)j * hd + i];
+}
+
+/* The values of the block, rows[SL_ATTN_BLOCK][head_dim], zeros past pc. */
+static void v_load(const sl_attn *a, float *rows, int p0, int kvh, int pc)
 {
 	int hd = a->head_dim;
 
 	cache_rows(a, a->v, p0, kvh, pc, rows);
-	for (int i = 0; i < hd; i++) {
-		float *d = vt + (size_t)i * SL_ATTN_BLOCK;
-		for (int j = 0; j < pc; j++)
-			d[j] = rows[(size_t)j * hd + i];
-		for (int j = pc; j < SL_ATTN_BLOCK; j++)
-			d[j] = 0;
-	}
+	memset(rows + (size_t)pc * hd, 0, sizeof(float) * (size_t)(SL_ATTN_BLOCK - pc) * hd);
 }
 
 typedef struct {
@@ -118,37 +123,20 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
 		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
 		int ts = p0 - a->pos > t0 ? p0 - a->pos : t0; /* the first token that sees p0 */
-		cache_rows(a, a->k, p0, kvh, pc, kc);
+		k_load(a, kc, tmp, p0, kvh, pc);
 		for (int h = h0; h < h1; h++) {
-			sl_gemm_f32(pc, hd, kc, (size_t)hd, a->q + (size_t)ts * q_dim + (size_t)h * hd,
-				    (size_t)q_dim, t1 - ts, ATT_ROW(h, ts) + p0, (size_t)sc->ld);
-			for (int t = ts; t < t1; t++) {
-				int seen = a->pos + t + 1 - p0;     /* causal mask */
-				float *row = ATT_ROW(h, t) + p0;
-				if (seen > pc)
-					seen = pc;
-				for (int k = 0; k < seen; k++)
-					row[k] *= scale;
-			}
+			sl_gemm_f32_nn(t1 - ts, pc, hd, a->q + (size_t)ts * q_dim + (size_t)h * hd,
+				       (size_t)q_dim, kc, SL_ATTN_BLOCK, ATT_ROW(h, ts) + p0, (size_t)sc->ld);
 		}
 	}
-	/* attn_weights = softmax(attn_weights, dim=-1); 0 for the positions not seen */
+	/* attn_weights = softmax(attn_weights · scale, dim=-1) over the positions seen
+	 * (causal mask), 0 for the others */
 	int p_end = (n_pos + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * SL_ATTN_BLOCK;
 	for (int h = h0; h < h1; h++) {
 		for (int t = t0; t < t1; t++) {
-			float *row = ATT_ROW(h, t), max = -INFINITY;
+			float *row = ATT_ROW(h, t);
 			int np = a->pos + t + 1;
-			double sum = 0;
-			for (int p = 0; p < np; p++)
-				if (row[p] > max)
-					max = row[p];
-			for (int p = 0; p < np; p++) {
-				row[p] = expf(row[p] - max);
-				sum += row[p];
-			}
-			float inv = (float)(1.0 / sum);
-			for (int p = 0; p < np; p++)
-				row[p] *= inv;
+			sl_softmax(row, np, scale);
 			for (int p = np; p < p_end; p++)
 				row[p] = 0;
 			float *out = a->out + (size_t)t * q_dim + (size_t)h * hd;
@@ -160,10 +148,10 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
 		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
 		int ts = p0 - a->pos > t0 ? p0 - a->pos : t0;
-		v_load(a, kc, tmp, p0, kvh, pc);
+		v_load(a, kc, p0, kvh, pc);
 		for (int h = h0; h < h1; h++) {
-			sl_gemm_f32(hd, SL_ATTN_BLOCK, kc, SL_ATTN_BLOCK, ATT_ROW(h, ts) + p0, (size_t)sc->ld,
-				    t1 - ts, pv, (size_t)hd);
+			sl_gemm_f32_nn(t1 - ts, hd, SL_ATTN_BLOCK, ATT_ROW(h, ts) + p0, (size_t)sc->ld, kc,
+				       (size_t)hd, pv, (size_t)hd);
 			for (int t = ts; t < t1; t++) {
 				float *out = a->out + (size_t)t * q_dim + (size_t)h * hd;
 				const float *o = pv + (size_t)(t - ts) * hd;

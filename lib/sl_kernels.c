@@ -319,6 +319,8 @@ static void ref_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 		dst[i] = sl_f32_to_f16(src[i]);
 }
 
+SL_GEMM_NN(ref_gemm_nn, 4)
+
 const sl_kset sl_kset_ref = {
 	.name = "ref",
 	.xq_size = ref_xq_size,
@@ -336,6 +338,7 @@ const sl_kset sl_kset_ref = {
 	},
 	.f16_to_f32 = ref_f16_to_f32,
 	.f32_to_f16 = ref_f32_to_f16,
+	.gemm_nn = ref_gemm_nn,
 };
 
 /* ==== the reference product: dequantize, accumulate in double ==== */

@@ -29,6 +29,15 @@ void sl_matmul_ref(uint32_t type, const void *W, int rows, int cols,
 		   const float *X, int n_tok, float *Y);
 
 /*
+ * C[t*ldc + j] = Σ_k A[t*lda + k] · B[k*ldb + j]   for t < m, j < n: a float product with
+ * B's rows along j (attention's weights·v, and q·kᵀ against a transposed block of keys).
+ * Each element is a chain c = c + a·b over k in order whatever the tile, m or n: a row's
+ * result does not depend on the others.
+ */
+void sl_gemm_f32_nn(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
+		    float *C, size_t ldc);
+
+/*
  * Y[t*ldy + r] = sum_k W[r*ldw + k] * X[t*ldx + k]   for r < rows, t < n, k < cols:
  * a float product with strides, in the calling thread, by the kernel set's float
  * micro-kernels (attention's q·kᵀ and weights·v).  Each Y element depends only on its row of
@@ -53,6 +62,13 @@ void sl_f32_to_f16_row(const float *src, sl_f16 *dst, size_t n);
  * expf; a SIMD set may use its own exponential: the result within 4 ulp of it.
  */
 void sl_silu_mul(float *g, const float *u, size_t n);
+
+/*
+ * row[i] = e^(s_i − max s) / Σ e^(s_j − max s), s_i = row[i]·scale, for i < n > 0: the
+ * attention weights of one query.  The reference sums in double with expf; a SIMD set may
+ * use its exponential and float partial sums, within 8 ulp of the reference.
+ */
+void sl_softmax(float *row, int n, float scale);
 
 /*
  * Name of the kernel set chosen at run time ("avx512", "avx2-vnni", "avx2" or "ref"); the

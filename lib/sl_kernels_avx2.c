@@ -602,6 +602,8 @@ SL_TILE_FNS(bf16, bf16_tile, 2, 4)
 #pragma GCC pop_options
 #endif
 
+SL_GEMM_NN(avx2_gemm_nn, 32)
+
 #define KSET(NAME, V)                                                                          \
 	{                                                                                      \
 		.name = NAME,                                                                  \
@@ -620,6 +622,7 @@ SL_TILE_FNS(bf16, bf16_tile, 2, 4)
 		},                                                                             \
 		.f16_to_f32 = avx2_f16_to_f32,                                                 \
 		.f32_to_f16 = avx2_f32_to_f16,                                                 \
+		.gemm_nn = avx2_gemm_nn,                                                       \
 	}
 const sl_kset sl_kset_avx2 = KSET("avx2", _avx2);
 const sl_kset sl_kset_avx2_vnni = KSET("avx2-vnni", _vnni);

@@ -30,6 +30,7 @@
 #if defined(__x86_64__) && !defined(SL_NO_SIMD)
 
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #include "sl_kernels_impl.h"
@@ -978,6 +979,44 @@ static void avx512_silu_mul(float *g, const float *u, size_t n)
 	}
 }
 
+/*
+ * The attention weights of one query: the scaled scores' maximum, e^(s − max) and their
+ * sum in 16 float lanes (hsum16 at the end), then the products by 1/sum.
+ */
+static void avx512_softmax(float *row, int n, float scale)
+{
+	const __m512 sc = _mm512_set1_ps(scale);
+	__m512 mx = _mm512_set1_ps(-INFINITY), sum = _mm512_setzero_ps();
+	int i = 0;
+	for (; i + 16 <= n; i += 16) {
+		const __m512 s = _mm512_mul_ps(_mm512_loadu_ps(row + i), sc);
+		_mm512_storeu_ps(row + i, s);
+		mx = _mm512_max_ps(mx, s);
+	}
+	const __mmask16 tail = (__mmask16)((1u << (n - i)) - 1);
+	if (i < n) {
+		const __m512 s = _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, row + i), sc);
+		_mm512_mask_storeu_ps(row + i, tail, s);
+		mx = _mm512_mask_max_ps(mx, tail, mx, s);
+	}
+	const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+	for (i = 0; i + 16 <= n; i += 16) {
+		const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + i), m));
+		_mm512_storeu_ps(row + i, e);
+		sum = _mm512_add_ps(sum, e);
+	}
+	if (i < n) {
+		const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + i), m));
+		_mm512_mask_storeu_ps(row + i, tail, e);
+		sum = _mm512_mask_add_ps(sum, tail, sum, e);
+	}
+	const __m512 inv = _mm512_set1_ps(1.0f / hsum16(sum));
+	for (i = 0; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(row + i, _mm512_mul_ps(_mm512_loadu_ps(row + i), inv));
+	if (i < n)
+		_mm512_mask_storeu_ps(row + i, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, row + i), inv));
+}
+
 /* ==== micro-kernels ==== */
 
 /*
@@ -1019,6 +1058,8 @@ TILE_FNS_(f32, f32_tile, FL_TILE)
 TILE_FNS_(f16, f16_tile, FL_TILE)
 TILE_FNS_(bf16, bf16_tile, FL_TILE)
 
+SL_GEMM_NN(avx512_gemm_nn, 64)
+
 const sl_kset sl_kset_avx512 = {
 	.name = "avx512",
 	.xq_size = avx512_xq_size,
@@ -1037,6 +1078,8 @@ const sl_kset sl_kset_avx512 = {
 	.f16_to_f32 = avx512_f16_to_f32,
 	.f32_to_f16 = avx512_f32_to_f16,
 	.silu_mul = avx512_silu_mul,
+	.softmax = avx512_softmax,
+	.gemm_nn = avx512_gemm_nn,
 };
 
 #endif /* __x86_64__ */

@@ -102,6 +102,11 @@ typedef struct {
 	void (*f32_to_f16)(const float *src, sl_f16 *dst, size_t n);
 	/* g[i] = SiLU(g[i])·u[i] (sl_silu_mul); NULL: the reference's loop */
 	void (*silu_mul)(float *g, const float *u, size_t n);
+	/* row[i] = softmax(row · scale)[i], i < n (sl_softmax); NULL: the reference's loop */
+	void (*softmax)(float *row, int n, float scale);
+	/* sl_gemm_f32_nn, from SL_GEMM_NN below; NULL: the reference set's */
+	void (*gemm_nn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
+			float *C, size_t ldc);
 } sl_kset;
 
 /*
@@ -135,6 +140,68 @@ typedef struct {
 /* ... with the packed prompt path name##_packed_size, name##_pack, name##_gemm */
 #define SL_TILES_PACKED(name, R, T)                                                         \
 	SL_TILES_P_(name, R, T, name##_packed_size, name##_pack, name##_gemm)
+
+/*
+ * sl_gemm_f32_nn for a set whose vectors are VB bytes, in GCC's vector extensions (so one
+ * definition serves every set, compiled with the set's flags): tiles of 4 rows of C × 4
+ * vectors, each element a chain c = c + a·b over k in order, with scalar columns past the
+ * last whole vector doing the same.
+ */
+#define SL_GEMM_NN_TILE_(name, VB)                                                           \
+	static inline __attribute__((always_inline)) void name##_tile(                        \
+		const int TN, const int NV, int kk, const float *A, size_t lda, const float *B, \
+		size_t ldb, float *C, size_t ldc)                                              \
+	{                                                                                      \
+		typedef float v_ __attribute__((vector_size(VB)));                             \
+		enum { L_ = (VB) / 4 };                                                        \
+		v_ acc[4][4];                                                                  \
+		for (int t = 0; t < TN; t++)                                                   \
+			for (int jv = 0; jv < NV; jv++)                                        \
+				acc[t][jv] = (v_){0};                                          \
+		for (int k = 0; k < kk; k++) {                                                 \
+			v_ b[4];                                                               \
+			for (int jv = 0; jv < NV; jv++)                                        \
+				__builtin_memcpy(&b[jv], B + (size_t)k * ldb + jv * L_, VB);   \
+			for (int t = 0; t < TN; t++) {                                         \
+				const float a = A[(size_t)t * lda + k];                        \
+				for (int jv = 0; jv < NV; jv++)                                \
+					acc[t][jv] = acc[t][jv] + a * b[jv];                   \
+			}                                                                      \
+		}                                                                              \
+		for (int t = 0; t < TN; t++)                                                   \
+			for (int jv = 0; jv < NV; jv++)                                        \
+				__builtin_memcpy(C + (size_t)t * ldc + jv * L_, &acc[t][jv], VB); \
+	}
+#define SL_GEMM_NN(name, VB)                                                                 \
+	SL_GEMM_NN_TILE_(name, VB)                                                             \
+	static void name(int m, int n, int kk, const float *A, size_t lda, const float *B,     \
+			 size_t ldb, float *C, size_t ldc)                                     \
+	{                                                                                      \
+		enum { L_ = (VB) / 4 };                                                        \
+		for (int t0 = 0; t0 < m; t0 += 4) {                                            \
+			const int tn = m - t0 < 4 ? m - t0 : 4;                                \
+			const float *a = A + (size_t)t0 * lda;                                 \
+			float *c = C + (size_t)t0 * ldc;                                       \
+			int j0 = 0;                                                            \
+			/* whole tiles with constant bounds: the sums stay in registers */     \
+			for (; j0 + 4 * L_ <= n && tn == 4; j0 += 4 * L_)                      \
+				name##_tile(4, 4, kk, a, lda, B + j0, ldb, c + j0, ldc);       \
+			for (; j0 + L_ <= n; j0 += L_)                                         \
+				switch (tn) {                                                  \
+				case 1: name##_tile(1, 1, kk, a, lda, B + j0, ldb, c + j0, ldc); break; \
+				case 2: name##_tile(2, 1, kk, a, lda, B + j0, ldb, c + j0, ldc); break; \
+				case 3: name##_tile(3, 1, kk, a, lda, B + j0, ldb, c + j0, ldc); break; \
+				default: name##_tile(4, 1, kk, a, lda, B + j0, ldb, c + j0, ldc); break; \
+				}                                                              \
+			for (; j0 < n; j0++)                                                   \
+				for (int t = 0; t < tn; t++) {                                 \
+					float s = 0;                                           \
+					for (int k = 0; k < kk; k++)                           \
+						s = s + a[(size_t)t * lda + k] * B[(size_t)k * ldb + j0]; \
+					c[(size_t)t * ldc + j0] = s;                           \
+				}                                                              \
+		}                                                                              \
+	}
 
 extern const sl_kset sl_kset_ref;
 /* The SIMD sets; -DSL_NO_SIMD builds with the reference set alone (a portable build). */

@@ -742,6 +742,8 @@ TILE_FNS_(f32, f32_tile, FL_TILE)
 TILE_FNS_(f16, f16_tile, FL_TILE)
 TILE_FNS_(bf16, bf16_tile, FL_TILE)
 
+SL_GEMM_NN(wasm_gemm_nn, 16)
+
 const sl_kset sl_kset_wasm = {
 	.name = "wasm-simd128",
 	.xq_size = wasm_xq_size,
@@ -759,6 +761,7 @@ const sl_kset sl_kset_wasm = {
 	},
 	.f16_to_f32 = wasm_f16_to_f32,
 	.f32_to_f16 = wasm_f32_to_f16,
+	.gemm_nn = wasm_gemm_nn,
 };
 
 #endif /* __wasm_simd128__ */

@@ -117,6 +117,37 @@ void sl_f32_to_f16_row(const float *src, sl_f16 *dst, size_t n)
 	sl_kset_get()->f32_to_f16(src, dst, n);
 }
 
+void sl_gemm_f32_nn(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
+		    float *C, size_t ldc)
+{
+	const sl_kset *ks = sl_kset_get();
+	if (m > 0 && n > 0)
+		(ks->gemm_nn ? ks->gemm_nn : sl_kset_ref.gemm_nn)(m, n, k, A, lda, B, ldb, C, ldc);
+}
+
+void sl_softmax(float *row, int n, float scale)
+{
+	const sl_kset *ks = sl_kset_get();
+	if (ks->softmax) {
+		ks->softmax(row, n, scale);
+		return;
+	}
+	float max = -INFINITY;
+	double sum = 0;
+	for (int p = 0; p < n; p++) {
+		row[p] *= scale;
+		if (row[p] > max)
+			max = row[p];
+	}
+	for (int p = 0; p < n; p++) {
+		row[p] = expf(row[p] - max);
+		sum += row[p];
+	}
+	float inv = (float)(1.0 / sum);
+	for (int p = 0; p < n; p++)
+		row[p] *= inv;
+}
+
 void sl_silu_mul(float *g, const float *u, size_t n)
 {
 	const sl_kset *ks = sl_kset_get();

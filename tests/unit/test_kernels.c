@@ -400,6 +400,77 @@ static void test_silu(const sl_kset *ks)
 	}
 }
 
+/*
+ * A set's softmax of scaled scores against double arithmetic: within 1e-6 relative (8 ulp;
+ * 1e-9 absolute for the smallest weights) for every length 1..100 (the tails), scores up
+ * to ±40 after scaling, nothing written past n.
+ */
+static void test_softmax(const sl_kset *ks)
+{
+	float row[101];
+	double want[100];
+	int bad = 0, odd = 0;
+
+	if (!ks->softmax)
+		return;
+	for (int n = 1; n <= 100; n++) {
+		const float scale = 0.125f;
+		double max = -INFINITY, sum = 0;
+		for (int i = 0; i < n; i++)
+			row[i] = 320.f * rndf();
+		row[n] = 99.f;
+		for (int i = 0; i < n; i++)
+			if ((double)row[i] * scale > max)
+				max = (double)row[i] * scale;
+		for (int i = 0; i < n; i++)
+			sum += want[i] = exp((double)row[i] * scale - max);
+		ks->softmax(row, n, scale);
+		for (int i = 0; i < n; i++)
+			bad += fabs(row[i] - want[i] / sum) > 1e-6 * want[i] / sum + 1e-9;
+		odd += row[n] != 99.f;
+	}
+	CHECK_MSG(bad == 0 && odd == 0, "%s: softmax off in %d weights, %d written past n", ks->name, bad, odd);
+}
+
+/*
+ * A set's C = A·B with B's rows along j (sl_gemm_f32_nn): against double sums (TOL_ORDER of
+ * Σ|a·b|), the same bits for each row computed alone, and nothing written outside C.
+ */
+static void test_gemm_nn(const sl_kset *ks)
+{
+	enum { M = 7, K = 70, N = 77, LDA = 71, LDB = 80, LDC = 81 };
+	static float A[M * LDA], B[K * LDB], C[M * LDC], C1[LDC];
+	int bad = 0, odd = 0;
+
+	for (int i = 0; i < M * LDA; i++)
+		A[i] = rndf();
+	for (int i = 0; i < K * LDB; i++)
+		B[i] = rndf();
+	for (int n = 1; n <= N; n += n < 20 ? 1 : 19) {
+		for (int i = 0; i < M * LDC; i++)
+			C[i] = 7.f;
+		ks->gemm_nn(M, n, K, A, LDA, B, LDB, C, LDC);
+		for (int t = 0; t < M; t++) {
+			for (int j = 0; j < LDC; j++) {
+				if (j >= n) {
+					odd += C[t * LDC + j] != 7.f;
+					continue;
+				}
+				double want = 0, mag = 0;
+				for (int k = 0; k < K; k++) {
+					want += (double)A[t * LDA + k] * B[k * LDB + j];
+					mag += fabs((double)A[t * LDA + k] * B[k * LDB + j]);
+				}
+				bad += fabs(C[t * LDC + j] - want) > TOL_ORDER * mag;
+			}
+			ks->gemm_nn(1, n, K, A + t * LDA, LDA, B, LDB, C1, LDC);
+			odd += memcmp(C1, C + t * LDC, sizeof(float) * (size_t)n) != 0;
+		}
+	}
+	CHECK_MSG(bad == 0, "%s: gemm_nn off in %d values", ks->name, bad);
+	CHECK_MSG(odd == 0, "%s: gemm_nn wrote outside C or a row alone differs (%d)", ks->name, odd);
+}
+
 /* sl_f16_to_f32_rows: 3 rows of 5 out of rows of 7, into rows of 6; the gaps untouched. */
 static void test_f16_strided(void)
 {
@@ -433,6 +504,7 @@ int main(void)
 	test_golden();
 	test_unsupported();
 	test_invariance(&sl_kset_ref);
+	test_gemm_nn(&sl_kset_ref);
 	test_f16_rows(&sl_kset_ref);
 	test_f16_strided();
 	for (int i = 0; all[i] != &sl_kset_ref; i++) {
@@ -441,6 +513,8 @@ int main(void)
 		test_invariance(all[i]);
 		test_f16_rows(all[i]);
 		test_silu(all[i]);
+		test_gemm_nn(all[i]);
+		test_softmax(all[i]);
 	}
 	/* avx2 and avx2-vnni differ only in how they form the same integer sums */
 	const sl_kset *avx2 = NULL, *vnni = NULL;
