@@ -95,7 +95,7 @@ $(B)/lib/%_avx2.o: lib/%_avx2.c
 
 $(B)/lib/%_avx512.o: lib/%_avx512.c
 	@mkdir -p $(@D)
-	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(KERNEL_OPT) $(AVX512_FLAGS) $(DEPFLAGS) -c -o $@ $<
+	$(CC) $(SL_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(KERNEL_OPT) $(AVX512_FLAGS) $(AVX512_SAN) $(DEPFLAGS) -c -o $@ $<
 
 # Objects of lib/, cli/ and the programs' directories, each with its .d file beside it.
 $(B)/%.o: %.c
@@ -194,8 +194,11 @@ fuzz: fuzz-build
 
 # make check-asan: the unit tests, the fuzz drivers and the bats tests over an ASan + UBSan
 # build in build-asan/ and bin-asan/ (the bats helpers take the programs from $$SL_BIN).
+# GCC 12 aligns an AVX-512 file's local arrays to 64 bytes, and ASan's fake stack frames
+# (detect_stack_use_after_return) only to 32: an aligned 64-byte access to one faults.  The
+# AVX-512 kernels (no pointer to a local outlives its call) are built without them.
 check-asan: all
-	$(MAKE) B=build-asan BIN=bin-asan CFLAGS='$(ASAN_CFLAGS)' programs
+	$(MAKE) B=build-asan BIN=bin-asan CFLAGS='$(ASAN_CFLAGS)' AVX512_SAN='--param asan-use-after-return=0' programs
 	@PYTHON=$(PYTHON) SL_BIN=$(CURDIR)/bin-asan \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
