@@ -564,10 +564,10 @@ INLINE void group_pack(const uint32_t type, const char *W, size_t ws, int rows, 
 			__m512 dw, dm;
 			group_w(type, W + (size_t)r * ws, cols, g, w, &dw, &dm);
 			for (int j = 0; j < nj; j++)
-				_mm512_store_si512(dst + 64 * j, w[j]);
-			_mm512_store_ps(dst + 64 * nj, dw);
+				_mm512_storeu_si512(dst + 64 * j, w[j]);
+			_mm512_storeu_ps(dst + 64 * nj, dw);
 			if (type == SL_Q4_K)
-				_mm512_store_ps(dst + 64 * nj + 64, dm);
+				_mm512_storeu_ps(dst + 64 * nj + 64, dm);
 		}
 }
 
@@ -578,7 +578,7 @@ INLINE void group_ptile(const uint32_t type, const int R, const int T, const cha
 	__m512 acc[PT_R][PT_T];
 	for (int r = 0; r < R; r++)
 		for (int t = 0; t < T; t++)
-			acc[r][t] = first ? _mm512_setzero_ps() : _mm512_load_ps(st[r][t0 + t]);
+			acc[r][t] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(st[r][t0 + t]);
 	for (int g = g0; g < g1; g++) {
 		const char *w = p + (size_t)g * group_pb(type), *x = xq + (size_t)g * group_xb(type);
 		/* two chains a pair, 16 in all: a vpdpbusd takes 4 cycles, and 2 issue a cycle */
@@ -594,11 +594,11 @@ INLINE void group_ptile(const uint32_t type, const int R, const int T, const cha
 			__m512i wr[PT_R], xr[PT_T];
 			/* in registers: GCC would fold each use into a load of its own */
 			for (int r = 0; r < R; r++) {
-				wr[r] = _mm512_load_si512(w + (size_t)r * ps + 64 * j);
+				wr[r] = _mm512_loadu_si512(w + (size_t)r * ps + 64 * j);
 				__asm__("" : "+v"(wr[r]));
 			}
 			for (int t = 0; t < T; t++) {
-				xr[t] = _mm512_load_si512(x + (size_t)t * xs + 64 * j);
+				xr[t] = _mm512_loadu_si512(x + (size_t)t * xs + 64 * j);
 				__asm__("" : "+v"(xr[t]));
 			}
 			for (int r = 0; r < R; r++)
@@ -611,8 +611,8 @@ INLINE void group_ptile(const uint32_t type, const int R, const int T, const cha
 		}
 		for (int r = 0; r < R; r++) {
 			const char *wp = w + (size_t)r * ps + 64 * nj;
-			const __m512 dw = _mm512_load_ps((const float *)wp);
-			const __m512 dm = type == SL_Q4_K ? _mm512_load_ps((const float *)(wp + 64)) : dw;
+			const __m512 dw = _mm512_loadu_ps((const float *)wp);
+			const __m512 dm = type == SL_Q4_K ? _mm512_loadu_ps((const float *)(wp + 64)) : dw;
 			for (int t = 0; t < T; t++)
 				acc[r][t] = group_acc_add(type, acc[r][t], _mm512_add_epi32(i[r][t], i1[r][t]),
 							  dw, dm, x + (size_t)t * xs);
@@ -620,7 +620,7 @@ INLINE void group_ptile(const uint32_t type, const int R, const int T, const cha
 	}
 	for (int r = 0; r < R; r++)
 		for (int t = 0; t < T; t++)
-			_mm512_store_ps(st[r][t0 + t], acc[r][t]);
+			_mm512_storeu_ps(st[r][t0 + t], acc[r][t]);
 }
 
 typedef void (*group_ptile_fn)(const char *, size_t, int, int, const char *, size_t, group_acc *, int, int);
@@ -685,11 +685,11 @@ INLINE void group_gemm(const uint32_t type, const group_ptile_fn ptile[PT_R + 1]
 			for (; r + 16 <= rows; r += 16) {
 				__m512 v[16];
 				for (int k = 0; k < 16; k++)
-					v[k] = _mm512_load_ps(st[r + k][t]);
+					v[k] = _mm512_loadu_ps(st[r + k][t]);
 				_mm512_storeu_ps(y + r, _mm512_permutexvar_ps(unorder, hsum16x16(v)));
 			}
 			for (; r < rows; r++)
-				y[r] = hsum16(_mm512_load_ps(st[r][t]));
+				y[r] = hsum16(_mm512_loadu_ps(st[r][t]));
 		}
 	}
 }

@@ -211,8 +211,9 @@ static void mm_tiles(const sl_ktiles *k, const char *W, size_t ws, int nr, int c
 }
 
 /*
- * Bytes of packed rows on a thread's stack: SL_PACK_ROWS rows of 8192 Q4_0 columns.  Rows
- * longer than that pack fewer at a time, and rows too long for one go the tile way.
+ * Bytes of packed rows on a thread's stack: SL_PACK_ROWS rows of 8192 columns of any packed
+ * type (at most 10240 bytes a row).  Longer rows pack fewer at a time, and rows too long
+ * for one go the tile way.
  */
 #define PACK_BYTES (SL_PACK_ROWS * 10240)
 
