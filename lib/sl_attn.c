@@ -73,21 +73,12 @@ static void cache_rows(const sl_attn *a, const void *cache, int p0, int kvh, int
 }
 
 /*
- * The keys of a block of pc cached positions of one KV head, transposed: kt[i][SL_ATTN_BLOCK]
- * (rows is the block untransposed on the way), so that q·kᵀ is a product along the
- * positions, as weights·v is along the values (sl_gemm_f32_nn: no sum across a register).
+ * The values of a block of pc cached positions of one KV head, rows[SL_ATTN_BLOCK][head_dim]
+ * as they are (zeros past pc): weights·v is a product along the values (sl_gemm_f32_nn), no
+ * transposition and no sum across a register.  (q·kᵀ stays a product of dot products along
+ * head_dim: along the positions it would need the keys transposed, which for one query
+ * costs more than the product.)
  */
-static void k_load(const sl_attn *a, float *kt, float *rows, int p0, int kvh, int pc)
-{
-	int hd = a->head_dim;
-
-	cache_rows(a, a->k, p0, kvh, pc, rows);
-	for (int j = 0; j < pc; j++)
-		for (int i = 0; i < hd; i++)
-			kt[(size_t)i * SL_ATTN_BLOCK + j] = rows[(size_t)j * hd + i];
-}
-
-/* The values of the block, rows[SL_ATTN_BLOCK][head_dim], zeros past pc. */
 static void v_load(const sl_attn *a, float *rows, int p0, int kvh, int pc)
 {
 	int hd = a->head_dim;
@@ -123,10 +114,10 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
 		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
 		int ts = p0 - a->pos > t0 ? p0 - a->pos : t0; /* the first token that sees p0 */
-		k_load(a, kc, tmp, p0, kvh, pc);
+		cache_rows(a, a->k, p0, kvh, pc, kc);
 		for (int h = h0; h < h1; h++) {
-			sl_gemm_f32_nn(t1 - ts, pc, hd, a->q + (size_t)ts * q_dim + (size_t)h * hd,
-				       (size_t)q_dim, kc, SL_ATTN_BLOCK, ATT_ROW(h, ts) + p0, (size_t)sc->ld);
+			sl_gemm_f32(pc, hd, kc, (size_t)hd, a->q + (size_t)ts * q_dim + (size_t)h * hd,
+				    (size_t)q_dim, t1 - ts, ATT_ROW(h, ts) + p0, (size_t)sc->ld);
 		}
 	}
 	/* attn_weights = softmax(attn_weights · scale, dim=-1) over the positions seen
