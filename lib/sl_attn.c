@@ -13,7 +13,7 @@
 /* floats of one head's share of sc->kv */
 static size_t kv_floats(const sl_attn_scratch *sc, int head_dim)
 {
-	return (2 * (size_t)SL_ATTN_BLOCK + (size_t)sc->rows) * (size_t)head_dim;
+	return ((size_t)SL_ATTN_BLOCK + (size_t)sc->rows) * (size_t)head_dim;
 }
 
 int sl_attn_scratch_init(sl_attn_scratch *sc, int n_heads, int head_dim, int n_ctx, int n_batch)
@@ -105,8 +105,8 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	sl_attn_scratch *sc = j->sc;
 	int hd = a->head_dim, q_dim = a->n_heads * hd;
 	int kvh = h0 / (a->n_heads / a->n_kv_heads), n_pos = a->pos + t1;
-	float *kc = sc->kv + (size_t)h0 * kv_floats(sc, hd), *tmp = kc + SL_ATTN_BLOCK * hd;
-	float *pv = tmp + SL_ATTN_BLOCK * hd; /* [t1 - t0][hd] */
+	float *kc = sc->kv + (size_t)h0 * kv_floats(sc, hd);  /* a block of keys or values */
+	float *pv = kc + SL_ATTN_BLOCK * hd;                 /* [t1 - t0][hd] */
 	float scale = 1.0f / sqrtf((float)hd);
 
 #define ATT_ROW(h, t) (sc->att + ((size_t)(h) * sc->rows + (size_t)((t) - t0)) * sc->ld)

@@ -35,8 +35,8 @@ typedef struct {
 	int n_ctx, rows;         /* rows: tokens whose weights att holds at once, per head */
 	int ld;                  /* n_ctx rounded up to whole blocks: att's row stride */
 	float *att;              /* [n_heads][rows][ld] attention weights */
-	float *kv;               /* [n_heads][2 * SL_ATTN_BLOCK * head_dim + rows * head_dim]: a
-	                          * cache block as f32, values transposed, a block's share of out */
+	float *kv;               /* [n_heads][SL_ATTN_BLOCK * head_dim + rows * head_dim]: a
+	                          * cache block as f32, a block's share of out */
 } sl_attn_scratch;
 
 #define SL_ATTN_BLOCK 64     /* cache positions converted at a time */

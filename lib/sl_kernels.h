@@ -30,7 +30,7 @@ void sl_matmul_ref(uint32_t type, const void *W, int rows, int cols,
 
 /*
  * C[t*ldc + j] = Σ_k A[t*lda + k] · B[k*ldb + j]   for t < m, j < n: a float product with
- * B's rows along j (attention's weights·v, and q·kᵀ against a transposed block of keys).
+ * B's rows along j (attention's weights·v: the values of a block as they are cached).
  * Each element is a chain c = c + a·b over k in order whatever the tile, m or n: a row's
  * result does not depend on the others.
  */
@@ -40,7 +40,7 @@ void sl_gemm_f32_nn(int m, int n, int k, const float *A, size_t lda, const float
 /*
  * Y[t*ldy + r] = sum_k W[r*ldw + k] * X[t*ldx + k]   for r < rows, t < n, k < cols:
  * a float product with strides, in the calling thread, by the kernel set's float
- * micro-kernels (attention's q·kᵀ and weights·v).  Each Y element depends only on its row of
+ * micro-kernels (attention's q·kᵀ).  Each Y element depends only on its row of
  * W, its row of X and cols: not on rows, n, the strides or the threads.
  */
 void sl_gemm_f32(int rows, int cols, const float *W, size_t ldw, const float *X, size_t ldx,

@@ -101,7 +101,7 @@ INLINE float quant32(const float *x, __m128i *lo, __m128i *hi)
 	return d;
 }
 
-/* Q8_K for Q3_K (sub-blocks reordered 0 2 1 3 4 6 5 7) or Q6_K (in order) */
+/* Q8_K for Q3_K and Q2_K: 256 int8 in order, the 16 sums of 16, the scale */
 static void xq_q8_K(const float *x, int cols, char *out)
 {
 	for (int s = 0; s < cols / 256; s++, x += 256) {

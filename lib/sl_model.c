@@ -527,21 +527,19 @@ static void kv_store(const sl_config *c, sl_state *s, int layer, int t, int pos)
 {
 	size_t kv_dim = (size_t)c->n_kv_heads * c->head_dim;
 	size_t row = sl_type_row_bytes(s->kv_type, kv_dim);
-	size_t off = ((size_t)layer * s->n_ctx + pos) * row;
+	size_t off = ((size_t)layer * s->n_ctx + pos + t) * row;
+	char *kd = (char *)s->k_cache + off, *vd = (char *)s->v_cache + off;
+	const float *k = s->k + (size_t)t * kv_dim, *v = s->v + (size_t)t * kv_dim;
 
-	{
-		char *kd = (char *)s->k_cache + off + (size_t)t * row, *vd = (char *)s->v_cache + off + (size_t)t * row;
-		const float *k = s->k + (size_t)t * kv_dim, *v = s->v + (size_t)t * kv_dim;
-		if (s->kv_type == SL_F32) {
-			memcpy(kd, k, row);
-			memcpy(vd, v, row);
-		} else if (s->kv_type == SL_F16) {
-			sl_f32_to_f16_row(k, (sl_f16 *)kd, kv_dim);
-			sl_f32_to_f16_row(v, (sl_f16 *)vd, kv_dim);
-		} else {
-			sl_quant_row_q8_0(k, (sl_block_q8_0 *)kd, kv_dim);
-			sl_quant_row_q8_0(v, (sl_block_q8_0 *)vd, kv_dim);
-		}
+	if (s->kv_type == SL_F32) {
+		memcpy(kd, k, row);
+		memcpy(vd, v, row);
+	} else if (s->kv_type == SL_F16) {
+		sl_f32_to_f16_row(k, (sl_f16 *)kd, kv_dim);
+		sl_f32_to_f16_row(v, (sl_f16 *)vd, kv_dim);
+	} else {
+		sl_quant_row_q8_0(k, (sl_block_q8_0 *)kd, kv_dim);
+		sl_quant_row_q8_0(v, (sl_block_q8_0 *)vd, kv_dim);
 	}
 }
 
@@ -609,8 +607,10 @@ static void step_task(void *arg, int task, int n_tasks)
 	const sl_config *c = j->c;
 	sl_state *s = j->s;
 	const int dim = c->dim, hd = c->head_dim;
-	const size_t t = (size_t)task;
-	float *x = s->x + t * dim, *xb = s->xb + t * dim;
+	const size_t t = (size_t)task; /* a token, or for SiLU a piece */
+	/* token t's rows (not formed for SiLU, whose tasks outnumber the tokens) */
+	float *x = j->step == STEP_SILU ? NULL : s->x + t * dim;
+	float *xb = j->step == STEP_SILU ? NULL : s->xb + t * dim;
 
 	(void)n_tasks;
 	switch (j->step) {
@@ -642,8 +642,10 @@ static void step_task(void *arg, int task, int n_tasks)
 
 static void layer_steps(sl_pool *pool, layer_step *j, int step)
 {
+	const size_t n_silu = (size_t)j->n * j->c->hidden_dim;
+
 	j->step = step;
-	sl_pool_run(pool, step == STEP_SILU ? (int)(((size_t)j->n * j->c->hidden_dim + SILU_PIECE - 1) / SILU_PIECE) : j->n,
+	sl_pool_run(pool, step == STEP_SILU ? (int)((n_silu + SILU_PIECE - 1) / SILU_PIECE) : j->n,
 		    step_task, j);
 }
 
