@@ -55,20 +55,21 @@ uint64_t sl_attn_scratch_bytes(const sl_attn_scratch *sc, int n_heads, int head_
  * into rows[pc][head_dim]. */
 static void cache_rows(const sl_attn *a, const void *cache, int p0, int kvh, int pc, float *rows)
 {
-	size_t hd = (size_t)a->head_dim, kv_dim = (size_t)a->n_kv_heads * hd;
-	size_t first = (size_t)p0 * kv_dim + (size_t)kvh * hd;
+	size_t hd = (size_t)a->head_dim;
+	/* p0 starts a block (p0 % SL_ATTN_BLOCK == 0) and the pc positions are in it */
+	const char *first = (const char *)cache + (size_t)(p0 / SL_ATTN_BLOCK) * a->block_bytes +
+			    (size_t)kvh * a->head_bytes;
 
-	if (a->kv_type == SL_F32) {
-		for (int j = 0; j < pc; j++)
-			memcpy(rows + (size_t)j * hd, (const float *)cache + first + (size_t)j * kv_dim,
-			       hd * sizeof(float));
-	} else if (a->kv_type == SL_F16) {
-		sl_f16_to_f32_rows((const sl_f16 *)cache + first, kv_dim, rows, hd, pc, hd);
-	} else { /* SL_Q8_0: a head's slice is whole blocks (head_dim % 32 == 0) */
-		size_t row = sl_type_row_bytes(SL_Q8_0, kv_dim), skip = sl_type_row_bytes(SL_Q8_0, (size_t)kvh * hd);
-		for (int j = 0; j < pc; j++)
-			sl_dequant_row(SL_Q8_0, (const char *)cache + (size_t)(p0 + j) * row + skip,
-				       rows + (size_t)j * hd, hd);
+	if (a->kv_type == SL_F16) {
+		sl_f16_to_f32_rows((const sl_f16 *)first, a->pos_bytes / sizeof(sl_f16), rows, hd, pc, hd);
+		return;
+	}
+	for (int j = 0; j < pc; j++) {
+		const char *src = first + (size_t)j * a->pos_bytes;
+		if (a->kv_type == SL_F32)
+			memcpy(rows + (size_t)j * hd, src, hd * sizeof(float));
+		else /* SL_Q8_0: a head's slice is whole blocks (head_dim % 32 == 0) */
+			sl_dequant_row(SL_Q8_0, src, rows + (size_t)j * hd, hd);
 	}
 }
 
@@ -86,6 +87,9 @@ static void v_load(const sl_attn *a, float *rows, int p0, int kvh, int pc)
 	cache_rows(a, a->v, p0, kvh, pc, rows);
 	memset(rows + (size_t)pc * hd, 0, sizeof(float) * (size_t)(SL_ATTN_BLOCK - pc) * hd);
 }
+
+/* floats of the stack's block of keys or values: head_dim up to 128 */
+#define KC_STACK_FLOATS (SL_ATTN_BLOCK * 128)
 
 typedef struct {
 	const sl_attn *a;
@@ -105,14 +109,20 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	sl_attn_scratch *sc = j->sc;
 	int hd = a->head_dim, q_dim = a->n_heads * hd;
 	int kvh = h0 / (a->n_heads / a->n_kv_heads), n_pos = a->pos + t1;
-	float *kc = sc->kv + (size_t)h0 * kv_floats(sc, hd);  /* a block of keys or values */
-	float *pv = kc + SL_ATTN_BLOCK * hd;                 /* [t1 - t0][hd] */
+	/* A block of keys or values as f32: on this thread's stack when it fits, where head
+	 * after head reuses it in L1.  A slice of the scratch per head is cold in every layer
+	 * (the weights streamed since the last evict it) and each write to it cost a read. */
+	float kc_stack[KC_STACK_FLOATS];
+	float *kc = (size_t)SL_ATTN_BLOCK * hd <= KC_STACK_FLOATS ? kc_stack
+			: sc->kv + (size_t)h0 * kv_floats(sc, hd);
+	float *pv = sc->kv + (size_t)h0 * kv_floats(sc, hd) + SL_ATTN_BLOCK * hd; /* [t1 - t0][hd] */
 	float scale = 1.0f / sqrtf((float)hd);
 
 #define ATT_ROW(h, t) (sc->att + ((size_t)(h) * sc->rows + (size_t)((t) - t0)) * sc->ld)
 	/* attn_weights = q · kᵀ / sqrt(head_dim), a block of positions at a time */
+#define BLOCK_LEN(p0) (n_pos - (p0) < SL_ATTN_BLOCK ? n_pos - (p0) : SL_ATTN_BLOCK)
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
-		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
+		int pc = BLOCK_LEN(p0);
 		int ts = p0 - a->pos > t0 ? p0 - a->pos : t0; /* the first token that sees p0 */
 		cache_rows(a, a->k, p0, kvh, pc, kc);
 		for (int h = h0; h < h1; h++) {
@@ -137,7 +147,7 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	}
 	/* attn_output = attn_weights · v */
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
-		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
+		int pc = BLOCK_LEN(p0);
 		int ts = p0 - a->pos > t0 ? p0 - a->pos : t0;
 		v_load(a, kc, p0, kvh, pc);
 		for (int h = h0; h < h1; h++) {
@@ -151,6 +161,7 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 			}
 		}
 	}
+#undef BLOCK_LEN
 #undef ATT_ROW
 }
 
@@ -182,7 +193,6 @@ int sl_attention_ref(const sl_attn *a)
 {
 	int hd = a->head_dim, kv_dim = a->n_kv_heads * hd, q_dim = a->n_heads * hd;
 	int n_rep = a->n_heads / a->n_kv_heads, n_ctx = a->pos + a->n;
-	size_t row = sl_type_row_bytes(a->kv_type, (size_t)kv_dim);
 	double *w = malloc((size_t)n_ctx * sizeof *w);
 	float *k = malloc((size_t)n_ctx * kv_dim * sizeof *k), *v = malloc((size_t)n_ctx * kv_dim * sizeof *v);
 
@@ -191,10 +201,14 @@ int sl_attention_ref(const sl_attn *a)
 		return sl_seterr("out of memory");
 	}
 	/* the cache as f32, each row by the format's own definition (sl_types.h) */
-	for (int p = 0; p < n_ctx; p++) {
-		sl_dequant_row(a->kv_type, (const char *)a->k + (size_t)p * row, k + (size_t)p * kv_dim, (uint64_t)kv_dim);
-		sl_dequant_row(a->kv_type, (const char *)a->v + (size_t)p * row, v + (size_t)p * kv_dim, (uint64_t)kv_dim);
-	}
+	for (int p = 0; p < n_ctx; p++)
+		for (int h = 0; h < a->n_kv_heads; h++) {
+			size_t at = (size_t)(p / SL_ATTN_BLOCK) * a->block_bytes + (size_t)h * a->head_bytes +
+				    (size_t)(p % SL_ATTN_BLOCK) * a->pos_bytes;
+			float *kd = k + (size_t)p * kv_dim + (size_t)h * hd, *vd = v + (size_t)p * kv_dim + (size_t)h * hd;
+			sl_dequant_row(a->kv_type, (const char *)a->k + at, kd, (uint64_t)hd);
+			sl_dequant_row(a->kv_type, (const char *)a->v + at, vd, (uint64_t)hd);
+		}
 	for (int t = 0; t < a->n; t++) {
 		int n_pos = a->pos + t + 1;
 		for (int h = 0; h < a->n_heads; h++) {

@@ -22,9 +22,13 @@
 typedef struct {
 	int n_heads, n_kv_heads, head_dim;
 	uint32_t kv_type;        /* SL_F32, SL_F16 or SL_Q8_0 (sl_types.h; q8_0: head_dim % 32 == 0) */
-	/* this layer's cache: position p is a row of n_kv_heads*head_dim values in kv_type,
-	 * KV head h its values h*head_dim.. */
+	/* this layer's cache: KV head h at position p is head_dim values in kv_type at byte
+	 *     (p / SL_ATTN_BLOCK)·block_bytes + h·head_bytes + (p % SL_ATTN_BLOCK)·pos_bytes
+	 * (pos_bytes a multiple of the value's size).  Rows of all heads, a position after
+	 * another, are block_bytes = SL_ATTN_BLOCK·pos_bytes; sl_state keeps each head's
+	 * positions of a block together (pos_bytes = one head's slice), read as one run. */
 	const void *k, *v;
+	size_t block_bytes, head_bytes, pos_bytes;
 	const float *q;          /* [n][n_heads*head_dim]: tokens at positions pos..pos+n-1 */
 	float *out;              /* [n][n_heads*head_dim] */
 	int n, pos;

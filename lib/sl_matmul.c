@@ -108,6 +108,10 @@ void sl_f16_to_f32_rows(const sl_f16 *src, size_t src_stride, float *dst, size_t
 			int rows, size_t n)
 {
 	void (*cvt)(const sl_f16 *, float *, size_t) = sl_kset_get()->f16_to_f32;
+	if (src_stride == n && dst_stride == n && rows > 0) { /* one run */
+		cvt(src, dst, (size_t)rows * n);
+		return;
+	}
 	for (int r = 0; r < rows; r++)
 		cvt(src + (size_t)r * src_stride, dst + (size_t)r * dst_stride, n);
 }

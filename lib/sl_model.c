@@ -403,8 +403,10 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 {
 	const sl_config *c = &m->cfg;
 	size_t q_dim = (size_t)c->n_heads * c->head_dim, kv_dim = (size_t)c->n_kv_heads * c->head_dim;
+	/* the cache in whole blocks of positions (kv_store) */
 	size_t kv_row = sl_type_row_bytes(kv_type, kv_dim); /* bytes of one position's k (or v) */
-	size_t kv_n = (size_t)c->n_layers * n_ctx;  /* rows of kv_dim values */
+	size_t kv_n = (size_t)c->n_layers *   /* rows of kv_dim values */
+		      (((size_t)n_ctx + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * SL_ATTN_BLOCK);
 	sl_state *s;
 
 	if (n_ctx < 1 || n_ctx > c->n_ctx_train || n_batch < 1 ||
@@ -422,7 +424,6 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 	s->n_ctx = n_ctx;
 	s->n_batch = n_batch;
 	s->kv_type = kv_type;
-	/* attention reads the cache with a 4 KiB-ish stride: keep its TLB misses few */
 	s->kv_bytes = kv_n * kv_row;
 	s->k_cache = sl_huge_alloc(s->kv_bytes);
 	s->v_cache = sl_huge_alloc(s->kv_bytes);
@@ -522,24 +523,52 @@ static void rope(float *v, int n_heads, int head_dim, int pos, const float *inv_
 	}
 }
 
+/*
+ * The KV cache of a layer is blocks of SL_ATTN_BLOCK positions, and a block holds each KV
+ * head's positions together ([n_kv_heads][SL_ATTN_BLOCK][head_dim]): attention reads a
+ * head's keys and values a block at a time as one run (slices of head_dim values
+ * n_kv_heads*head_dim apart read 2-3x slower, bench/NOTES.md), and the memory the cache
+ * touches still grows with the positions used.
+ */
+typedef struct {
+	size_t slice;  /* bytes of one head at one position */
+	size_t block;  /* bytes of a block of positions, all heads */
+	size_t layer;  /* bytes of a layer's cache */
+} kv_layout;
+
+static kv_layout kv_layout_of(const sl_config *c, const sl_state *s)
+{
+	kv_layout k;
+
+	k.slice = sl_type_row_bytes(s->kv_type, (size_t)c->head_dim);
+	k.block = (size_t)c->n_kv_heads * SL_ATTN_BLOCK * k.slice;
+	k.layer = ((size_t)s->n_ctx + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * k.block;
+	return k;
+}
+
 /* Store k, v of token t of the batch in the cache of `layer`, at position pos + t. */
 static void kv_store(const sl_config *c, sl_state *s, int layer, int t, int pos)
 {
-	size_t kv_dim = (size_t)c->n_kv_heads * c->head_dim;
-	size_t row = sl_type_row_bytes(s->kv_type, kv_dim);
-	size_t off = ((size_t)layer * s->n_ctx + pos + t) * row;
-	char *kd = (char *)s->k_cache + off, *vd = (char *)s->v_cache + off;
-	const float *k = s->k + (size_t)t * kv_dim, *v = s->v + (size_t)t * kv_dim;
+	const kv_layout kl = kv_layout_of(c, s);
+	size_t hd = (size_t)c->head_dim, kv_dim = (size_t)c->n_kv_heads * hd, p = (size_t)(pos + t);
+	size_t off = (size_t)layer * kl.layer + p / SL_ATTN_BLOCK * kl.block + p % SL_ATTN_BLOCK * kl.slice;
 
-	if (s->kv_type == SL_F32) {
-		memcpy(kd, k, row);
-		memcpy(vd, v, row);
-	} else if (s->kv_type == SL_F16) {
-		sl_f32_to_f16_row(k, (sl_f16 *)kd, kv_dim);
-		sl_f32_to_f16_row(v, (sl_f16 *)vd, kv_dim);
-	} else {
-		sl_quant_row_q8_0(k, (sl_block_q8_0 *)kd, kv_dim);
-		sl_quant_row_q8_0(v, (sl_block_q8_0 *)vd, kv_dim);
+	for (int h = 0; h < c->n_kv_heads; h++) {
+		size_t at = off + (size_t)h * SL_ATTN_BLOCK * kl.slice;
+		char *kd = (char *)s->k_cache + at, *vd = (char *)s->v_cache + at;
+		const float *k = s->k + (size_t)t * kv_dim + (size_t)h * hd;
+		const float *v = s->v + (size_t)t * kv_dim + (size_t)h * hd;
+
+		if (s->kv_type == SL_F32) {
+			memcpy(kd, k, kl.slice);
+			memcpy(vd, v, kl.slice);
+		} else if (s->kv_type == SL_F16) {
+			sl_f32_to_f16_row(k, (sl_f16 *)kd, hd);
+			sl_f32_to_f16_row(v, (sl_f16 *)vd, hd);
+		} else {
+			sl_quant_row_q8_0(k, (sl_block_q8_0 *)kd, hd);
+			sl_quant_row_q8_0(v, (sl_block_q8_0 *)vd, hd);
+		}
 	}
 }
 
@@ -549,11 +578,6 @@ static void matmul(sl_pool *pool, const sl_state *s, const sl_weight *w, const f
 		sl_matmul_ref(w->type, w->data, w->rows, w->cols, x, n, y);
 	else
 		sl_matmul(pool, w->type, w->data, w->rows, w->cols, x, n, y);
-}
-
-static const void *layer_cache(const sl_state *s, const void *cache, int layer, size_t kv_dim)
-{
-	return (const char *)cache + (size_t)layer * s->n_ctx * sl_type_row_bytes(s->kv_type, kv_dim);
 }
 
 /* ==== the forward pass ==== */
@@ -653,7 +677,6 @@ static void layer_steps(sl_pool *pool, layer_step *j, int step)
 static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer *L, int l,
 		  int n, int pos)
 {
-	const int kv_dim = c->n_kv_heads * c->head_dim;
 	float *xb = s->xb;
 	layer_step j = { 0, c, s, L, l, n, pos };
 
@@ -669,9 +692,11 @@ static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer
 	layer_steps(pool, &j, STEP_ROPE_KV);
 
 	/* attn_output = eager_attention_forward(...): the heads in parallel (sl_attn.h) */
+	const kv_layout kl = kv_layout_of(c, s);
 	sl_attn a = { c->n_heads, c->n_kv_heads, c->head_dim, s->kv_type,
-		      layer_cache(s, s->k_cache, l, (size_t)kv_dim),
-		      layer_cache(s, s->v_cache, l, (size_t)kv_dim), s->q, s->att_out, n, pos };
+		      (const char *)s->k_cache + (size_t)l * kl.layer,
+		      (const char *)s->v_cache + (size_t)l * kl.layer,
+		      kl.block, SL_ATTN_BLOCK * kl.slice, kl.slice, s->q, s->att_out, n, pos };
 	sl_attention(pool, &a, &s->att);
 
 	/* attn_output = self.o_proj(attn_output); residual + attn_output; post_attention_layernorm */

@@ -2,8 +2,9 @@
  * test_attn — sl_attention (blocked, threaded) against sl_attention_ref (one token and one
  * head at a time, sums in double) on random queries and caches: f32, f16 and q8_0 caches,
  * grouped-query and multi-head shapes, batches at several positions, contexts that end
- * inside and on the edge of a block of SL_ATTN_BLOCK positions.  And neither the thread
- * count nor batching (the same tokens one at a time) changes a bit.
+ * inside and on the edge of a block of SL_ATTN_BLOCK positions, caches with a position's
+ * heads together and with a head's positions together.  And neither the thread count,
+ * batching (the same tokens one at a time) nor the layout changes a bit.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -20,12 +21,35 @@ typedef struct {
 	uint32_t kv;
 } shape;
 
-static float *attend(const shape *sh, const void *k, const void *v, const float *q, int threads,
-		     int ref)
+/* A cache layout (sl_attn.h): block_bytes, head_bytes, pos_bytes for this shape.  Heads of a
+ * position together (rows) or a head's positions of a block together (as sl_state keeps them). */
+typedef struct {
+	size_t block, head, pos;
+} layout;
+
+static layout layout_of(const shape *sh, int heads_together)
+{
+	size_t slice = sl_type_row_bytes(sh->kv, (uint64_t)sh->hd);
+	size_t row = (size_t)sh->kv_heads * slice;
+	layout l = { SL_ATTN_BLOCK * row, slice, row };
+	if (!heads_together)
+		l = (layout){ SL_ATTN_BLOCK * row, SL_ATTN_BLOCK * slice, slice };
+	return l;
+}
+
+static size_t cache_at(const layout *l, int p, int h)
+{
+	return (size_t)(p / SL_ATTN_BLOCK) * l->block + (size_t)h * l->head +
+	       (size_t)(p % SL_ATTN_BLOCK) * l->pos;
+}
+
+static float *attend(const shape *sh, const layout *l, const void *k, const void *v,
+		     const float *q, int threads, int ref)
 {
 	int q_dim = sh->heads * sh->hd, n_ctx = sh->pos + sh->n;
 	float *out = calloc((size_t)sh->n * q_dim, sizeof *out);
-	sl_attn a = { sh->heads, sh->kv_heads, sh->hd, sh->kv, k, v, q, out, sh->n, sh->pos };
+	sl_attn a = { sh->heads, sh->kv_heads, sh->hd, sh->kv, k, v, l->block, l->head, l->pos,
+		      q, out, sh->n, sh->pos };
 
 	if (ref) {
 		CHECK(sl_attention_ref(&a) == 0);
@@ -40,28 +64,16 @@ static float *attend(const shape *sh, const void *k, const void *v, const float 
 	return out;
 }
 
-static void test_shape(const shape *sh, sl_rng *r)
+/* sl_attention with the cache in layout l, against the reference and itself */
+static void test_layout(const shape *sh, const layout *l, const unsigned char *k,
+			const unsigned char *v, const float *q, const float *want, float **result)
 {
-	int kv_dim = sh->kv_heads * sh->hd, q_dim = sh->heads * sh->hd, n_ctx = sh->pos + sh->n;
-	size_t nkv = (size_t)n_ctx * kv_dim, nq = (size_t)sh->n * q_dim;
-	size_t row = sl_type_row_bytes(sh->kv, (uint64_t)kv_dim);
-	unsigned char *k = malloc((size_t)n_ctx * row), *v = malloc((size_t)n_ctx * row);
-	float *q = malloc(nq * sizeof *q), *kf = malloc(nkv * sizeof *kf), *vf = malloc(nkv * sizeof *vf);
-
-	for (size_t i = 0; i < nkv; i++) {
-		kf[i] = (float)(sl_rng_uniform(r) * 4 - 2);
-		vf[i] = (float)(sl_rng_uniform(r) * 2 - 1);
-	}
-	for (int p = 0; p < n_ctx; p++) {
-		CHECK(sl_quant_row(sh->kv, kf + (size_t)p * kv_dim, k + (size_t)p * row, (uint64_t)kv_dim) == row);
-		CHECK(sl_quant_row(sh->kv, vf + (size_t)p * kv_dim, v + (size_t)p * row, (uint64_t)kv_dim) == row);
-	}
-	for (size_t i = 0; i < nq; i++)
-		q[i] = (float)(sl_rng_uniform(r) * 4 - 2);
-
-	float *want = attend(sh, k, v, q, 0, 1), *one = attend(sh, k, v, q, 1, 0);
-	float *two = attend(sh, k, v, q, 2, 0), *none = attend(sh, k, v, q, 0, 0);
+	int q_dim = sh->heads * sh->hd;
+	size_t nq = (size_t)sh->n * q_dim;
+	float *one = attend(sh, l, k, v, q, 1, 0), *two = attend(sh, l, k, v, q, 2, 0);
+	float *none = attend(sh, l, k, v, q, 0, 0);
 	double worst = 0;
+
 	for (size_t i = 0; i < nq; i++)
 		if (!(fabs(one[i] - want[i]) <= worst))
 			worst = fabs(one[i] - want[i]);
@@ -76,7 +88,7 @@ static void test_shape(const shape *sh, sl_rng *r)
 		shape s1 = *sh;
 		s1.n = 1;
 		s1.pos = sh->pos + t;
-		float *o = attend(&s1, k, v, q + (size_t)t * q_dim, 1, 0);
+		float *o = attend(&s1, l, k, v, q + (size_t)t * q_dim, 1, 0);
 		memcpy(seq + (size_t)t * q_dim, o, (size_t)q_dim * sizeof *o);
 		free(o);
 	}
@@ -84,8 +96,51 @@ static void test_shape(const shape *sh, sl_rng *r)
 		  "heads %d/%d, %d tokens at %d: a batch differs from its tokens one at a time",
 		  sh->heads, sh->kv_heads, sh->n, sh->pos);
 	free(seq);
-	free(want); free(one); free(two); free(none);
-	free(k); free(v); free(q); free(kf); free(vf);
+	free(two); free(none);
+	*result = one;
+}
+
+static void test_shape(const shape *sh, sl_rng *r)
+{
+	int kv_dim = sh->kv_heads * sh->hd, q_dim = sh->heads * sh->hd, n_ctx = sh->pos + sh->n;
+	size_t nkv = (size_t)n_ctx * kv_dim, nq = (size_t)sh->n * q_dim;
+	size_t slice = sl_type_row_bytes(sh->kv, (uint64_t)sh->hd);
+	size_t bytes = (size_t)(n_ctx + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * SL_ATTN_BLOCK * kv_dim /
+		       sh->hd * slice;
+	float *q = malloc(nq * sizeof *q), *kf = malloc(nkv * sizeof *kf), *vf = malloc(nkv * sizeof *vf);
+	float *got[2] = { NULL, NULL }, *want = NULL;
+
+	for (size_t i = 0; i < nkv; i++) {
+		kf[i] = (float)(sl_rng_uniform(r) * 4 - 2);
+		vf[i] = (float)(sl_rng_uniform(r) * 2 - 1);
+	}
+	for (size_t i = 0; i < nq; i++)
+		q[i] = (float)(sl_rng_uniform(r) * 4 - 2);
+	for (int heads_together = 1; heads_together >= 0; heads_together--) {
+		layout l = layout_of(sh, heads_together);
+		unsigned char *k = calloc(1, bytes), *v = calloc(1, bytes);
+		for (int p = 0; p < n_ctx; p++)
+			for (int h = 0; h < sh->kv_heads; h++) {
+				size_t at = (size_t)p * kv_dim + (size_t)h * sh->hd;
+				CHECK(sl_quant_row(sh->kv, kf + at, k + cache_at(&l, p, h), (uint64_t)sh->hd) == slice);
+				CHECK(sl_quant_row(sh->kv, vf + at, v + cache_at(&l, p, h), (uint64_t)sh->hd) == slice);
+			}
+		float *ref = attend(sh, &l, k, v, q, 0, 1);
+		if (!want)
+			want = ref;
+		else {
+			CHECK_MSG(memcmp(ref, want, nq * sizeof *ref) == 0,
+				  "heads %d/%d: the reference depends on the cache's layout", sh->heads, sh->kv_heads);
+			free(ref);
+		}
+		test_layout(sh, &l, k, v, q, want, &got[heads_together]);
+		free(k); free(v);
+	}
+	CHECK_MSG(memcmp(got[0], got[1], nq * sizeof *got[0]) == 0,
+		  "heads %d/%d, %d tokens at %d: the cache's layout changes the result", sh->heads,
+		  sh->kv_heads, sh->n, sh->pos);
+	free(got[0]); free(got[1]); free(want);
+	free(q); free(kf); free(vf);
 }
 
 int main(void)
