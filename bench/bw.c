@@ -3,22 +3,27 @@
  * once, so tokens/s can never exceed bandwidth / model bytes.
  *
  * Reads a buffer much larger than the caches (1 GiB by default) with 1 thread and with
- * every online core, each thread summing its own contiguous slice; best of 5 passes.
+ * every online core, each thread summing its own contiguous slice; best of 5 passes, each
+ * with and without asking for the bytes 4 KiB ahead (as the one-token kernels do).  The
+ * buffer is in 2 MiB pages where the kernel allows it, as sl-infer holds a model (in 4 KiB
+ * pages the loop reads less: bench/NOTES.md).
  * Prints one line per thread count:   bw <threads> <GB/s>   (GB = 10^9 bytes)
  * Usage: bw [MiB]
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* MADV_HUGEPAGE */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 typedef struct {
 	const uint64_t *p;
 	size_t n;
+	int ahead;     /* ask for the bytes 4 KiB ahead */
 	uint64_t sum;
 } slice;
 
@@ -34,6 +39,8 @@ static void *reader(void *v)
 	slice *s = v;
 	uint64_t a = 0, b = 0, c = 0, d = 0;
 	for (size_t i = 0; i + 8 <= s->n; i += 8) {
+		if (s->ahead)
+			__builtin_prefetch(s->p + i + 512);
 		a += s->p[i] + s->p[i + 4];
 		b += s->p[i + 1] + s->p[i + 5];
 		c += s->p[i + 2] + s->p[i + 6];
@@ -48,11 +55,12 @@ static double measure(const uint64_t *buf, size_t n, int nth)
 	pthread_t th[64];
 	slice sl[64];
 	double best = 1e30;
-	for (int pass = 0; pass < 5; pass++) {
+	for (int pass = 0; pass < 10; pass++) {
 		double t0 = now();
 		for (int i = 0; i < nth; i++) {
 			sl[i].p = buf + n / nth * i;
 			sl[i].n = n / nth;
+			sl[i].ahead = pass % 2;
 			if (i > 0 && pthread_create(&th[i], NULL, reader, &sl[i]) != 0) {
 				perror("bw: pthread_create");
 				exit(1);
@@ -73,8 +81,12 @@ int main(int argc, char **argv)
 	size_t mib = argc > 1 ? (size_t)atol(argv[1]) : 1024;
 	size_t n = mib * 1024 * 1024 / 8;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	uint64_t *buf = malloc(n * 8);
+	uint64_t *buf = mmap(NULL, n * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
+	if (buf == MAP_FAILED)
+		buf = NULL;
+	else
+		madvise(buf, n * 8, MADV_HUGEPAGE); /* advice: fine where THP is off */
 	if (!buf) {
 		fprintf(stderr, "bw: cannot allocate %zu MiB\n", mib);
 		return 1;
@@ -87,6 +99,6 @@ int main(int argc, char **argv)
 	printf("bw 1 %.2f\n", measure(buf, n, 1));
 	if (cores > 1)
 		printf("bw %ld %.2f\n", cores, measure(buf, n, (int)cores));
-	free(buf);
+	munmap(buf, n * 8);
 	return 0;
 }
