@@ -35,6 +35,13 @@ typedef void (*sl_tile_fn)(const char *W, size_t ws, int cols, const char *xq, s
 
 #define SL_TILE_MAX_T 8
 
+/*
+ * A one-token product streams its rows from memory once: the x86 sets' tiles ask for the
+ * bytes SL_PREFETCH_AHEAD past each block as they reach it, which the hardware prefetcher
+ * alone does not keep up with (bench/NOTES.md).
+ */
+#define SL_PREFETCH_AHEAD 4096
+
 /* Rows a packed prompt product (sl_ktiles.gemm) takes at a time, at most. */
 #define SL_PACK_ROWS 32
 
