@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sl_kernels.h"
 #include "sl_pool.h"
 #include "sl_types.h"
 
@@ -232,6 +233,8 @@ const sl_kset *sl_kset_get(void);
 /* sl_matmul with a given kernel set (for tests and benchmarks). */
 void sl_matmul_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const void *W,
 		    int rows, int cols, const float *X, int n_tok, float *Y);
+void sl_matmul_n_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const sl_mm_out *outs,
+		      int n, int cols, const float *X, int n_tok);
 
 /*
  * The reference quantized activation layout (the spec the SIMD sets follow in value):

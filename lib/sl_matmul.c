@@ -173,14 +173,14 @@ const char *sl_kernels_name(void)
 typedef struct {
 	const sl_kset *ks;
 	uint32_t type;
-	const char *W;
+	const sl_mm_out *outs; /* the products, their rows one after another */
+	int n_outs;
 	size_t ws, xs;
-	int rows, cols, n_tok;
+	int rows, cols, n_tok; /* rows: of all the products */
 	int chunk; /* rows per task; 0: pieces of decreasing size (piece_start) */
 	int n_tasks;
 	const float *X;
 	const void *xq; /* quantized X, or X itself */
-	float *Y;
 } mm_job;
 
 static void xq_task(void *arg, int task, int n_tasks)
@@ -242,28 +242,40 @@ static __attribute__((noinline)) int mm_packed(const sl_ktiles *k, const char *W
 	return 1;
 }
 
+/* Rows r0..r0+nr-1 of one product (out), all tokens. */
+static void mm_rows(const mm_job *j, const sl_mm_out *out, int r0, int nr)
+{
+	const sl_ktiles *k = &j->ks->tiles[sl_ktype(j->type)];
+	const char *W = (const char *)out->W + (size_t)r0 * j->ws;
+
+	if (k->gemm && j->n_tok > 1 &&
+	    mm_packed(k, W, j->ws, nr, j->cols, j->xq, j->xs, j->n_tok, out->Y + r0, (size_t)out->rows))
+		return;
+	mm_tiles(k, W, j->ws, nr, j->cols, j->xq, j->xs, j->n_tok, out->Y + r0, (size_t)out->rows);
+}
+
 static void mm_task(void *arg, int task, int n_tasks)
 {
 	const mm_job *j = arg;
-	int r0, nr;
+	int r0, r1;
 
+	(void)n_tasks;
 	if (j->chunk) {
 		r0 = task * j->chunk;
-		nr = j->rows - r0 < j->chunk ? j->rows - r0 : j->chunk;
+		r1 = j->rows - r0 < j->chunk ? j->rows : r0 + j->chunk;
 	} else {
 		r0 = piece_start(j->rows, j->n_tasks, task);
-		nr = piece_start(j->rows, j->n_tasks, task + 1) - r0;
-		if (nr <= 0)
-			return;
+		r1 = piece_start(j->rows, j->n_tasks, task + 1);
 	}
-	(void)n_tasks;
-	const sl_ktiles *k = &j->ks->tiles[sl_ktype(j->type)];
-	if (k->gemm && j->n_tok > 1 &&
-	    mm_packed(k, j->W + (size_t)r0 * j->ws, j->ws, nr, j->cols, j->xq, j->xs, j->n_tok,
-		      j->Y + r0, (size_t)j->rows))
-		return;
-	mm_tiles(k, j->W + (size_t)r0 * j->ws, j->ws, nr, j->cols, j->xq, j->xs, j->n_tok,
-		 j->Y + r0, (size_t)j->rows);
+	/* the task's rows of each product they fall in */
+	for (int i = 0, base = 0; i < j->n_outs && r0 < r1; base += j->outs[i++].rows) {
+		int end = base + j->outs[i].rows;
+		if (r0 >= end)
+			continue;
+		int e = r1 < end ? r1 : end;
+		mm_rows(j, &j->outs[i], r0 - base, e - r0);
+		r0 = e;
+	}
 }
 
 /*
@@ -273,23 +285,33 @@ static void mm_task(void *arg, int task, int n_tasks)
 static _Thread_local void *xq_buf;
 static _Thread_local size_t xq_cap;
 
-void sl_matmul_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const void *W,
-		    int rows, int cols, const float *X, int n_tok, float *Y)
+/* Every Y of the products poisoned: a type or shape the caller should have refused. */
+static void mm_poison(const sl_mm_out *outs, int n, int n_tok)
+{
+	for (int i = 0; i < n; i++)
+		for (size_t e = 0; e < (size_t)n_tok * (size_t)(outs[i].rows > 0 ? outs[i].rows : 0); e++)
+			outs[i].Y[e] = NAN;
+}
+
+void sl_matmul_n_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const sl_mm_out *outs,
+		      int n, int cols, const float *X, int n_tok)
 {
 	size_t ws = sl_type_row_bytes(type, (uint64_t)cols), xs;
+	int rows = 0;
 
 	/* a type this set has no micro-kernels for runs on the reference set */
 	if (sl_ktype(type) >= 0 && !ks->tiles[sl_ktype(type)].row[1])
 		ks = &sl_kset_ref;
 	xs = ks->xq_size(type, cols);
-	mm_job j = {ks, type, W, ws, xs, rows, cols, n_tok, 0, 0, X, X, Y};
+	for (int i = 0; i < n; i++)
+		rows += outs[i].rows > 0 ? outs[i].rows : 0;
+	mm_job j = {ks, type, outs, n, ws, xs, rows, cols, n_tok, 0, 0, X, X};
 
 	if (rows <= 0 || n_tok <= 0)
 		return;
-	if (ws == 0 || xs == (size_t)-1 || sl_ktype(type) < 0) {
+	if (ws == 0 || xs == (size_t)-1 || sl_ktype(type) < 0 || n > SL_MATMUL_MAX_N) {
 		/* an unsupported type or shape: the caller validated the model, so poison */
-		for (size_t i = 0; i < (size_t)n_tok * rows; i++)
-			Y[i] = NAN;
+		mm_poison(outs, n, n_tok);
 		return;
 	}
 	if (xs == 0) {
@@ -301,8 +323,7 @@ void sl_matmul_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const void 
 			xq_buf = aligned_alloc(64, need);
 			xq_cap = xq_buf ? need : 0;
 			if (!xq_buf) {
-				for (size_t i = 0; i < (size_t)n_tok * rows; i++)
-					Y[i] = NAN;
+				mm_poison(outs, n, n_tok);
 				return;
 			}
 		}
@@ -314,10 +335,23 @@ void sl_matmul_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const void 
 	sl_pool_run(pool, j.n_tasks, mm_task, &j);
 }
 
+void sl_matmul_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const void *W,
+		    int rows, int cols, const float *X, int n_tok, float *Y)
+{
+	const sl_mm_out out = { W, rows, Y };
+	sl_matmul_n_kset(ks, pool, type, &out, 1, cols, X, n_tok);
+}
+
 void sl_matmul(sl_pool *pool, uint32_t type, const void *W, int rows, int cols,
 	       const float *X, int n_tok, float *Y)
 {
 	sl_matmul_kset(sl_kset_get(), pool, type, W, rows, cols, X, n_tok, Y);
+}
+
+void sl_matmul_n(sl_pool *pool, uint32_t type, const sl_mm_out *outs, int n, int cols,
+		 const float *X, int n_tok)
+{
+	sl_matmul_n_kset(sl_kset_get(), pool, type, outs, n, cols, X, n_tok);
 }
 
 void sl_gemm_f32(int rows, int cols, const float *W, size_t ldw, const float *X, size_t ldx,

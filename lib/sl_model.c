@@ -580,6 +580,25 @@ static void matmul(sl_pool *pool, const sl_state *s, const sl_weight *w, const f
 		sl_matmul(pool, w->type, w->data, w->rows, w->cols, x, n, y);
 }
 
+/* y[i] = w[i] · x for i < k (k <= SL_MATMUL_MAX_N): one job where the types agree. */
+static void matmuls(sl_pool *pool, const sl_state *s, const sl_weight *const *w, float *const *y,
+		    int k, const float *x, int n)
+{
+	sl_mm_out outs[SL_MATMUL_MAX_N];
+	int same = !s->exact;
+
+	for (int i = 0; i < k; i++) {
+		outs[i] = (sl_mm_out){ w[i]->data, w[i]->rows, y[i] };
+		same = same && w[i]->type == w[0]->type && w[i]->cols == w[0]->cols;
+	}
+	if (same) {
+		sl_matmul_n(pool, w[0]->type, outs, k, w[0]->cols, x, n);
+		return;
+	}
+	for (int i = 0; i < k; i++)
+		matmul(pool, s, w[i], x, n, y[i]);
+}
+
 /* ==== the forward pass ==== */
 
 static int embed(const sl_model *m, sl_state *s, const int32_t *tokens, int n, int pos, int all_logits)
@@ -684,9 +703,9 @@ static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer
 	layer_steps(pool, &j, STEP_NORM_ATTN);
 
 	/* query_states = self.q_proj(hidden_states), and k_proj, v_proj */
-	matmul(pool, s, &L->wq, xb, n, s->q);
-	matmul(pool, s, &L->wk, xb, n, s->k);
-	matmul(pool, s, &L->wv, xb, n, s->v);
+	const sl_weight *qkv[3] = { &L->wq, &L->wk, &L->wv };
+	float *qkv_y[3] = { s->q, s->k, s->v };
+	matmuls(pool, s, qkv, qkv_y, 3, xb, n);
 
 	/* apply_rotary_pos_emb(q, k, cos, sin); past_key_value.update(k, v, layer_idx) */
 	layer_steps(pool, &j, STEP_ROPE_KV);
@@ -704,8 +723,9 @@ static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer
 	layer_steps(pool, &j, STEP_ADD_NORM_FFN);
 
 	/* LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), act_fn = SiLU */
-	matmul(pool, s, &L->w_gate, xb, n, s->hb);
-	matmul(pool, s, &L->w_up, xb, n, s->hb2);
+	const sl_weight *gate_up[2] = { &L->w_gate, &L->w_up };
+	float *gate_up_y[2] = { s->hb, s->hb2 };
+	matmuls(pool, s, gate_up, gate_up_y, 2, xb, n);
 	layer_steps(pool, &j, STEP_SILU);
 	matmul(pool, s, &L->w_down, s->hb, n, xb);
 

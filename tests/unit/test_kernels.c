@@ -235,6 +235,48 @@ static void test_invariance(const sl_kset *ks)
 		sl_pool_free(pools[i]);
 }
 
+/*
+ * Several products of one X (sl_matmul_n) give each product's own Y bit for bit, with
+ * rows that put the threads' pieces and the prompt's chunks across the products' edges.
+ */
+static void test_matmul_n(const sl_kset *ks)
+{
+	static const int part_rows[3] = { 37, 200, 101 };
+	sl_pool *pool = sl_pool_new(2);
+	CHECK(pool != NULL);
+	for (int ti = 0; pool && ti < NTYPES; ti++) {
+		uint32_t type = types[ti];
+		int cols = act_blck(type) == 256 ? 512 : act_blck(type) ? 416 : 300;
+		size_t rb = sl_type_row_bytes(type, (uint64_t)cols);
+		for (int nt = 1; nt <= 9; nt += 8) {
+			float *X = malloc(sizeof(float) * cols * nt);
+			uint8_t *W[3];
+			float *Y[3], *Yn[3];
+			sl_mm_out outs[3];
+			for (int t = 0; t < nt; t++)
+				random_x(X + (size_t)t * cols, cols);
+			for (int i = 0; i < 3; i++) {
+				W[i] = malloc(rb * part_rows[i]);
+				for (int r = 0; r < part_rows[i]; r++)
+					random_row(type, cols, W[i] + r * rb);
+				Y[i] = malloc(sizeof(float) * part_rows[i] * nt);
+				Yn[i] = malloc(sizeof(float) * part_rows[i] * nt);
+				sl_matmul_kset(ks, pool, type, W[i], part_rows[i], cols, X, nt, Y[i]);
+				outs[i] = (sl_mm_out){ W[i], part_rows[i], Yn[i] };
+			}
+			sl_matmul_n_kset(ks, pool, type, outs, 3, cols, X, nt);
+			for (int i = 0; i < 3; i++) {
+				CHECK_MSG(memcmp(Y[i], Yn[i], sizeof(float) * part_rows[i] * nt) == 0,
+					  "%s %s, %d tokens: product %d of three differs from its own sl_matmul",
+					  ks->name, sl_type_get(type)->name, nt, i);
+				free(W[i]), free(Y[i]), free(Yn[i]);
+			}
+			free(X);
+		}
+	}
+	sl_pool_free(pool);
+}
+
 /* Two SIMD sets that differ only in how they form integer sums give identical Y. */
 static void test_sets_agree(const sl_kset *a, const sl_kset *b)
 {
@@ -504,6 +546,7 @@ int main(void)
 	test_golden();
 	test_unsupported();
 	test_invariance(&sl_kset_ref);
+	test_matmul_n(&sl_kset_ref);
 	test_gemm_nn(&sl_kset_ref);
 	test_f16_rows(&sl_kset_ref);
 	test_f16_strided();
@@ -511,6 +554,7 @@ int main(void)
 		fprintf(stderr, "test_kernels: %s vs ref\n", all[i]->name);
 		test_against_reference(all[i]);
 		test_invariance(all[i]);
+		test_matmul_n(all[i]);
 		test_f16_rows(all[i]);
 		test_silu(all[i]);
 		test_gemm_nn(all[i]);
