@@ -120,9 +120,8 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 
 #define ATT_ROW(h, t) (sc->att + ((size_t)(h) * sc->rows + (size_t)((t) - t0)) * sc->ld)
 	/* attn_weights = q · kᵀ / sqrt(head_dim), a block of positions at a time */
-#define BLOCK_LEN(p0) (n_pos - (p0) < SL_ATTN_BLOCK ? n_pos - (p0) : SL_ATTN_BLOCK)
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
-		int pc = BLOCK_LEN(p0);
+		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
 		int ts = p0 - a->pos > t0 ? p0 - a->pos : t0; /* the first token that sees p0 */
 		cache_rows(a, a->k, p0, kvh, pc, kc);
 		for (int h = h0; h < h1; h++) {
@@ -147,7 +146,7 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	}
 	/* attn_output = attn_weights · v */
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
-		int pc = BLOCK_LEN(p0);
+		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
 		int ts = p0 - a->pos > t0 ? p0 - a->pos : t0;
 		v_load(a, kc, p0, kvh, pc);
 		for (int h = h0; h < h1; h++) {
@@ -161,7 +160,6 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 			}
 		}
 	}
-#undef BLOCK_LEN
 #undef ATT_ROW
 }
 

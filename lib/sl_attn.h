@@ -40,7 +40,8 @@ typedef struct {
 	int ld;                  /* n_ctx rounded up to whole blocks: att's row stride */
 	float *att;              /* [n_heads][rows][ld] attention weights */
 	float *kv;               /* [n_heads][SL_ATTN_BLOCK * head_dim + rows * head_dim]: a
-	                          * cache block as f32, a block's share of out */
+	                          * cache block as f32 (if head_dim > 128; else it is on the
+	                          * stack), a block's share of out */
 } sl_attn_scratch;
 
 #define SL_ATTN_BLOCK 64     /* cache positions converted at a time */
