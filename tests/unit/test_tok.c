@@ -216,8 +216,8 @@ static sl_tok *via_gguf(const sl_tok *t, const char *name)
 /* Same ids from both tokenizers on the golden cases and a text. */
 static void check_same(const sl_tok *a, const sl_tok *b, const golden *g, int n, const char *text, size_t tn, const char *what)
 {
-	int32_t *x, *y;
-	size_t nx, ny;
+	int32_t *x = NULL, *y = NULL; /* the second encode does not run if the first fails */
+	size_t nx = 0, ny = 0;
 
 	check_golden(b, g, n, what);
 	CHECK(sl_tok_encode(a, text, tn, 0, &x, &nx) == 0 && sl_tok_encode(b, text, tn, 0, &y, &ny) == 0);
