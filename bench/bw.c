@@ -3,8 +3,8 @@
  * once, so tokens/s can never exceed bandwidth / model bytes.
  *
  * Reads a buffer much larger than the caches (1 GiB by default) with 1 thread and with
- * every online core, each thread summing its own contiguous slice; best of 5 passes, each
- * with and without asking for the bytes 4 KiB ahead (as the one-token kernels do).  The
+ * every online core, each thread summing its own contiguous slice; the best of 10 passes,
+ * every other one asking for the bytes 4 KiB ahead (as the one-token kernels do).  The
  * buffer is in 2 MiB pages where the kernel allows it, as sl-infer holds a model (in 4 KiB
  * pages the loop reads less: bench/NOTES.md).
  * Prints one line per thread count:   bw <threads> <GB/s>   (GB = 10^9 bytes)

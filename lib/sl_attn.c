@@ -57,15 +57,15 @@ static void cache_rows(const sl_attn *a, const void *cache, int p0, int kvh, int
 {
 	size_t hd = (size_t)a->head_dim;
 	/* p0 starts a block (p0 % SL_ATTN_BLOCK == 0) and the pc positions are in it */
-	const char *first = (const char *)cache + (size_t)(p0 / SL_ATTN_BLOCK) * a->block_bytes +
-			    (size_t)kvh * a->head_bytes;
+	const char *first = (const char *)cache + sl_kv_at(&a->layout, p0, kvh);
 
 	if (a->kv_type == SL_F16) {
-		sl_f16_to_f32_rows((const sl_f16 *)first, a->pos_bytes / sizeof(sl_f16), rows, hd, pc, hd);
+		sl_f16_to_f32_rows((const sl_f16 *)first, a->layout.pos_bytes / sizeof(sl_f16), rows, hd,
+				   pc, hd);
 		return;
 	}
 	for (int j = 0; j < pc; j++) {
-		const char *src = first + (size_t)j * a->pos_bytes;
+		const char *src = first + (size_t)j * a->layout.pos_bytes;
 		if (a->kv_type == SL_F32)
 			memcpy(rows + (size_t)j * hd, src, hd * sizeof(float));
 		else /* SL_Q8_0: a head's slice is whole blocks (head_dim % 32 == 0) */
@@ -201,8 +201,7 @@ int sl_attention_ref(const sl_attn *a)
 	/* the cache as f32, each row by the format's own definition (sl_types.h) */
 	for (int p = 0; p < n_ctx; p++)
 		for (int h = 0; h < a->n_kv_heads; h++) {
-			size_t at = (size_t)(p / SL_ATTN_BLOCK) * a->block_bytes + (size_t)h * a->head_bytes +
-				    (size_t)(p % SL_ATTN_BLOCK) * a->pos_bytes;
+			size_t at = sl_kv_at(&a->layout, p, h);
 			float *kd = k + (size_t)p * kv_dim + (size_t)h * hd, *vd = v + (size_t)p * kv_dim + (size_t)h * hd;
 			sl_dequant_row(a->kv_type, (const char *)a->k + at, kd, (uint64_t)hd);
 			sl_dequant_row(a->kv_type, (const char *)a->v + at, vd, (uint64_t)hd);

@@ -19,16 +19,32 @@
 
 #include "sl_pool.h"
 
+#define SL_ATTN_BLOCK 64     /* cache positions converted at a time */
+
+/*
+ * Where a layer's cache keeps KV head h at position p (head_dim values of the cache's type):
+ * byte sl_kv_at(l, p, h).  A cache of rows (a position's heads side by side) has pos_bytes
+ * = a row, head_bytes = one head's slice; sl_state keeps each head's positions of a block
+ * together instead (pos_bytes = one head's slice, head_bytes = SL_ATTN_BLOCK of them), so
+ * that a head reads a block as one run.
+ */
+typedef struct {
+	size_t block_bytes;  /* from a block of SL_ATTN_BLOCK positions to the next */
+	size_t head_bytes;   /* from a KV head to the next, within a block */
+	size_t pos_bytes;    /* from a position to the next, within a block (whole values) */
+} sl_kv_layout;
+
+static inline size_t sl_kv_at(const sl_kv_layout *l, int p, int h)
+{
+	return (size_t)(p / SL_ATTN_BLOCK) * l->block_bytes + (size_t)h * l->head_bytes +
+	       (size_t)(p % SL_ATTN_BLOCK) * l->pos_bytes;
+}
+
 typedef struct {
 	int n_heads, n_kv_heads, head_dim;
 	uint32_t kv_type;        /* SL_F32, SL_F16 or SL_Q8_0 (sl_types.h; q8_0: head_dim % 32 == 0) */
-	/* this layer's cache: KV head h at position p is head_dim values in kv_type at byte
-	 *     (p / SL_ATTN_BLOCK)·block_bytes + h·head_bytes + (p % SL_ATTN_BLOCK)·pos_bytes
-	 * (pos_bytes a multiple of the value's size).  Rows of all heads, a position after
-	 * another, are block_bytes = SL_ATTN_BLOCK·pos_bytes; sl_state keeps each head's
-	 * positions of a block together (pos_bytes = one head's slice), read as one run. */
-	const void *k, *v;
-	size_t block_bytes, head_bytes, pos_bytes;
+	const void *k, *v;       /* this layer's cache, laid out as `layout` says */
+	sl_kv_layout layout;
 	const float *q;          /* [n][n_heads*head_dim]: tokens at positions pos..pos+n-1 */
 	float *out;              /* [n][n_heads*head_dim] */
 	int n, pos;
@@ -43,8 +59,6 @@ typedef struct {
 	                          * cache block as f32 (if head_dim > 128; else it is on the
 	                          * stack), a block's share of out */
 } sl_attn_scratch;
-
-#define SL_ATTN_BLOCK 64     /* cache positions converted at a time */
 
 /* Allocate / free the scratch; -1 with sl_error on out of memory. */
 int sl_attn_scratch_init(sl_attn_scratch *sc, int n_heads, int head_dim, int n_ctx, int n_batch);

@@ -321,6 +321,30 @@ static void ref_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 
 SL_GEMM_NN(ref_gemm_nn, 4)
 
+static void ref_softmax(float *row, int n, float scale)
+{
+	float max = -INFINITY;
+	double sum = 0;
+	for (int p = 0; p < n; p++) {
+		row[p] *= scale;
+		if (row[p] > max)
+			max = row[p];
+	}
+	for (int p = 0; p < n; p++) {
+		row[p] = expf(row[p] - max);
+		sum += row[p];
+	}
+	float inv = (float)(1.0 / sum);
+	for (int p = 0; p < n; p++)
+		row[p] *= inv;
+}
+
+static void ref_silu_mul(float *g, const float *u, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
 const sl_kset sl_kset_ref = {
 	.name = "ref",
 	.xq_size = ref_xq_size,
@@ -339,6 +363,8 @@ const sl_kset sl_kset_ref = {
 	.f16_to_f32 = ref_f16_to_f32,
 	.f32_to_f16 = ref_f32_to_f16,
 	.gemm_nn = ref_gemm_nn,
+	.softmax = ref_softmax,
+	.silu_mul = ref_silu_mul,
 };
 
 /* ==== the reference product: dequantize, accumulate in double ==== */

@@ -28,9 +28,8 @@ void sl_matmul(sl_pool *pool, uint32_t type, const void *W, int rows, int cols,
  * Several products of the same X at once: outs[i].Y = outs[i].W · X for i < n, each
  * outs[i].rows × cols in `type`, as sl_matmul (the same bits).  X is quantized once and
  * the rows of all are shared out among the threads as one product's: q, k and v (or gate
- * and up) stream from memory as one job, with one wait at its end.  n <= SL_MATMUL_MAX_N.
+ * and up) stream from memory as one job, with one wait at its end.
  */
-#define SL_MATMUL_MAX_N 4
 typedef struct {
 	const void *W;
 	int rows;

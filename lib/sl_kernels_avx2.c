@@ -28,14 +28,6 @@
 #include "sl_types.h"
 
 #define INLINE static inline __attribute__((always_inline))
-
-/* One token streams the rows from memory: ask for the n bytes SL_PREFETCH_AHEAD past p. */
-INLINE void ahead(const int T, const void *p, size_t n)
-{
-	if (T == 1)
-		for (size_t c = 0; c < n; c += 64)
-			_mm_prefetch((const char *)p + SL_PREFETCH_AHEAD + c, _MM_HINT_T0);
-}
 /* Largest tile: R rows × T tokens (the tile functions are inlined with constant R, T) */
 #define MAX_R 4
 #define MAX_T 8
@@ -214,7 +206,7 @@ INLINE void q4_K_tile(const int R, const int T, const char *W, size_t ws, int co
 	for (int s = 0; s < ns; s++) {
 		for (int r = 0; r < R; r++) {
 			const sl_block_q4_K *blk = (const sl_block_q4_K *)(W + (size_t)r * ws) + s;
-			ahead(T, blk, sizeof *blk);
+			sl_prefetch_ahead(T, blk, sizeof *blk);
 			__m128i sm = q4_K_scales(blk->scales);
 			__m256i sc = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(sm, sm)); /* scales, twice */
 			__m128i mins = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm));
@@ -279,7 +271,7 @@ INLINE void q6_K_tile(const int R, const int T, const char *W, size_t ws, int co
 	for (int s = 0; s < ns; s++) {
 		for (int r = 0; r < R; r++) {
 			const sl_block_q6_K *blk = (const sl_block_q6_K *)(W + (size_t)r * ws) + s;
-			ahead(T, blk, sizeof *blk);
+			sl_prefetch_ahead(T, blk, sizeof *blk);
 			__m256i sc_all = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales));
 			__m256i sumi[MAX_T];
 			for (int t = 0; t < T; t++) {
@@ -347,7 +339,7 @@ INLINE void q3_K_tile(const int R, const int T, const char *W, size_t ws, int co
 	for (int s = 0; s < ns; s++) {
 		for (int r = 0; r < R; r++) {
 			const sl_block_q3_K *blk = (const sl_block_q3_K *)(W + (size_t)r * ws) + s;
-			ahead(T, blk, sizeof *blk);
+			sl_prefetch_ahead(T, blk, sizeof *blk);
 			uint32_t u[4];
 			sl_q3_K_scales4(blk->scales, u);
 			__m128i sc8 = _mm_sub_epi8(_mm_setr_epi32((int)u[0], (int)u[1], (int)u[2], (int)u[3]),
@@ -404,7 +396,7 @@ INLINE void q2_K_tile(const int R, const int T, const char *W, size_t ws, int co
 	for (int s = 0; s < ns; s++) {
 		for (int r = 0; r < R; r++) {
 			const sl_block_q2_K *blk = (const sl_block_q2_K *)(W + (size_t)r * ws) + s;
-			ahead(T, blk, sizeof *blk);
+			sl_prefetch_ahead(T, blk, sizeof *blk);
 			__m128i raw = _mm_loadu_si128((const __m128i *)blk->scales);
 			__m128i scl = _mm_and_si128(raw, m4);
 			__m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), m4));
@@ -665,7 +657,7 @@ INLINE void TILE(q4_0)(const int R, const int T, const char *W, size_t ws, int c
 	for (int p = 0; p < np; p++) {
 		for (int r = 0; r < R; r++) {
 			const sl_block_q4_0 *blk = (const sl_block_q4_0 *)(W + (size_t)r * ws) + 2 * p;
-			ahead(T, blk, 2 * sizeof *blk);
+			sl_prefetch_ahead(T, blk, 2 * sizeof *blk);
 			__m128i q0 = _mm_loadu_si128((const __m128i *)blk[0].qs), q1 = _mm_setzero_si128();
 			uint32_t dd = blk[0].d;
 			if (p < full) {
@@ -722,7 +714,7 @@ INLINE void TILE(q8_0)(const int R, const int T, const char *W, size_t ws, int c
 	for (; b + 2 <= nb; b += 2) {
 		for (int r = 0; r < R; r++) {
 			const sl_block_q8_0 *blk = (const sl_block_q8_0 *)(W + (size_t)r * ws) + b;
-			ahead(T, blk, 2 * sizeof *blk);
+			sl_prefetch_ahead(T, blk, 2 * sizeof *blk);
 			__m256i w0 = _mm256_loadu_si256((const __m256i *)blk[0].qs);
 			__m256i w1 = _mm256_loadu_si256((const __m256i *)blk[1].qs);
 			__m256i aw0 = _mm256_sign_epi8(w0, w0), aw1 = _mm256_sign_epi8(w1, w1);

@@ -522,10 +522,8 @@ INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int 
 	for (int g = 0; g < ng; g++) {
 		__m512i w[8];
 		__m512 dw, dm = _mm512_setzero_ps();
-		/* one token streams the row from memory (SL_PREFETCH_AHEAD) */
-		if (T == 1)
-			for (size_t c = 0; c < group_wb(type); c += 64)
-				_mm_prefetch(W + (size_t)g * group_wb(type) + SL_PREFETCH_AHEAD + c, _MM_HINT_T0);
+		/* one token streams the row from memory */
+		sl_prefetch_ahead(T, W + (size_t)g * group_wb(type), group_wb(type));
 		group_w(type, W, cols, g, w, &dw, &dm);
 		for (int t = 0; t < T; t++) {
 			const char *x = xq + (size_t)t * xs + (size_t)g * group_xb(type);

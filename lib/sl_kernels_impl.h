@@ -43,6 +43,15 @@ typedef void (*sl_tile_fn)(const char *W, size_t ws, int cols, const char *xq, s
  */
 #define SL_PREFETCH_AHEAD 4096
 
+/* In a tile of T tokens: if T is 1, ask for the n bytes SL_PREFETCH_AHEAD past p. */
+static inline __attribute__((always_inline)) void sl_prefetch_ahead(const int T, const void *p,
+								    size_t n)
+{
+	if (T == 1)
+		for (size_t c = 0; c < n; c += 64)
+			__builtin_prefetch((const char *)p + SL_PREFETCH_AHEAD + c);
+}
+
 /* Rows a packed prompt product (sl_ktiles.gemm) takes at a time, at most. */
 #define SL_PACK_ROWS 32
 
@@ -108,11 +117,12 @@ typedef struct {
 	/* Rows of half-precision values to float and back (the F16 KV cache). */
 	void (*f16_to_f32)(const sl_f16 *src, float *dst, size_t n);
 	void (*f32_to_f16)(const float *src, sl_f16 *dst, size_t n);
-	/* g[i] = SiLU(g[i])·u[i] (sl_silu_mul); NULL: the reference's loop */
+	/* The kernels below: NULL in a set takes the reference set's. */
+	/* g[i] = SiLU(g[i])·u[i] (sl_silu_mul) */
 	void (*silu_mul)(float *g, const float *u, size_t n);
-	/* row[i] = softmax(row · scale)[i], i < n (sl_softmax); NULL: the reference's loop */
+	/* row[i] = softmax(row · scale)[i], i < n (sl_softmax) */
 	void (*softmax)(float *row, int n, float scale);
-	/* sl_gemm_f32_nn, from SL_GEMM_NN below; NULL: the reference set's */
+	/* sl_gemm_f32_nn, from SL_GEMM_NN below */
 	void (*gemm_nn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
 			float *C, size_t ldc);
 } sl_kset;

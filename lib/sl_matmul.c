@@ -132,35 +132,13 @@ void sl_gemm_f32_nn(int m, int n, int k, const float *A, size_t lda, const float
 void sl_softmax(float *row, int n, float scale)
 {
 	const sl_kset *ks = sl_kset_get();
-	if (ks->softmax) {
-		ks->softmax(row, n, scale);
-		return;
-	}
-	float max = -INFINITY;
-	double sum = 0;
-	for (int p = 0; p < n; p++) {
-		row[p] *= scale;
-		if (row[p] > max)
-			max = row[p];
-	}
-	for (int p = 0; p < n; p++) {
-		row[p] = expf(row[p] - max);
-		sum += row[p];
-	}
-	float inv = (float)(1.0 / sum);
-	for (int p = 0; p < n; p++)
-		row[p] *= inv;
+	(ks->softmax ? ks->softmax : sl_kset_ref.softmax)(row, n, scale);
 }
 
 void sl_silu_mul(float *g, const float *u, size_t n)
 {
 	const sl_kset *ks = sl_kset_get();
-	if (ks->silu_mul) {
-		ks->silu_mul(g, u, n);
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+	(ks->silu_mul ? ks->silu_mul : sl_kset_ref.silu_mul)(g, u, n);
 }
 
 const char *sl_kernels_name(void)
@@ -309,7 +287,7 @@ void sl_matmul_n_kset(const sl_kset *ks, sl_pool *pool, uint32_t type, const sl_
 
 	if (rows <= 0 || n_tok <= 0)
 		return;
-	if (ws == 0 || xs == (size_t)-1 || sl_ktype(type) < 0 || n > SL_MATMUL_MAX_N) {
+	if (ws == 0 || xs == (size_t)-1 || sl_ktype(type) < 0) {
 		/* an unsupported type or shape: the caller validated the model, so poison */
 		mm_poison(outs, n, n_tok);
 		return;

@@ -399,14 +399,30 @@ uint64_t sl_model_weight_bytes(const sl_model *m)
 
 /* ==== state ==== */
 
+/*
+ * The KV cache of a layer is blocks of SL_ATTN_BLOCK positions, and a block holds each KV
+ * head's positions together ([n_kv_heads][SL_ATTN_BLOCK][head_dim]): attention reads a
+ * head's keys and values a block at a time as one run (slices of head_dim values
+ * n_kv_heads*head_dim apart read 2-3x slower, bench/NOTES.md), and the memory the cache
+ * touches still grows with the positions used.
+ */
+static sl_kv_layout kv_layout(const sl_config *c, uint32_t kv_type)
+{
+	size_t slice = sl_type_row_bytes(kv_type, (size_t)c->head_dim); /* a head at a position */
+	return (sl_kv_layout){ (size_t)c->n_kv_heads * SL_ATTN_BLOCK * slice, SL_ATTN_BLOCK * slice,
+			       slice };
+}
+
+/* Bytes of a layer's cache: n_ctx positions in whole blocks. */
+static size_t kv_layer_bytes(const sl_config *c, uint32_t kv_type, int n_ctx)
+{
+	return ((size_t)n_ctx + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * kv_layout(c, kv_type).block_bytes;
+}
+
 sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_type, int all_logits)
 {
 	const sl_config *c = &m->cfg;
 	size_t q_dim = (size_t)c->n_heads * c->head_dim, kv_dim = (size_t)c->n_kv_heads * c->head_dim;
-	/* the cache in whole blocks of positions (kv_store) */
-	size_t kv_row = sl_type_row_bytes(kv_type, kv_dim); /* bytes of one position's k (or v) */
-	size_t kv_n = (size_t)c->n_layers *   /* rows of kv_dim values */
-		      (((size_t)n_ctx + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * SL_ATTN_BLOCK);
 	sl_state *s;
 
 	if (n_ctx < 1 || n_ctx > c->n_ctx_train || n_batch < 1 ||
@@ -424,7 +440,7 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 	s->n_ctx = n_ctx;
 	s->n_batch = n_batch;
 	s->kv_type = kv_type;
-	s->kv_bytes = kv_n * kv_row;
+	s->kv_bytes = (size_t)c->n_layers * kv_layer_bytes(c, kv_type, n_ctx);
 	s->k_cache = sl_huge_alloc(s->kv_bytes);
 	s->v_cache = sl_huge_alloc(s->kv_bytes);
 	s->x = malloc((size_t)n_batch * c->dim * sizeof(float));
@@ -444,7 +460,7 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 		sl_state_free(s);
 		return sl_seterr("out of memory (KV cache and activations for %d positions)", n_ctx), NULL;
 	}
-	s->bytes = 2 * kv_n * kv_row + sizeof(float) *
+	s->bytes = 2 * s->kv_bytes + sizeof(float) *
 		   ((size_t)n_batch * (2 * c->dim + 2 * q_dim + 2 * kv_dim + 2 * c->hidden_dim) +
 		    (size_t)s->logits_rows * c->n_vocab +
 		    (size_t)c->head_dim / 2) + sl_attn_scratch_bytes(&s->att, c->n_heads, c->head_dim);
@@ -523,45 +539,22 @@ static void rope(float *v, int n_heads, int head_dim, int pos, const float *inv_
 	}
 }
 
-/*
- * The KV cache of a layer is blocks of SL_ATTN_BLOCK positions, and a block holds each KV
- * head's positions together ([n_kv_heads][SL_ATTN_BLOCK][head_dim]): attention reads a
- * head's keys and values a block at a time as one run (slices of head_dim values
- * n_kv_heads*head_dim apart read 2-3x slower, bench/NOTES.md), and the memory the cache
- * touches still grows with the positions used.
- */
-typedef struct {
-	size_t slice;  /* bytes of one head at one position */
-	size_t block;  /* bytes of a block of positions, all heads */
-	size_t layer;  /* bytes of a layer's cache */
-} kv_layout;
-
-static kv_layout kv_layout_of(const sl_config *c, const sl_state *s)
-{
-	kv_layout k;
-
-	k.slice = sl_type_row_bytes(s->kv_type, (size_t)c->head_dim);
-	k.block = (size_t)c->n_kv_heads * SL_ATTN_BLOCK * k.slice;
-	k.layer = ((size_t)s->n_ctx + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * k.block;
-	return k;
-}
-
 /* Store k, v of token t of the batch in the cache of `layer`, at position pos + t. */
 static void kv_store(const sl_config *c, sl_state *s, int layer, int t, int pos)
 {
-	const kv_layout kl = kv_layout_of(c, s);
-	size_t hd = (size_t)c->head_dim, kv_dim = (size_t)c->n_kv_heads * hd, p = (size_t)(pos + t);
-	size_t off = (size_t)layer * kl.layer + p / SL_ATTN_BLOCK * kl.block + p % SL_ATTN_BLOCK * kl.slice;
+	const sl_kv_layout kl = kv_layout(c, s->kv_type);
+	size_t hd = (size_t)c->head_dim, kv_dim = (size_t)c->n_kv_heads * hd;
+	size_t layer_at = (size_t)layer * kv_layer_bytes(c, s->kv_type, s->n_ctx);
 
 	for (int h = 0; h < c->n_kv_heads; h++) {
-		size_t at = off + (size_t)h * SL_ATTN_BLOCK * kl.slice;
+		size_t at = layer_at + sl_kv_at(&kl, pos + t, h);
 		char *kd = (char *)s->k_cache + at, *vd = (char *)s->v_cache + at;
 		const float *k = s->k + (size_t)t * kv_dim + (size_t)h * hd;
 		const float *v = s->v + (size_t)t * kv_dim + (size_t)h * hd;
 
 		if (s->kv_type == SL_F32) {
-			memcpy(kd, k, kl.slice);
-			memcpy(vd, v, kl.slice);
+			memcpy(kd, k, kl.pos_bytes);
+			memcpy(vd, v, kl.pos_bytes);
 		} else if (s->kv_type == SL_F16) {
 			sl_f32_to_f16_row(k, (sl_f16 *)kd, hd);
 			sl_f32_to_f16_row(v, (sl_f16 *)vd, hd);
@@ -580,11 +573,11 @@ static void matmul(sl_pool *pool, const sl_state *s, const sl_weight *w, const f
 		sl_matmul(pool, w->type, w->data, w->rows, w->cols, x, n, y);
 }
 
-/* y[i] = w[i] · x for i < k (k <= SL_MATMUL_MAX_N): one job where the types agree. */
+/* y[i] = w[i] · x for i < k <= 3 (q, k, v; gate, up): one job where the types agree. */
 static void matmuls(sl_pool *pool, const sl_state *s, const sl_weight *const *w, float *const *y,
 		    int k, const float *x, int n)
 {
-	sl_mm_out outs[SL_MATMUL_MAX_N];
+	sl_mm_out outs[3];
 	int same = !s->exact;
 
 	for (int i = 0; i < k; i++) {
@@ -711,11 +704,10 @@ static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer
 	layer_steps(pool, &j, STEP_ROPE_KV);
 
 	/* attn_output = eager_attention_forward(...): the heads in parallel (sl_attn.h) */
-	const kv_layout kl = kv_layout_of(c, s);
+	size_t layer_at = (size_t)l * kv_layer_bytes(c, s->kv_type, s->n_ctx);
 	sl_attn a = { c->n_heads, c->n_kv_heads, c->head_dim, s->kv_type,
-		      (const char *)s->k_cache + (size_t)l * kl.layer,
-		      (const char *)s->v_cache + (size_t)l * kl.layer,
-		      kl.block, SL_ATTN_BLOCK * kl.slice, kl.slice, s->q, s->att_out, n, pos };
+		      (const char *)s->k_cache + layer_at, (const char *)s->v_cache + layer_at,
+		      kv_layout(c, s->kv_type), s->q, s->att_out, n, pos };
 	sl_attention(pool, &a, &s->att);
 
 	/* attn_output = self.o_proj(attn_output); residual + attn_output; post_attention_layernorm */

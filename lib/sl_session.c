@@ -29,14 +29,16 @@ struct sl_session {
 	double t_start, t_fed, t_first, t_last, feed_s;
 };
 
+/* A batch pays for packing each weight row once (sl_kernels_impl.h): 128 ids make that
+ * small, for a few MB of activations more than 64 (bench/NOTES.md). */
+#define DEFAULT_BATCH 128
+
 sl_session_params sl_session_defaults(void)
 {
 	sl_session_params p;
 
 	memset(&p, 0, sizeof p);
-	/* a batch pays for packing each weight row once (sl_kernels_impl.h): 128 ids make that
-	 * small, for a few MB of activations more than 64 (bench/NOTES.md) */
-	p.n_batch = 128;
+	p.n_batch = DEFAULT_BATCH;
 	p.kv_type = SL_F16;
 	p.n_predict = 256;
 	p.sp = sl_sample_defaults();
@@ -59,7 +61,7 @@ sl_session *sl_session_new(const sl_model *m, const sl_session_params *p)
 		goto fail;
 	}
 	n_cache = p->n_cache > 0 && p->n_cache < s->n_ctx ? p->n_cache : s->n_ctx;
-	if (!(s->st = sl_state_new(m, n_cache, p->n_batch > 0 ? p->n_batch : 128, p->kv_type,
+	if (!(s->st = sl_state_new(m, n_cache, p->n_batch > 0 ? p->n_batch : DEFAULT_BATCH, p->kv_type,
 				   p->on_logits != NULL || p->all_logits)) ||
 	    !(s->pool = sl_pool_new(p->threads)) ||
 	    !(s->smp = sl_sampler_new(m->cfg.n_vocab, &p->sp, p->seed)))

@@ -21,35 +21,23 @@ typedef struct {
 	uint32_t kv;
 } shape;
 
-/* A cache layout (sl_attn.h): block_bytes, head_bytes, pos_bytes for this shape.  Heads of a
- * position together (rows) or a head's positions of a block together (as sl_state keeps them). */
-typedef struct {
-	size_t block, head, pos;
-} layout;
-
-static layout layout_of(const shape *sh, int heads_together)
+/* A cache layout (sl_attn.h) for this shape: a position's heads together (rows), or a
+ * head's positions of a block together (as sl_state keeps them). */
+static sl_kv_layout layout_of(const shape *sh, int heads_together)
 {
 	size_t slice = sl_type_row_bytes(sh->kv, (uint64_t)sh->hd);
 	size_t row = (size_t)sh->kv_heads * slice;
-	layout l = { SL_ATTN_BLOCK * row, slice, row };
-	if (!heads_together)
-		l = (layout){ SL_ATTN_BLOCK * row, SL_ATTN_BLOCK * slice, slice };
-	return l;
+	if (heads_together)
+		return (sl_kv_layout){ SL_ATTN_BLOCK * row, slice, row };
+	return (sl_kv_layout){ SL_ATTN_BLOCK * row, SL_ATTN_BLOCK * slice, slice };
 }
 
-static size_t cache_at(const layout *l, int p, int h)
-{
-	return (size_t)(p / SL_ATTN_BLOCK) * l->block + (size_t)h * l->head +
-	       (size_t)(p % SL_ATTN_BLOCK) * l->pos;
-}
-
-static float *attend(const shape *sh, const layout *l, const void *k, const void *v,
+static float *attend(const shape *sh, const sl_kv_layout *l, const void *k, const void *v,
 		     const float *q, int threads, int ref)
 {
 	int q_dim = sh->heads * sh->hd, n_ctx = sh->pos + sh->n;
 	float *out = calloc((size_t)sh->n * q_dim, sizeof *out);
-	sl_attn a = { sh->heads, sh->kv_heads, sh->hd, sh->kv, k, v, l->block, l->head, l->pos,
-		      q, out, sh->n, sh->pos };
+	sl_attn a = { sh->heads, sh->kv_heads, sh->hd, sh->kv, k, v, *l, q, out, sh->n, sh->pos };
 
 	if (ref) {
 		CHECK(sl_attention_ref(&a) == 0);
@@ -65,7 +53,7 @@ static float *attend(const shape *sh, const layout *l, const void *k, const void
 }
 
 /* sl_attention with the cache in layout l, against the reference and itself */
-static void test_layout(const shape *sh, const layout *l, const unsigned char *k,
+static void test_layout(const shape *sh, const sl_kv_layout *l, const unsigned char *k,
 			const unsigned char *v, const float *q, const float *want, float **result)
 {
 	int q_dim = sh->heads * sh->hd;
@@ -117,13 +105,13 @@ static void test_shape(const shape *sh, sl_rng *r)
 	for (size_t i = 0; i < nq; i++)
 		q[i] = (float)(sl_rng_uniform(r) * 4 - 2);
 	for (int heads_together = 1; heads_together >= 0; heads_together--) {
-		layout l = layout_of(sh, heads_together);
+		sl_kv_layout l = layout_of(sh, heads_together);
 		unsigned char *k = calloc(1, bytes), *v = calloc(1, bytes);
 		for (int p = 0; p < n_ctx; p++)
 			for (int h = 0; h < sh->kv_heads; h++) {
 				size_t at = (size_t)p * kv_dim + (size_t)h * sh->hd;
-				CHECK(sl_quant_row(sh->kv, kf + at, k + cache_at(&l, p, h), (uint64_t)sh->hd) == slice);
-				CHECK(sl_quant_row(sh->kv, vf + at, v + cache_at(&l, p, h), (uint64_t)sh->hd) == slice);
+				CHECK(sl_quant_row(sh->kv, kf + at, k + sl_kv_at(&l, p, h), (uint64_t)sh->hd) == slice);
+				CHECK(sl_quant_row(sh->kv, vf + at, v + sl_kv_at(&l, p, h), (uint64_t)sh->hd) == slice);
 			}
 		float *ref = attend(sh, &l, k, v, q, 0, 1);
 		if (!want)
@@ -155,6 +143,8 @@ int main(void)
 		{ 4, 1, 8, 70, 10, SL_F16 },   /* multi-query, a batch longer than a block */
 		{ 4, 2, 32, 1, 100, SL_Q8_0 }, /* q8_0 cache, decoding */
 		{ 8, 4, 64, 9, 60, SL_Q8_0 },  /* q8_0 cache, a batch across a block edge */
+		{ 4, 2, 128, 1, 70, SL_F16 },  /* the largest head whose block is on the stack */
+		{ 2, 1, 256, 5, 60, SL_F16 },  /* a head too large for it: the scratch's block */
 	};
 	sl_rng r;
 

@@ -548,6 +548,8 @@ int main(void)
 	test_invariance(&sl_kset_ref);
 	test_matmul_n(&sl_kset_ref);
 	test_gemm_nn(&sl_kset_ref);
+	test_silu(&sl_kset_ref);
+	test_softmax(&sl_kset_ref);
 	test_f16_rows(&sl_kset_ref);
 	test_f16_strided();
 	for (int i = 0; all[i] != &sl_kset_ref; i++) {
