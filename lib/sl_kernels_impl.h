@@ -39,9 +39,10 @@ typedef void (*sl_tile_fn)(const char *W, size_t ws, int cols, const char *xq, s
 /*
  * A one-token product streams its rows from memory once: the x86 sets' tiles ask for the
  * bytes SL_PREFETCH_AHEAD past each block as they reach it, which the hardware prefetcher
- * alone does not keep up with (bench/NOTES.md).
+ * alone does not keep up with.  The distance is memory latency times how fast one core
+ * consumes: a core alone on Q4_0 or Q8_0 outruns 4 KiB (bench/NOTES.md).
  */
-#define SL_PREFETCH_AHEAD 4096
+#define SL_PREFETCH_AHEAD 8192
 
 /* In a tile of T tokens: if T is 1, ask for the n bytes SL_PREFETCH_AHEAD past p. */
 static inline __attribute__((always_inline)) void sl_prefetch_ahead(const int T, const void *p,
