@@ -8,7 +8,92 @@
 #include "sl_attn.h"
 #include "sl_err.h"
 #include "sl_kernels.h"
+#include "sl_quant.h"
 #include "sl_types.h"
+
+/* ==== the cache's layout (sl_attn.h) ==== */
+
+sl_kv_layout sl_kv_layout_of(uint32_t type, int n_kv_heads, int head_dim, int n_ctx)
+{
+	sl_kv_layout l = { type, n_kv_heads, head_dim, SL_KV_SPAN, 0, 0, 0, 0 };
+	int blocks = (n_ctx + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK;
+
+	if (blocks < SL_KV_SPAN / SL_ATTN_BLOCK)
+		l.span = (blocks > 0 ? blocks : 1) * SL_ATTN_BLOCK;
+	l.slice = sl_type_row_bytes(type, (uint64_t)head_dim);
+	l.block = SL_ATTN_BLOCK * l.slice;
+	l.run = (size_t)(l.span / SL_ATTN_BLOCK) * l.block;
+	l.span_bytes = (size_t)n_kv_heads * l.run;
+	return l;
+}
+
+size_t sl_kv_bytes(const sl_kv_layout *l, int n_ctx)
+{
+	return ((size_t)n_ctx + (size_t)l->span - 1) / (size_t)l->span * l->span_bytes;
+}
+
+/* KV head h's block that holds position p */
+static size_t block_at(const sl_kv_layout *l, int p, int h)
+{
+	return (size_t)(p / l->span) * l->span_bytes + (size_t)h * l->run +
+	       (size_t)(p % l->span / SL_ATTN_BLOCK) * l->block;
+}
+
+void sl_kv_put(const sl_kv_layout *l, void *k_cache, void *v_cache, int p, int h, const float *k,
+	       const float *v)
+{
+	const size_t hd = (size_t)l->head_dim, j = (size_t)(p % SL_ATTN_BLOCK);
+	char *kb = (char *)k_cache + block_at(l, p, h), *vd = (char *)v_cache + block_at(l, p, h) + j * l->slice;
+
+	if (l->type == SL_F32) {
+		memcpy(vd, v, hd * sizeof(float));
+		for (size_t d = 0; d < hd; d++)
+			((float *)kb)[d * SL_ATTN_BLOCK + j] = k[d];
+	} else if (l->type == SL_F16) {
+		sl_f32_to_f16_row(v, (sl_f16 *)vd, hd);
+		for (size_t d0 = 0; d0 < hd; d0 += SL_ATTN_BLOCK) { /* converted a piece at a time */
+			sl_f16 h16[SL_ATTN_BLOCK];
+			size_t n = hd - d0 < SL_ATTN_BLOCK ? hd - d0 : SL_ATTN_BLOCK;
+			sl_f32_to_f16_row(k + d0, h16, n);
+			for (size_t d = 0; d < n; d++)
+				((sl_f16 *)kb)[(d0 + d) * SL_ATTN_BLOCK + j] = h16[d];
+		}
+	} else { /* SL_Q8_0: each 32 keys quantized as a q8_0 block, then spread out */
+		int8_t *qs = (int8_t *)kb;
+		sl_f16 *ds = (sl_f16 *)(kb + hd * SL_ATTN_BLOCK);
+		sl_quant_row_q8_0(v, (sl_block_q8_0 *)vd, hd);
+		for (size_t b = 0; b < hd / SL_QK8_0; b++) {
+			sl_block_q8_0 q;
+			sl_quant_row_q8_0(k + b * SL_QK8_0, &q, SL_QK8_0);
+			for (size_t i = 0; i < SL_QK8_0; i++)
+				qs[(b * SL_QK8_0 + i) * SL_ATTN_BLOCK + j] = q.qs[i];
+			ds[b * SL_ATTN_BLOCK + j] = q.d;
+		}
+	}
+}
+
+/* key d of the block kb at its position j, as f32 (as sl_dequant_row computes it) */
+static float key_at(const sl_kv_layout *l, const char *kb, size_t d, size_t j)
+{
+	if (l->type == SL_F32)
+		return ((const float *)kb)[d * SL_ATTN_BLOCK + j];
+	if (l->type == SL_F16)
+		return sl_f16_to_f32(((const sl_f16 *)kb)[d * SL_ATTN_BLOCK + j]);
+	const sl_f16 *ds = (const sl_f16 *)(kb + (size_t)l->head_dim * SL_ATTN_BLOCK);
+	return sl_f16_to_f32(ds[d / SL_QK8_0 * SL_ATTN_BLOCK + j]) *
+	       ((const int8_t *)kb)[d * SL_ATTN_BLOCK + j];
+}
+
+void sl_kv_get(const sl_kv_layout *l, const void *k_cache, const void *v_cache, int p, int h,
+	       float *k, float *v)
+{
+	const size_t hd = (size_t)l->head_dim, j = (size_t)(p % SL_ATTN_BLOCK);
+	const char *kb = (const char *)k_cache + block_at(l, p, h);
+
+	for (size_t d = 0; d < hd; d++)
+		k[d] = key_at(l, kb, d, j);
+	sl_dequant_row(l->type, (const char *)v_cache + block_at(l, p, h) + j * l->slice, v, hd);
+}
 
 /* floats of one head's share of sc->kv */
 static size_t kv_floats(const sl_attn_scratch *sc, int head_dim)
@@ -51,41 +136,55 @@ uint64_t sl_attn_scratch_bytes(const sl_attn_scratch *sc, int n_heads, int head_
 
 /* ==== blocked ==== */
 
-/* pc positions from p0 of KV head kvh's slice (head_dim values each) of the cache, as f32,
- * into rows[pc][head_dim]. */
-static void cache_rows(const sl_attn *a, const void *cache, int p0, int kvh, int pc, float *rows)
+/*
+ * The values of a block of pc cached positions from p0 (a block's first) of KV head kvh, as
+ * f32 rows[SL_ATTN_BLOCK][head_dim], zeros past pc: weights·v is a product along the values
+ * (sl_gemm_f32_nn) over the whole block, and the weights past what a token sees are 0, so
+ * every row must be a number.
+ */
+static void v_block(const sl_attn *a, int p0, int kvh, int pc, float *rows)
 {
-	size_t hd = (size_t)a->head_dim;
-	/* p0 starts a block (p0 % SL_ATTN_BLOCK == 0) and the pc positions are in it */
-	const char *first = (const char *)cache + sl_kv_at(&a->layout, p0, kvh);
+	const sl_kv_layout *l = &a->layout;
+	const size_t hd = (size_t)l->head_dim;
+	const char *blk = (const char *)a->v + block_at(l, p0, kvh);
 
-	if (a->kv_type == SL_F16) {
-		sl_f16_to_f32_rows((const sl_f16 *)first, a->layout.pos_bytes / sizeof(sl_f16), rows, hd,
-				   pc, hd);
-		return;
-	}
-	for (int j = 0; j < pc; j++) {
-		const char *src = first + (size_t)j * a->layout.pos_bytes;
-		if (a->kv_type == SL_F32)
-			memcpy(rows + (size_t)j * hd, src, hd * sizeof(float));
-		else /* SL_Q8_0: a head's slice is whole blocks (head_dim % 32 == 0) */
-			sl_dequant_row(SL_Q8_0, src, rows + (size_t)j * hd, hd);
-	}
+	if (l->type == SL_F16)
+		sl_f16_to_f32_rows((const sl_f16 *)blk, hd, rows, hd, pc, hd);
+	else if (l->type == SL_F32)
+		memcpy(rows, blk, (size_t)pc * hd * sizeof(float));
+	else /* SL_Q8_0: a slice is whole blocks (head_dim % 32 == 0) */
+		for (int j = 0; j < pc; j++)
+			sl_dequant_row(SL_Q8_0, blk + (size_t)j * l->slice, rows + (size_t)j * hd, hd);
+	memset(rows + (size_t)pc * hd, 0, sizeof(float) * (size_t)(SL_ATTN_BLOCK - pc) * hd);
 }
 
 /*
- * The values of a block of pc cached positions of one KV head, rows[SL_ATTN_BLOCK][head_dim]
- * as they are (zeros past pc): weights·v is a product along the values (sl_gemm_f32_nn), no
- * transposition and no sum across a register.  (q·kᵀ stays a product of dot products along
- * head_dim: along the positions it would need the keys transposed, which for one query
- * costs more than the product.)
+ * The keys of the same block as f32 [head_dim][SL_ATTN_BLOCK], columns 0..pc-1 (q·kᵀ reads
+ * no others): the cache's own for f32, else converted into kt.
  */
-static void v_load(const sl_attn *a, float *rows, int p0, int kvh, int pc)
+static const float *k_block(const sl_attn *a, int p0, int kvh, int pc, float *kt)
 {
-	int hd = a->head_dim;
+	const sl_kv_layout *l = &a->layout;
+	const size_t hd = (size_t)l->head_dim;
+	const char *blk = (const char *)a->k + block_at(l, p0, kvh);
 
-	cache_rows(a, a->v, p0, kvh, pc, rows);
-	memset(rows + (size_t)pc * hd, 0, sizeof(float) * (size_t)(SL_ATTN_BLOCK - pc) * hd);
+	if (l->type == SL_F32)
+		return (const float *)blk;
+	if (l->type == SL_F16) {
+		sl_f16_to_f32_rows((const sl_f16 *)blk, SL_ATTN_BLOCK, kt, SL_ATTN_BLOCK, (int)hd, (size_t)pc);
+		return kt;
+	}
+	/* SL_Q8_0: scale × value, as sl_dequant_row */
+	const int8_t *qs = (const int8_t *)blk;
+	const sl_f16 *ds = (const sl_f16 *)(blk + hd * SL_ATTN_BLOCK);
+	float d[SL_ATTN_BLOCK];
+	for (size_t b = 0; b < hd / SL_QK8_0; b++) {
+		sl_f16_to_f32_rows(ds + b * SL_ATTN_BLOCK, SL_ATTN_BLOCK, d, SL_ATTN_BLOCK, 1, (size_t)pc);
+		for (size_t i = b * SL_QK8_0; i < (b + 1) * SL_QK8_0; i++)
+			for (int j = 0; j < pc; j++)
+				kt[i * SL_ATTN_BLOCK + j] = d[j] * qs[i * SL_ATTN_BLOCK + j];
+	}
+	return kt;
 }
 
 /* floats of the stack's block of keys or values: head_dim up to 128 */
@@ -107,8 +206,8 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 {
 	const sl_attn *a = j->a;
 	sl_attn_scratch *sc = j->sc;
-	int hd = a->head_dim, q_dim = a->n_heads * hd;
-	int kvh = h0 / (a->n_heads / a->n_kv_heads), n_pos = a->pos + t1;
+	int hd = a->layout.head_dim, q_dim = a->n_heads * hd;
+	int kvh = h0 / (a->n_heads / a->layout.n_kv_heads), n_pos = a->pos + t1;
 	/* A block of keys or values as f32: on this thread's stack when it fits, where head
 	 * after head reuses it in L1.  A slice of the scratch per head is cold in every layer
 	 * (the weights streamed since the last evict it) and each write to it cost a read. */
@@ -123,11 +222,10 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
 		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
 		int ts = p0 - a->pos > t0 ? p0 - a->pos : t0; /* the first token that sees p0 */
-		cache_rows(a, a->k, p0, kvh, pc, kc);
-		for (int h = h0; h < h1; h++) {
-			sl_gemm_f32(pc, hd, kc, (size_t)hd, a->q + (size_t)ts * q_dim + (size_t)h * hd,
-				    (size_t)q_dim, t1 - ts, ATT_ROW(h, ts) + p0, (size_t)sc->ld);
-		}
+		const float *kt = k_block(a, p0, kvh, pc, kc);
+		for (int h = h0; h < h1; h++)
+			sl_gemm_f32_nn(t1 - ts, pc, hd, a->q + (size_t)ts * q_dim + (size_t)h * hd,
+				       (size_t)q_dim, kt, SL_ATTN_BLOCK, ATT_ROW(h, ts) + p0, (size_t)sc->ld);
 	}
 	/* attn_weights = softmax(attn_weights · scale, dim=-1) over the positions seen
 	 * (causal mask), 0 for the others */
@@ -148,7 +246,7 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
 		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
 		int ts = p0 - a->pos > t0 ? p0 - a->pos : t0;
-		v_load(a, kc, p0, kvh, pc);
+		v_block(a, p0, kvh, pc, kc);
 		for (int h = h0; h < h1; h++) {
 			sl_gemm_f32_nn(t1 - ts, hd, SL_ATTN_BLOCK, ATT_ROW(h, ts) + p0, (size_t)sc->ld, kc,
 				       (size_t)hd, pv, (size_t)hd);
@@ -179,8 +277,8 @@ void sl_attention(sl_pool *pool, const sl_attn *a, sl_attn_scratch *sc)
 	/* Decoding one token, converting a block of the cache costs about as much as using
 	 * it: then one task serves all the query heads of a KV head, if there are enough KV
 	 * heads to keep the threads busy.  The split does not change a bit of the result. */
-	int n_rep = a->n_heads / a->n_kv_heads;
-	attn_job job = { a, sc, a->n == 1 && a->n_kv_heads >= sl_pool_threads(pool) ? n_rep : 1 };
+	int n_kv = a->layout.n_kv_heads, n_rep = a->n_heads / n_kv;
+	attn_job job = { a, sc, a->n == 1 && n_kv >= sl_pool_threads(pool) ? n_rep : 1 };
 
 	sl_pool_run(pool, a->n_heads / job.heads_per_task, attn_task, &job);
 }
@@ -189,8 +287,8 @@ void sl_attention(sl_pool *pool, const sl_attn *a, sl_attn_scratch *sc)
 
 int sl_attention_ref(const sl_attn *a)
 {
-	int hd = a->head_dim, kv_dim = a->n_kv_heads * hd, q_dim = a->n_heads * hd;
-	int n_rep = a->n_heads / a->n_kv_heads, n_ctx = a->pos + a->n;
+	int hd = a->layout.head_dim, n_kv = a->layout.n_kv_heads, kv_dim = n_kv * hd;
+	int q_dim = a->n_heads * hd, n_rep = a->n_heads / n_kv, n_ctx = a->pos + a->n;
 	double *w = malloc((size_t)n_ctx * sizeof *w);
 	float *k = malloc((size_t)n_ctx * kv_dim * sizeof *k), *v = malloc((size_t)n_ctx * kv_dim * sizeof *v);
 
@@ -200,12 +298,9 @@ int sl_attention_ref(const sl_attn *a)
 	}
 	/* the cache as f32, each row by the format's own definition (sl_types.h) */
 	for (int p = 0; p < n_ctx; p++)
-		for (int h = 0; h < a->n_kv_heads; h++) {
-			size_t at = sl_kv_at(&a->layout, p, h);
-			float *kd = k + (size_t)p * kv_dim + (size_t)h * hd, *vd = v + (size_t)p * kv_dim + (size_t)h * hd;
-			sl_dequant_row(a->kv_type, (const char *)a->k + at, kd, (uint64_t)hd);
-			sl_dequant_row(a->kv_type, (const char *)a->v + at, vd, (uint64_t)hd);
-		}
+		for (int h = 0; h < n_kv; h++)
+			sl_kv_get(&a->layout, a->k, a->v, p, h, k + (size_t)p * kv_dim + (size_t)h * hd,
+				  v + (size_t)p * kv_dim + (size_t)h * hd);
 	for (int t = 0; t < a->n; t++) {
 		int n_pos = a->pos + t + 1;
 		for (int h = 0; h < a->n_heads; h++) {

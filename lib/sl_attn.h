@@ -8,7 +8,7 @@
  *
  * sl_attention() is the fast one: the cache is read in blocks of positions converted once to
  * f32 for the whole batch, heads in parallel, and both products (q·kᵀ, weights·v) of a block
- * run on the kernel set's float micro-kernels (sl_gemm_f32).  sl_attention_ref() is the specification: one
+ * run on the kernel set's float micro-kernels (sl_gemm_f32_nn).  sl_attention_ref() is the specification: one
  * token and one head at a time, sums in double.  test_attn checks one against the other.
  */
 #ifndef SL_ATTN_H
@@ -20,31 +20,51 @@
 #include "sl_pool.h"
 
 #define SL_ATTN_BLOCK 64     /* cache positions converted at a time */
+#define SL_KV_SPAN 512       /* positions of a head's run in the cache, at most */
 
 /*
- * Where a layer's cache keeps KV head h at position p (head_dim values of the cache's type):
- * byte sl_kv_at(l, p, h).  A cache of rows (a position's heads side by side) has pos_bytes
- * = a row, head_bytes = one head's slice; sl_state keeps each head's positions of a block
- * together instead (pos_bytes = one head's slice, head_bytes = SL_ATTN_BLOCK of them), so
- * that a head reads a block as one run.
+ * A layer's KV cache: spans of SL_KV_SPAN positions (fewer if the context is shorter), and
+ * in a span KV head after KV head, each head's positions together as one run, so that
+ * attention reads a head's keys, then its values, as long runs (64 KB for 512 positions
+ * of 64 f16 values; a run per 64 positions, 256 KB apart, read at half the speed,
+ * bench/NOTES.md), while the memory the cache touches still grows with the positions used
+ * (a span of SmolLM-1.7B's f16 keys is one 2 MiB page a layer).  A run is blocks of
+ * SL_ATTN_BLOCK positions, and a block SL_ATTN_BLOCK slices (one head at one position,
+ * head_dim values in the cache's type):
+ *   Values: the block's positions in order, a slice each as sl_quant_row writes it.
+ *   Keys: the same values by dimension, so that q·kᵀ is a product along the positions
+ *   (sl_gemm_f32_nn, no sum across a register): f32 and f16 keys are [head_dim][SL_ATTN_BLOCK];
+ *   q8_0 keys are the int8 values [head_dim][SL_ATTN_BLOCK], then the blocks' f16 scales
+ *   [head_dim/32][SL_ATTN_BLOCK] (the same numbers as SL_ATTN_BLOCK q8_0 slices, rearranged).
  */
 typedef struct {
-	size_t block_bytes;  /* from a block of SL_ATTN_BLOCK positions to the next */
-	size_t head_bytes;   /* from a KV head to the next, within a block */
-	size_t pos_bytes;    /* from a position to the next, within a block (whole values) */
+	uint32_t type;         /* SL_F32, SL_F16 or SL_Q8_0 (sl_types.h; q8_0: head_dim % 32 == 0) */
+	int n_kv_heads, head_dim;
+	int span;              /* positions of a run: SL_KV_SPAN, or n_ctx in whole blocks if less */
+	size_t slice;          /* bytes of one head at one position */
+	size_t block;          /* of a head's block: SL_ATTN_BLOCK slices */
+	size_t run;            /* of a head's run: span / SL_ATTN_BLOCK blocks */
+	size_t span_bytes;     /* of a span: n_kv_heads runs */
 } sl_kv_layout;
 
-static inline size_t sl_kv_at(const sl_kv_layout *l, int p, int h)
-{
-	return (size_t)(p / SL_ATTN_BLOCK) * l->block_bytes + (size_t)h * l->head_bytes +
-	       (size_t)(p % SL_ATTN_BLOCK) * l->pos_bytes;
-}
+/* The layout of a cache for contexts of up to n_ctx positions. */
+sl_kv_layout sl_kv_layout_of(uint32_t type, int n_kv_heads, int head_dim, int n_ctx);
+
+/* Bytes of a layer's cache of n_ctx positions (whole blocks). */
+size_t sl_kv_bytes(const sl_kv_layout *l, int n_ctx);
+
+/* Store position p of KV head h: its head_dim keys and values, rounded to the cache's type. */
+void sl_kv_put(const sl_kv_layout *l, void *k_cache, void *v_cache, int p, int h, const float *k,
+	       const float *v);
+
+/* Read them back as f32 (for the reference and tests). */
+void sl_kv_get(const sl_kv_layout *l, const void *k_cache, const void *v_cache, int p, int h,
+	       float *k, float *v);
 
 typedef struct {
-	int n_heads, n_kv_heads, head_dim;
-	uint32_t kv_type;        /* SL_F32, SL_F16 or SL_Q8_0 (sl_types.h; q8_0: head_dim % 32 == 0) */
-	const void *k, *v;       /* this layer's cache, laid out as `layout` says */
-	sl_kv_layout layout;
+	int n_heads;
+	sl_kv_layout layout;     /* the cache's type, KV heads and head_dim */
+	const void *k, *v;       /* this layer's cache */
 	const float *q;          /* [n][n_heads*head_dim]: tokens at positions pos..pos+n-1 */
 	float *out;              /* [n][n_heads*head_dim] */
 	int n, pos;

@@ -193,32 +193,38 @@ typedef struct {
 	}
 #define SL_GEMM_NN(name, VB)                                                                 \
 	SL_GEMM_NN_TILE_(name, VB)                                                             \
+	/* TN rows of C (constant): tiles of four vectors a row, which keep even one row's     \
+	 * chains independent, then single vectors, then scalar columns */                     \
+	static inline __attribute__((always_inline)) void name##_rows(                        \
+		const int TN, int n, int kk, const float *a, size_t lda, const float *B,        \
+		size_t ldb, float *c, size_t ldc)                                              \
+	{                                                                                      \
+		enum { L_ = (VB) / 4 };                                                        \
+		int j0 = 0;                                                                    \
+		for (; j0 + 4 * L_ <= n; j0 += 4 * L_)                                         \
+			name##_tile(TN, 4, kk, a, lda, B + j0, ldb, c + j0, ldc);              \
+		for (; j0 + L_ <= n; j0 += L_)                                                 \
+			name##_tile(TN, 1, kk, a, lda, B + j0, ldb, c + j0, ldc);              \
+		for (; j0 < n; j0++)                                                           \
+			for (int t = 0; t < TN; t++) {                                         \
+				float s = 0;                                                   \
+				for (int k = 0; k < kk; k++)                                   \
+					s = s + a[(size_t)t * lda + k] * B[(size_t)k * ldb + j0]; \
+				c[(size_t)t * ldc + j0] = s;                                   \
+			}                                                                      \
+	}                                                                                      \
 	static void name(int m, int n, int kk, const float *A, size_t lda, const float *B,     \
 			 size_t ldb, float *C, size_t ldc)                                     \
 	{                                                                                      \
-		enum { L_ = (VB) / 4 };                                                        \
 		for (int t0 = 0; t0 < m; t0 += 4) {                                            \
-			const int tn = m - t0 < 4 ? m - t0 : 4;                                \
 			const float *a = A + (size_t)t0 * lda;                                 \
 			float *c = C + (size_t)t0 * ldc;                                       \
-			int j0 = 0;                                                            \
-			/* whole tiles with constant bounds: the sums stay in registers */     \
-			for (; j0 + 4 * L_ <= n && tn == 4; j0 += 4 * L_)                      \
-				name##_tile(4, 4, kk, a, lda, B + j0, ldb, c + j0, ldc);       \
-			for (; j0 + L_ <= n; j0 += L_)                                         \
-				switch (tn) {                                                  \
-				case 1: name##_tile(1, 1, kk, a, lda, B + j0, ldb, c + j0, ldc); break; \
-				case 2: name##_tile(2, 1, kk, a, lda, B + j0, ldb, c + j0, ldc); break; \
-				case 3: name##_tile(3, 1, kk, a, lda, B + j0, ldb, c + j0, ldc); break; \
-				default: name##_tile(4, 1, kk, a, lda, B + j0, ldb, c + j0, ldc); break; \
-				}                                                              \
-			for (; j0 < n; j0++)                                                   \
-				for (int t = 0; t < tn; t++) {                                 \
-					float s = 0;                                           \
-					for (int k = 0; k < kk; k++)                           \
-						s = s + a[(size_t)t * lda + k] * B[(size_t)k * ldb + j0]; \
-					c[(size_t)t * ldc + j0] = s;                           \
-				}                                                              \
+			switch (m - t0 < 4 ? m - t0 : 4) {                                     \
+			case 1: name##_rows(1, n, kk, a, lda, B, ldb, c, ldc); break;          \
+			case 2: name##_rows(2, n, kk, a, lda, B, ldb, c, ldc); break;          \
+			case 3: name##_rows(3, n, kk, a, lda, B, ldb, c, ldc); break;          \
+			default: name##_rows(4, n, kk, a, lda, B, ldb, c, ldc); break;         \
+			}                                                                      \
 		}                                                                              \
 	}
 

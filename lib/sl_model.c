@@ -399,24 +399,10 @@ uint64_t sl_model_weight_bytes(const sl_model *m)
 
 /* ==== state ==== */
 
-/*
- * The KV cache of a layer is blocks of SL_ATTN_BLOCK positions, and a block holds each KV
- * head's positions together ([n_kv_heads][SL_ATTN_BLOCK][head_dim]): attention reads a
- * head's keys and values a block at a time as one run (slices of head_dim values
- * n_kv_heads*head_dim apart read 2-3x slower, bench/NOTES.md), and the memory the cache
- * touches still grows with the positions used.
- */
-static sl_kv_layout kv_layout(const sl_config *c, uint32_t kv_type)
+/* A layer's KV cache, laid out as sl_attn.h says: each KV head's positions together. */
+static sl_kv_layout kv_layout(const sl_config *c, const sl_state *s)
 {
-	size_t slice = sl_type_row_bytes(kv_type, (size_t)c->head_dim); /* a head at a position */
-	return (sl_kv_layout){ (size_t)c->n_kv_heads * SL_ATTN_BLOCK * slice, SL_ATTN_BLOCK * slice,
-			       slice };
-}
-
-/* Bytes of a layer's cache: n_ctx positions in whole blocks. */
-static size_t kv_layer_bytes(const sl_config *c, uint32_t kv_type, int n_ctx)
-{
-	return ((size_t)n_ctx + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * kv_layout(c, kv_type).block_bytes;
+	return sl_kv_layout_of(s->kv_type, c->n_kv_heads, c->head_dim, s->n_ctx);
 }
 
 sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_type, int all_logits)
@@ -440,7 +426,8 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 	s->n_ctx = n_ctx;
 	s->n_batch = n_batch;
 	s->kv_type = kv_type;
-	s->kv_bytes = (size_t)c->n_layers * kv_layer_bytes(c, kv_type, n_ctx);
+	const sl_kv_layout kl = kv_layout(c, s);
+	s->kv_bytes = (size_t)c->n_layers * sl_kv_bytes(&kl, n_ctx);
 	s->k_cache = sl_huge_alloc(s->kv_bytes);
 	s->v_cache = sl_huge_alloc(s->kv_bytes);
 	s->x = malloc((size_t)n_batch * c->dim * sizeof(float));
@@ -542,27 +529,13 @@ static void rope(float *v, int n_heads, int head_dim, int pos, const float *inv_
 /* Store k, v of token t of the batch in the cache of `layer`, at position pos + t. */
 static void kv_store(const sl_config *c, sl_state *s, int layer, int t, int pos)
 {
-	const sl_kv_layout kl = kv_layout(c, s->kv_type);
+	const sl_kv_layout kl = kv_layout(c, s);
 	size_t hd = (size_t)c->head_dim, kv_dim = (size_t)c->n_kv_heads * hd;
-	size_t layer_at = (size_t)layer * kv_layer_bytes(c, s->kv_type, s->n_ctx);
+	size_t layer_at = (size_t)layer * sl_kv_bytes(&kl, s->n_ctx);
 
-	for (int h = 0; h < c->n_kv_heads; h++) {
-		size_t at = layer_at + sl_kv_at(&kl, pos + t, h);
-		char *kd = (char *)s->k_cache + at, *vd = (char *)s->v_cache + at;
-		const float *k = s->k + (size_t)t * kv_dim + (size_t)h * hd;
-		const float *v = s->v + (size_t)t * kv_dim + (size_t)h * hd;
-
-		if (s->kv_type == SL_F32) {
-			memcpy(kd, k, kl.pos_bytes);
-			memcpy(vd, v, kl.pos_bytes);
-		} else if (s->kv_type == SL_F16) {
-			sl_f32_to_f16_row(k, (sl_f16 *)kd, hd);
-			sl_f32_to_f16_row(v, (sl_f16 *)vd, hd);
-		} else {
-			sl_quant_row_q8_0(k, (sl_block_q8_0 *)kd, hd);
-			sl_quant_row_q8_0(v, (sl_block_q8_0 *)vd, hd);
-		}
-	}
+	for (int h = 0; h < c->n_kv_heads; h++)
+		sl_kv_put(&kl, (char *)s->k_cache + layer_at, (char *)s->v_cache + layer_at, pos + t, h,
+			  s->k + (size_t)t * kv_dim + (size_t)h * hd, s->v + (size_t)t * kv_dim + (size_t)h * hd);
 }
 
 static void matmul(sl_pool *pool, const sl_state *s, const sl_weight *w, const float *x, int n, float *y)
@@ -704,10 +677,10 @@ static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer
 	layer_steps(pool, &j, STEP_ROPE_KV);
 
 	/* attn_output = eager_attention_forward(...): the heads in parallel (sl_attn.h) */
-	size_t layer_at = (size_t)l * kv_layer_bytes(c, s->kv_type, s->n_ctx);
-	sl_attn a = { c->n_heads, c->n_kv_heads, c->head_dim, s->kv_type,
-		      (const char *)s->k_cache + layer_at, (const char *)s->v_cache + layer_at,
-		      kv_layout(c, s->kv_type), s->q, s->att_out, n, pos };
+	const sl_kv_layout kl = kv_layout(c, s);
+	size_t layer_at = (size_t)l * sl_kv_bytes(&kl, s->n_ctx);
+	sl_attn a = { c->n_heads, kl, (const char *)s->k_cache + layer_at,
+		      (const char *)s->v_cache + layer_at, s->q, s->att_out, n, pos };
 	sl_attention(pool, &a, &s->att);
 
 	/* attn_output = self.o_proj(attn_output); residual + attn_output; post_attention_layernorm */

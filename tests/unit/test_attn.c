@@ -2,9 +2,10 @@
  * test_attn — sl_attention (blocked, threaded) against sl_attention_ref (one token and one
  * head at a time, sums in double) on random queries and caches: f32, f16 and q8_0 caches,
  * grouped-query and multi-head shapes, batches at several positions, contexts that end
- * inside and on the edge of a block of SL_ATTN_BLOCK positions, caches with a position's
- * heads together and with a head's positions together.  And neither the thread count,
- * batching (the same tokens one at a time) nor the layout changes a bit.
+ * inside and on the edge of a block of SL_ATTN_BLOCK positions.  The cache holds what the
+ * type's own quantization gives (sl_kv_put, sl_kv_get), positions never stored are never
+ * read, and neither the thread count nor batching (the same tokens one at a time) changes
+ * a bit.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -19,25 +20,15 @@
 typedef struct {
 	int heads, kv_heads, hd, n, pos;
 	uint32_t kv;
+	int spare;               /* positions the cache has room for past pos + n */
 } shape;
-
-/* A cache layout (sl_attn.h) for this shape: a position's heads together (rows), or a
- * head's positions of a block together (as sl_state keeps them). */
-static sl_kv_layout layout_of(const shape *sh, int heads_together)
-{
-	size_t slice = sl_type_row_bytes(sh->kv, (uint64_t)sh->hd);
-	size_t row = (size_t)sh->kv_heads * slice;
-	if (heads_together)
-		return (sl_kv_layout){ SL_ATTN_BLOCK * row, slice, row };
-	return (sl_kv_layout){ SL_ATTN_BLOCK * row, SL_ATTN_BLOCK * slice, slice };
-}
 
 static float *attend(const shape *sh, const sl_kv_layout *l, const void *k, const void *v,
 		     const float *q, int threads, int ref)
 {
 	int q_dim = sh->heads * sh->hd, n_ctx = sh->pos + sh->n;
 	float *out = calloc((size_t)sh->n * q_dim, sizeof *out);
-	sl_attn a = { sh->heads, sh->kv_heads, sh->hd, sh->kv, k, v, *l, q, out, sh->n, sh->pos };
+	sl_attn a = { sh->heads, *l, k, v, q, out, sh->n, sh->pos };
 
 	if (ref) {
 		CHECK(sl_attention_ref(&a) == 0);
@@ -52,8 +43,8 @@ static float *attend(const shape *sh, const sl_kv_layout *l, const void *k, cons
 	return out;
 }
 
-/* sl_attention with the cache in layout l, against the reference and itself */
-static void test_layout(const shape *sh, const sl_kv_layout *l, const unsigned char *k,
+/* sl_attention against the reference and itself */
+static void check_attention(const shape *sh, const sl_kv_layout *l, const unsigned char *k,
 			const unsigned char *v, const float *q, const float *want, float **result)
 {
 	int q_dim = sh->heads * sh->hd;
@@ -88,63 +79,77 @@ static void test_layout(const shape *sh, const sl_kv_layout *l, const unsigned c
 	*result = one;
 }
 
+/* Store every position, check what the cache gives back, then attend. */
 static void test_shape(const shape *sh, sl_rng *r)
 {
 	int kv_dim = sh->kv_heads * sh->hd, q_dim = sh->heads * sh->hd, n_ctx = sh->pos + sh->n;
-	size_t nkv = (size_t)n_ctx * kv_dim, nq = (size_t)sh->n * q_dim;
-	size_t slice = sl_type_row_bytes(sh->kv, (uint64_t)sh->hd);
-	size_t bytes = (size_t)(n_ctx + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * SL_ATTN_BLOCK * kv_dim /
-		       sh->hd * slice;
+	size_t nkv = (size_t)n_ctx * kv_dim, nq = (size_t)sh->n * q_dim, hd = (size_t)sh->hd;
+	/* a cache for a longer context than the one attended to, as sl_state's */
+	sl_kv_layout l = sl_kv_layout_of(sh->kv, sh->kv_heads, sh->hd, n_ctx + sh->spare);
+	size_t bytes = sl_kv_bytes(&l, n_ctx + sh->spare), slice = sl_type_row_bytes(sh->kv, hd);
 	float *q = malloc(nq * sizeof *q), *kf = malloc(nkv * sizeof *kf), *vf = malloc(nkv * sizeof *vf);
-	float *got[2] = { NULL, NULL }, *want = NULL;
+	float *want_k = malloc(hd * sizeof(float)), *want_v = malloc(hd * sizeof(float));
+	float *got_k = malloc(hd * sizeof(float)), *got_v = malloc(hd * sizeof(float));
+	unsigned char *k = malloc(bytes), *v = malloc(bytes), *row = malloc(slice);
+	float *got = NULL, *want;
 
+	/* whole spans of SL_KV_SPAN positions, or one of whole blocks */
+	int span = n_ctx + sh->spare < SL_KV_SPAN
+			   ? (n_ctx + sh->spare + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * SL_ATTN_BLOCK : SL_KV_SPAN;
+	CHECK(bytes == (size_t)(n_ctx + sh->spare + span - 1) / span * span * kv_dim / hd * slice);
 	for (size_t i = 0; i < nkv; i++) {
 		kf[i] = (float)(sl_rng_uniform(r) * 4 - 2);
 		vf[i] = (float)(sl_rng_uniform(r) * 2 - 1);
 	}
 	for (size_t i = 0; i < nq; i++)
 		q[i] = (float)(sl_rng_uniform(r) * 4 - 2);
-	for (int heads_together = 1; heads_together >= 0; heads_together--) {
-		sl_kv_layout l = layout_of(sh, heads_together);
-		unsigned char *k = calloc(1, bytes), *v = calloc(1, bytes);
-		for (int p = 0; p < n_ctx; p++)
-			for (int h = 0; h < sh->kv_heads; h++) {
-				size_t at = (size_t)p * kv_dim + (size_t)h * sh->hd;
-				CHECK(sl_quant_row(sh->kv, kf + at, k + sl_kv_at(&l, p, h), (uint64_t)sh->hd) == slice);
-				CHECK(sl_quant_row(sh->kv, vf + at, v + sl_kv_at(&l, p, h), (uint64_t)sh->hd) == slice);
-			}
-		float *ref = attend(sh, &l, k, v, q, 0, 1);
-		if (!want)
-			want = ref;
-		else {
-			CHECK_MSG(memcmp(ref, want, nq * sizeof *ref) == 0,
-				  "heads %d/%d: the reference depends on the cache's layout", sh->heads, sh->kv_heads);
-			free(ref);
+	/* all ones: NaN as f32 and f16, NaN scales for q8_0, where nothing was stored */
+	memset(k, 0xff, bytes);
+	memset(v, 0xff, bytes);
+	for (int p = 0; p < n_ctx; p++)
+		for (int h = 0; h < sh->kv_heads; h++) {
+			size_t at = (size_t)p * kv_dim + (size_t)h * hd;
+			sl_kv_put(&l, k, v, p, h, kf + at, vf + at);
 		}
-		test_layout(sh, &l, k, v, q, want, &got[heads_together]);
-		free(k); free(v);
-	}
-	CHECK_MSG(memcmp(got[0], got[1], nq * sizeof *got[0]) == 0,
-		  "heads %d/%d, %d tokens at %d: the cache's layout changes the result", sh->heads,
-		  sh->kv_heads, sh->n, sh->pos);
-	free(got[0]); free(got[1]); free(want);
+	int same = 1;
+	for (int p = 0; p < n_ctx; p++)
+		for (int h = 0; h < sh->kv_heads; h++) {
+			size_t at = (size_t)p * kv_dim + (size_t)h * hd;
+			sl_kv_get(&l, k, v, p, h, got_k, got_v);
+			CHECK(sl_quant_row(sh->kv, kf + at, row, hd) == slice);
+			CHECK(sl_dequant_row(sh->kv, row, want_k, hd) == 0);
+			CHECK(sl_quant_row(sh->kv, vf + at, row, hd) == slice);
+			CHECK(sl_dequant_row(sh->kv, row, want_v, hd) == 0);
+			same &= memcmp(got_k, want_k, hd * sizeof(float)) == 0 &&
+				memcmp(got_v, want_v, hd * sizeof(float)) == 0;
+		}
+	CHECK_MSG(same, "heads %d, hd %d, %s cache: a position read back is not what %s gives",
+		  sh->kv_heads, sh->hd, sl_type_get(sh->kv)->name, "sl_quant_row then sl_dequant_row");
+	want = attend(sh, &l, k, v, q, 0, 1);
+	check_attention(sh, &l, k, v, q, want, &got);
+	free(got); free(want);
+	free(k); free(v); free(row);
+	free(want_k); free(want_v); free(got_k); free(got_v);
 	free(q); free(kf); free(vf);
 }
 
 int main(void)
 {
 	static const shape shapes[] = {
-		{ 4, 2, 8, 1, 0, SL_F32 },     /* one token, nothing cached before it */
-		{ 4, 2, 8, 20, 0, SL_F32 },    /* a prompt batch */
-		{ 4, 4, 16, 1, 63, SL_F16 },   /* the context ends on a block edge */
-		{ 8, 2, 32, 5, 60, SL_F16 },   /* a batch across a block edge */
-		{ 6, 3, 64, 1, 130, SL_F32 },  /* decoding three blocks in */
-		{ 32, 32, 64, 3, 200, SL_F16 },/* SmolLM-1.7B's heads */
-		{ 4, 1, 8, 70, 10, SL_F16 },   /* multi-query, a batch longer than a block */
-		{ 4, 2, 32, 1, 100, SL_Q8_0 }, /* q8_0 cache, decoding */
-		{ 8, 4, 64, 9, 60, SL_Q8_0 },  /* q8_0 cache, a batch across a block edge */
-		{ 4, 2, 128, 1, 70, SL_F16 },  /* the largest head whose block is on the stack */
-		{ 2, 1, 256, 5, 60, SL_F16 },  /* a head too large for it: the scratch's block */
+		{ 4, 2, 8, 1, 0, SL_F32, 0 },      /* one token, nothing cached before it */
+		{ 4, 2, 8, 20, 0, SL_F32, 5 },     /* a prompt batch */
+		{ 4, 4, 16, 1, 63, SL_F16, 0 },    /* the context ends on a block edge */
+		{ 8, 2, 32, 5, 60, SL_F16, 100 },  /* a batch across a block edge */
+		{ 6, 3, 64, 1, 130, SL_F32, 0 },   /* decoding three blocks in */
+		{ 32, 32, 64, 3, 200, SL_F16, 1800 }, /* SmolLM-1.7B's heads, in a 2048 context */
+		{ 4, 1, 8, 70, 10, SL_F16, 0 },    /* multi-query, a batch longer than a block */
+		{ 4, 2, 32, 1, 100, SL_Q8_0, 0 },  /* q8_0 cache, decoding */
+		{ 8, 4, 64, 9, 60, SL_Q8_0, 30 },  /* q8_0 cache, a batch across a block edge */
+		{ 4, 2, 128, 1, 70, SL_F16, 0 },   /* the largest head whose block is on the stack */
+		{ 2, 1, 256, 5, 60, SL_F16, 0 },   /* a head too large for it: the scratch's block */
+		{ 4, 2, 16, 12, 505, SL_F16, 700 },/* a batch across a span of SL_KV_SPAN */
+		{ 4, 2, 32, 1, 1100, SL_Q8_0, 3 }, /* decoding in a third span, q8_0 */
+		{ 2, 2, 8, 1, 1030, SL_F32, 0 },   /* a last span partly used */
 	};
 	sl_rng r;
 
