@@ -15,28 +15,24 @@
 
 sl_kv_layout sl_kv_layout_of(uint32_t type, int n_kv_heads, int head_dim, int n_ctx)
 {
-	sl_kv_layout l = { type, n_kv_heads, head_dim, SL_KV_SPAN, 0, 0, 0, 0 };
-	int blocks = (n_ctx + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK;
-
-	if (blocks < SL_KV_SPAN / SL_ATTN_BLOCK)
-		l.span = (blocks > 0 ? blocks : 1) * SL_ATTN_BLOCK;
-	l.slice = sl_type_row_bytes(type, (uint64_t)head_dim);
-	l.block = SL_ATTN_BLOCK * l.slice;
-	l.run = (size_t)(l.span / SL_ATTN_BLOCK) * l.block;
-	l.span_bytes = (size_t)n_kv_heads * l.run;
-	return l;
+	size_t slice = sl_type_row_bytes(type, (uint64_t)head_dim);
+	return (sl_kv_layout){ type, n_kv_heads, head_dim, (n_ctx + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK,
+			       slice, SL_ATTN_BLOCK * slice };
 }
 
-size_t sl_kv_bytes(const sl_kv_layout *l, int n_ctx)
+size_t sl_kv_bytes(const sl_kv_layout *l)
 {
-	return ((size_t)n_ctx + (size_t)l->span - 1) / (size_t)l->span * l->span_bytes;
+	return (size_t)l->blocks * (size_t)l->n_kv_heads * l->block;
 }
 
-/* KV head h's block that holds position p */
+/* KV head h's block that holds position p: in span p / SL_KV_SPAN, after the whole spans
+ * before it, its heads' runs of as many blocks as it has (SL_KV_SPAN's, fewer in the last). */
 static size_t block_at(const sl_kv_layout *l, int p, int h)
 {
-	return (size_t)(p / l->span) * l->span_bytes + (size_t)h * l->run +
-	       (size_t)(p % l->span / SL_ATTN_BLOCK) * l->block;
+	const int span_blocks = SL_KV_SPAN / SL_ATTN_BLOCK, s = p / SL_KV_SPAN;
+	const int blocks = l->blocks - s * span_blocks < span_blocks ? l->blocks - s * span_blocks : span_blocks;
+	return ((size_t)s * span_blocks * l->n_kv_heads + (size_t)h * blocks +
+		(size_t)(p % SL_KV_SPAN / SL_ATTN_BLOCK)) * l->block;
 }
 
 void sl_kv_put(const sl_kv_layout *l, void *k_cache, void *v_cache, int p, int h, const float *k,

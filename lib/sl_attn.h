@@ -23,14 +23,14 @@
 #define SL_KV_SPAN 512       /* positions of a head's run in the cache, at most */
 
 /*
- * A layer's KV cache: spans of SL_KV_SPAN positions (fewer if the context is shorter), and
- * in a span KV head after KV head, each head's positions together as one run, so that
- * attention reads a head's keys, then its values, as long runs (64 KB for 512 positions
- * of 64 f16 values; a run per 64 positions, 256 KB apart, read at half the speed,
- * bench/NOTES.md), while the memory the cache touches still grows with the positions used
- * (a span of SmolLM-1.7B's f16 keys is one 2 MiB page a layer).  A run is blocks of
- * SL_ATTN_BLOCK positions, and a block SL_ATTN_BLOCK slices (one head at one position,
- * head_dim values in the cache's type):
+ * A layer's KV cache for n_ctx positions, in whole blocks of SL_ATTN_BLOCK: spans of
+ * SL_KV_SPAN positions (the last one shorter), and in a span KV head after KV head, each
+ * head's positions together as one run, so that attention reads a head's keys, then its
+ * values, in long runs (64 KB for 512 positions of 64 f16 values; a run per 64 positions,
+ * 256 KB apart, read at half the speed, bench/NOTES.md), while the memory the cache
+ * touches still grows with the positions used (a span of SmolLM-1.7B's f16 keys is one
+ * 2 MiB page a layer).  A run is blocks of SL_ATTN_BLOCK positions, and a block
+ * SL_ATTN_BLOCK slices (one head at one position, head_dim values in the cache's type):
  *   Values: the block's positions in order, a slice each as sl_quant_row writes it.
  *   Keys: the same values by dimension, so that q·kᵀ is a product along the positions
  *   (sl_gemm_f32_nn, no sum across a register): f32 and f16 keys are [head_dim][SL_ATTN_BLOCK];
@@ -40,18 +40,16 @@
 typedef struct {
 	uint32_t type;         /* SL_F32, SL_F16 or SL_Q8_0 (sl_types.h; q8_0: head_dim % 32 == 0) */
 	int n_kv_heads, head_dim;
-	int span;              /* positions of a run: SL_KV_SPAN, or n_ctx in whole blocks if less */
+	int blocks;            /* n_ctx in whole blocks */
 	size_t slice;          /* bytes of one head at one position */
 	size_t block;          /* of a head's block: SL_ATTN_BLOCK slices */
-	size_t run;            /* of a head's run: span / SL_ATTN_BLOCK blocks */
-	size_t span_bytes;     /* of a span: n_kv_heads runs */
 } sl_kv_layout;
 
 /* The layout of a cache for contexts of up to n_ctx positions. */
 sl_kv_layout sl_kv_layout_of(uint32_t type, int n_kv_heads, int head_dim, int n_ctx);
 
-/* Bytes of a layer's cache of n_ctx positions (whole blocks). */
-size_t sl_kv_bytes(const sl_kv_layout *l, int n_ctx);
+/* Bytes of a layer's cache in layout l. */
+size_t sl_kv_bytes(const sl_kv_layout *l);
 
 /* Store position p of KV head h: its head_dim keys and values, rounded to the cache's type. */
 void sl_kv_put(const sl_kv_layout *l, void *k_cache, void *v_cache, int p, int h, const float *k,

@@ -427,7 +427,7 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 	s->n_batch = n_batch;
 	s->kv_type = kv_type;
 	const sl_kv_layout kl = kv_layout(c, s);
-	s->kv_bytes = (size_t)c->n_layers * sl_kv_bytes(&kl, n_ctx);
+	s->kv_bytes = (size_t)c->n_layers * sl_kv_bytes(&kl);
 	s->k_cache = sl_huge_alloc(s->kv_bytes);
 	s->v_cache = sl_huge_alloc(s->kv_bytes);
 	s->x = malloc((size_t)n_batch * c->dim * sizeof(float));
@@ -531,7 +531,7 @@ static void kv_store(const sl_config *c, sl_state *s, int layer, int t, int pos)
 {
 	const sl_kv_layout kl = kv_layout(c, s);
 	size_t hd = (size_t)c->head_dim, kv_dim = (size_t)c->n_kv_heads * hd;
-	size_t layer_at = (size_t)layer * sl_kv_bytes(&kl, s->n_ctx);
+	size_t layer_at = (size_t)layer * sl_kv_bytes(&kl);
 
 	for (int h = 0; h < c->n_kv_heads; h++)
 		sl_kv_put(&kl, (char *)s->k_cache + layer_at, (char *)s->v_cache + layer_at, pos + t, h,
@@ -678,7 +678,7 @@ static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer
 
 	/* attn_output = eager_attention_forward(...): the heads in parallel (sl_attn.h) */
 	const sl_kv_layout kl = kv_layout(c, s);
-	size_t layer_at = (size_t)l * sl_kv_bytes(&kl, s->n_ctx);
+	size_t layer_at = (size_t)l * sl_kv_bytes(&kl);
 	sl_attn a = { c->n_heads, kl, (const char *)s->k_cache + layer_at,
 		      (const char *)s->v_cache + layer_at, s->q, s->att_out, n, pos };
 	sl_attention(pool, &a, &s->att);

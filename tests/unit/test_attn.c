@@ -86,17 +86,16 @@ static void test_shape(const shape *sh, sl_rng *r)
 	size_t nkv = (size_t)n_ctx * kv_dim, nq = (size_t)sh->n * q_dim, hd = (size_t)sh->hd;
 	/* a cache for a longer context than the one attended to, as sl_state's */
 	sl_kv_layout l = sl_kv_layout_of(sh->kv, sh->kv_heads, sh->hd, n_ctx + sh->spare);
-	size_t bytes = sl_kv_bytes(&l, n_ctx + sh->spare), slice = sl_type_row_bytes(sh->kv, hd);
+	size_t bytes = sl_kv_bytes(&l), slice = sl_type_row_bytes(sh->kv, hd);
 	float *q = malloc(nq * sizeof *q), *kf = malloc(nkv * sizeof *kf), *vf = malloc(nkv * sizeof *vf);
 	float *want_k = malloc(hd * sizeof(float)), *want_v = malloc(hd * sizeof(float));
 	float *got_k = malloc(hd * sizeof(float)), *got_v = malloc(hd * sizeof(float));
 	unsigned char *k = malloc(bytes), *v = malloc(bytes), *row = malloc(slice);
 	float *got = NULL, *want;
 
-	/* whole spans of SL_KV_SPAN positions, or one of whole blocks */
-	int span = n_ctx + sh->spare < SL_KV_SPAN
-			   ? (n_ctx + sh->spare + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * SL_ATTN_BLOCK : SL_KV_SPAN;
-	CHECK(bytes == (size_t)(n_ctx + sh->spare + span - 1) / span * span * kv_dim / hd * slice);
+	/* whole blocks of positions, no more */
+	CHECK(bytes == (size_t)(n_ctx + sh->spare + SL_ATTN_BLOCK - 1) / SL_ATTN_BLOCK * SL_ATTN_BLOCK *
+			       kv_dim / hd * slice);
 	for (size_t i = 0; i < nkv; i++) {
 		kf[i] = (float)(sl_rng_uniform(r) * 4 - 2);
 		vf[i] = (float)(sl_rng_uniform(r) * 2 - 1);
@@ -149,7 +148,8 @@ int main(void)
 		{ 2, 1, 256, 5, 60, SL_F16, 0 },   /* a head too large for it: the scratch's block */
 		{ 4, 2, 16, 12, 505, SL_F16, 700 },/* a batch across a span of SL_KV_SPAN */
 		{ 4, 2, 32, 1, 1100, SL_Q8_0, 3 }, /* decoding in a third span, q8_0 */
-		{ 2, 2, 8, 1, 1030, SL_F32, 0 },   /* a last span partly used */
+		{ 2, 2, 8, 1, 1030, SL_F32, 0 },   /* a last span of one block */
+		{ 2, 1, 16, 30, 1000, SL_F16, 200 }, /* a batch into a last span of 4 blocks */
 	};
 	sl_rng r;
 
