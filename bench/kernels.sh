@@ -5,9 +5,10 @@
 #
 # The kernel sets run back to back for each figure (their order alternating by round), so
 # that both see the same machine: on a shared VM speed and bandwidth drift by 2× over
-# minutes.  The memory bandwidth (bench/bw, N threads) is measured once per round, and each
-# tg is compared with the bandwidth of its own round.  Medians of RUNS rounds, and the
-# median of the per-round ratios of the first set to the second.
+# minutes.  The memory bandwidth (bench/bw, with as many threads as the figure) is measured
+# right before and right after each tg pair, and each tg is compared with the mean of the
+# two (it moves within a minute): with bw's fastest pass, and with the mean of its passes.  Medians of RUNS rounds, and the median of the per-round
+# ratios of the first set to the second.
 #
 # usage: bench/kernels.sh [-t N] [-r runs] model.gguf...
 # Environment: SETS (default "avx512 avx2"), KPEAK=0 skips the kernel peaks.
@@ -42,24 +43,30 @@ measure() {
 	esac
 	unset SL_KERNELS
 }
+# GB/s that bench/bw reads with $1 threads: its fastest pass, and the mean of its passes
+bw_for() { "$tmp/bw" | awk -v n="$1" '$1 == "bw" && $2 == n { print $3, $4 }'; }
 i=0
 while [ "$i" -lt "$runs" ]; do
-	bw=$("$tmp/bw" | awk -v n="$threads" '$1 == "bw" && $2 == n { print $3 }')
 	for m in "$@"; do
 		for t in 1 "$threads"; do
 			# the sets back to back for each figure, their order alternating by round
 			order=$sets
 			[ $((i % 2)) -eq 1 ] && order=$(printf '%s\n' $sets | tac | tr '\n' ' ')
 			for s in $order; do : >"$tmp/fig-$s"; done
-			for f in pp128 pp512 tg; do
+			for f in pp128 pp512; do
 				for s in $order; do measure "$s" "$t" "$m" "$f" >>"$tmp/fig-$s"; done
 			done
+			bw0=$(bw_for "$t")
+			for s in $order; do measure "$s" "$t" "$m" tg >>"$tmp/fig-$s"; done
+			bw2=$(echo "$bw0 $(bw_for "$t")" | awk '{ printf "%.1f %.1f", ($1 + $3) / 2, ($2 + $4) / 2 }')
+			bw=${bw2% *} bwm=${bw2#* }
 			bytes=$(stat -c %s "$m")
 			for s in $sets; do
 				v=$(tr '\n' ' ' <"$tmp/fig-$s")
 				frac=$(echo "$v" | awk -v b="$bw" -v y="$bytes" '{ printf "%.2f", $3 / (b * 1e9 / y) }')
-				echo "$(basename "$m" .gguf) $s $t $v$frac $bw $i" >>"$tmp/runs"
-				echo "bench/kernels.sh: round $((i + 1)) $(basename "$m") $s -t $t: pp128 pp512 tg128 $v($frac of $bw GB/s)" >&2
+				fracm=$(echo "$v" | awk -v b="$bwm" -v y="$bytes" '{ printf "%.2f", $3 / (b * 1e9 / y) }')
+				echo "$(basename "$m" .gguf) $s $t $v$frac $bw $i $fracm $bwm" >>"$tmp/runs"
+				echo "bench/kernels.sh: round $((i + 1)) $(basename "$m") $s -t $t: pp128 pp512 tg128 $v($frac of $bw GB/s, $fracm of the passes' mean $bwm)" >&2
 			done
 		done
 	done
@@ -69,13 +76,13 @@ cp "$tmp/runs" "$out/kernels-runs.txt"
 [ -f "$tmp/kpeak.txt" ] && cp "$tmp/kpeak.txt" "$out/kernels-kpeak.txt"
 
 col() { awk -v m="$1" -v s="$2" -v t="$3" -v c="$4" '$1 == m && $2 == s && $3 == t { print $c }' "$tmp/runs" | median; }
-echo "| model | kernels | threads | pp128 tok/s | pp512 tok/s | tg128 tok/s | tg / bw bound |"
-echo "|---|---|---:|---:|---:|---:|---:|"
+echo "| model | kernels | threads | pp128 tok/s | pp512 tok/s | tg128 tok/s | tg / bw bound | tg / mean-bw bound |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
 for m in "$@"; do
 	n=$(basename "$m" .gguf)
 	for s in $sets; do
 		for t in 1 "$threads"; do
-			echo "| $n | $s | $t | $(col "$n" "$s" "$t" 4) | $(col "$n" "$s" "$t" 5) | $(col "$n" "$s" "$t" 6) | $(col "$n" "$s" "$t" 7) |"
+			echo "| $n | $s | $t | $(col "$n" "$s" "$t" 4) | $(col "$n" "$s" "$t" 5) | $(col "$n" "$s" "$t" 6) | $(col "$n" "$s" "$t" 7) | $(col "$n" "$s" "$t" 10) |"
 		done
 	done
 done
@@ -99,7 +106,9 @@ if [ "$first" != "$second" ]; then
 	done
 	echo
 fi
-echo "Memory bandwidth ($threads threads, bench/bw), per round: $(awk '{ print $8 }' "$tmp/runs" | sort -u | tr '\n' ' ')GB/s."
+for t in 1 "$threads"; do
+	echo "Memory bandwidth ($t thread(s), bench/bw before and after each tg pair): fastest pass $(awk -v t="$t" '$3 == t { print $8 }' "$tmp/runs" | sort -g | uniq | tr '\n' ' ')GB/s; mean of the passes $(awk -v t="$t" '$3 == t { print $11 }' "$tmp/runs" | sort -g | uniq | tr '\n' ' ')GB/s."
+done
 if [ -f "$tmp/kpeak.txt" ]; then
 	echo
 	echo "| kernel peak (bench/kpeak, G weights/s) | threads | $(echo "Q4_0 Q8_0 Q4_K Q6_K F16 BF16 F32" | sed 's/ / | /g') |"
