@@ -106,7 +106,7 @@ if [ "$first" != "$second" ]; then
 	done
 	echo
 fi
-for t in 1 "$threads"; do
+for t in $(printf '%s\n' 1 "$threads" | sort -nu); do
 	echo "Memory bandwidth ($t thread(s), bench/bw before and after each tg pair): fastest pass $(awk -v t="$t" '$3 == t { print $8 }' "$tmp/runs" | sort -g | uniq | tr '\n' ' ')GB/s; mean of the passes $(awk -v t="$t" '$3 == t { print $11 }' "$tmp/runs" | sort -g | uniq | tr '\n' ' ')GB/s."
 done
 if [ -f "$tmp/kpeak.txt" ]; then

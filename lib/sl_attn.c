@@ -38,8 +38,8 @@ static size_t block_at(const sl_kv_layout *l, int p, int h)
 void sl_kv_put(const sl_kv_layout *l, void *k_cache, void *v_cache, int p, int h, const float *k,
 	       const float *v)
 {
-	const size_t hd = (size_t)l->head_dim, j = (size_t)(p % SL_ATTN_BLOCK);
-	char *kb = (char *)k_cache + block_at(l, p, h), *vd = (char *)v_cache + block_at(l, p, h) + j * l->slice;
+	const size_t hd = (size_t)l->head_dim, j = (size_t)(p % SL_ATTN_BLOCK), at = block_at(l, p, h);
+	char *kb = (char *)k_cache + at, *vd = (char *)v_cache + at + j * l->slice;
 
 	if (l->type == SL_F32) {
 		memcpy(vd, v, hd * sizeof(float));
@@ -83,12 +83,11 @@ static float key_at(const sl_kv_layout *l, const char *kb, size_t d, size_t j)
 void sl_kv_get(const sl_kv_layout *l, const void *k_cache, const void *v_cache, int p, int h,
 	       float *k, float *v)
 {
-	const size_t hd = (size_t)l->head_dim, j = (size_t)(p % SL_ATTN_BLOCK);
-	const char *kb = (const char *)k_cache + block_at(l, p, h);
+	const size_t hd = (size_t)l->head_dim, j = (size_t)(p % SL_ATTN_BLOCK), at = block_at(l, p, h);
 
 	for (size_t d = 0; d < hd; d++)
-		k[d] = key_at(l, kb, d, j);
-	sl_dequant_row(l->type, (const char *)v_cache + block_at(l, p, h) + j * l->slice, v, hd);
+		k[d] = key_at(l, (const char *)k_cache + at, d, j);
+	sl_dequant_row(l->type, (const char *)v_cache + at + j * l->slice, v, hd);
 }
 
 /* floats of one head's share of sc->kv */

@@ -8,8 +8,9 @@
  *
  * sl_attention() is the fast one: the cache is read in blocks of positions converted once to
  * f32 for the whole batch, heads in parallel, and both products (q·kᵀ, weights·v) of a block
- * run on the kernel set's float micro-kernels (sl_gemm_f32_nn).  sl_attention_ref() is the specification: one
- * token and one head at a time, sums in double.  test_attn checks one against the other.
+ * run on the kernel set's float micro-kernels (sl_gemm_f32_nn).  sl_attention_ref() is the
+ * specification: one token and one head at a time, sums in double.  test_attn checks one
+ * against the other.
  */
 #ifndef SL_ATTN_H
 #define SL_ATTN_H

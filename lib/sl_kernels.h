@@ -44,7 +44,8 @@ void sl_matmul_ref(uint32_t type, const void *W, int rows, int cols,
 
 /*
  * C[t*ldc + j] = Σ_k A[t*lda + k] · B[k*ldb + j]   for t < m, j < n: a float product with
- * B's rows along j (attention's weights·v: the values of a block as they are cached).
+ * B's rows along j (attention's two products: a block's keys, stored by dimension, and its
+ * values, as they are cached).
  * Each element is a chain c = c + a·b over k in order whatever the tile, m or n: a row's
  * result does not depend on the others.
  */
@@ -52,18 +53,9 @@ void sl_gemm_f32_nn(int m, int n, int k, const float *A, size_t lda, const float
 		    float *C, size_t ldc);
 
 /*
- * Y[t*ldy + r] = sum_k W[r*ldw + k] * X[t*ldx + k]   for r < rows, t < n, k < cols:
- * a float product with strides, in the calling thread, by the kernel set's float
- * micro-kernels (attention's q·kᵀ).  Each Y element depends only on its row of
- * W, its row of X and cols: not on rows, n, the strides or the threads.
- */
-void sl_gemm_f32(int rows, int cols, const float *W, size_t ldw, const float *X, size_t ldx,
-		 int n, float *Y, size_t ldy);
-
-/*
  * dst[i] = src[i] for `rows` rows of n half-precision values, src_stride and dst_stride
  * elements apart, exactly (F16C where the CPU has it).  Many rows per call: attention
- * converts a head's slice of every cached position in a block.
+ * converts a head's block of keys or values (one run when the strides are n).
  */
 void sl_f16_to_f32_rows(const sl_f16 *src, size_t src_stride, float *dst, size_t dst_stride,
 			int rows, size_t n);

@@ -331,12 +331,3 @@ void sl_matmul_n(sl_pool *pool, uint32_t type, const sl_mm_out *outs, int n, int
 {
 	sl_matmul_n_kset(sl_kset_get(), pool, type, outs, n, cols, X, n_tok);
 }
-
-void sl_gemm_f32(int rows, int cols, const float *W, size_t ldw, const float *X, size_t ldx,
-		 int n, float *Y, size_t ldy)
-{
-	if (rows <= 0 || n <= 0)
-		return;
-	mm_tiles(&sl_kset_get()->tiles[SL_KT_F32], (const char *)W, ldw * sizeof(float), rows, cols,
-		 (const char *)X, ldx * sizeof(float), n, Y, ldy);
-}

@@ -119,8 +119,8 @@ typedef struct {
 	int n_ctx;               /* positions the KV cache holds */
 	int n_batch;             /* tokens per sl_forward() call at most */
 	uint32_t kv_type;        /* SL_F16 (default), SL_F32 or SL_Q8_0 */
-	void *k_cache;           /* [n_layers][blocks of SL_ATTN_BLOCK positions][n_kv_heads]
-	                          * runs of kv_type, as sl_attn.h lays them out (kv_store) */
+	void *k_cache;           /* n_layers caches of sl_kv_bytes, kv_type, laid out as sl_attn.h
+	                          * says (kv_store) */
 	size_t kv_bytes;         /* of each of k_cache, v_cache (sl_huge_alloc) */
 	void *v_cache;           /* same */
 	/* activations for a batch of n_batch tokens */
