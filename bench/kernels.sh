@@ -1,7 +1,10 @@
 #!/bin/sh
 # kernels.sh — sl-infer's speed with each kernel set (SL_KERNELS) and 1 and N threads, on
 # each model, as a Markdown table: pp128, pp512 and tg128 (tok/s, as bench/infer.sh
-# measures them), tg as a fraction of the bandwidth bound, and the kernel peaks.
+# measures them), tg as a fraction of the bandwidth bound, and the kernel peaks.  The
+# bound three ways: bench/bw's fastest pass and the mean of its passes (another program,
+# right before and after), and bench/tgpair's (a token and a read of the model's own bytes,
+# in alternation in one process: the yardstick least moved by the VM's drift).
 #
 # The kernel sets run back to back for each figure (their order alternating by round), so
 # that both see the same machine: on a shared VM speed and bandwidth drift by 2× over
@@ -23,6 +26,8 @@ CC=${CC:-cc}
 $CC -std=c11 -O2 -Wall -o "$tmp/bw" "$root/bench/bw.c" -lpthread
 $CC -std=c11 -O2 -Wall -I"$root/lib" -D_GNU_SOURCE -o "$tmp/kpeak" "$root/bench/kpeak.c" \
 	"$root/build/libsl.a" -lm -lpthread
+$CC -std=c11 -O2 -Wall -I"$root/lib" -D_GNU_SOURCE -o "$tmp/tgpair" "$root/bench/tgpair.c" \
+	"$root/build/libsl.a" $(pkg-config --libs libzstd libcjson libxxhash) -lm -lpthread
 
 if [ "${KPEAK:-1}" != 0 ]; then
 	for s in $sets; do
@@ -61,12 +66,17 @@ while [ "$i" -lt "$runs" ]; do
 			bw2=$(echo "$bw0 $(bw_for "$t")" | awk '{ printf "%.1f %.1f", ($1 + $3) / 2, ($2 + $4) / 2 }')
 			bw=${bw2% *} bwm=${bw2#* }
 			bytes=$(stat -c %s "$m")
+			# bench/tgpair: tokens against reads of the same bytes, median fraction and tok/s
+			for s in $order; do
+				SL_KERNELS=$s "$tmp/tgpair" -t "$t" "$m" | awk '{ printf "%.2f %.1f", $4, $7 }' >"$tmp/pair-$s"
+			done
 			for s in $sets; do
 				v=$(tr '\n' ' ' <"$tmp/fig-$s")
 				frac=$(echo "$v" | awk -v b="$bw" -v y="$bytes" '{ printf "%.2f", $3 / (b * 1e9 / y) }')
 				fracm=$(echo "$v" | awk -v b="$bwm" -v y="$bytes" '{ printf "%.2f", $3 / (b * 1e9 / y) }')
-				echo "$(basename "$m" .gguf) $s $t $v$frac $bw $i $fracm $bwm" >>"$tmp/runs"
-				echo "bench/kernels.sh: round $((i + 1)) $(basename "$m") $s -t $t: pp128 pp512 tg128 $v($frac of $bw GB/s, $fracm of the passes' mean $bwm)" >&2
+				pair=$(cat "$tmp/pair-$s")
+				echo "$(basename "$m" .gguf) $s $t $v$frac $bw $i $fracm $bwm $pair" >>"$tmp/runs"
+				echo "bench/kernels.sh: round $((i + 1)) $(basename "$m") $s -t $t: pp128 pp512 tg128 $v($frac of $bw GB/s, $fracm of the passes' mean $bwm; tgpair: fraction, tok/s $pair)" >&2
 			done
 		done
 	done
@@ -76,13 +86,13 @@ cp "$tmp/runs" "$out/kernels-runs.txt"
 [ -f "$tmp/kpeak.txt" ] && cp "$tmp/kpeak.txt" "$out/kernels-kpeak.txt"
 
 col() { awk -v m="$1" -v s="$2" -v t="$3" -v c="$4" '$1 == m && $2 == s && $3 == t { print $c }' "$tmp/runs" | median; }
-echo "| model | kernels | threads | pp128 tok/s | pp512 tok/s | tg128 tok/s | tg / bw bound | tg / mean-bw bound |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|"
+echo "| model | kernels | threads | pp128 tok/s | pp512 tok/s | tg128 tok/s | tg / bw bound | tg / mean-bw bound | tgpair: tg / paired bound | tgpair tok/s |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for m in "$@"; do
 	n=$(basename "$m" .gguf)
 	for s in $sets; do
 		for t in 1 "$threads"; do
-			echo "| $n | $s | $t | $(col "$n" "$s" "$t" 4) | $(col "$n" "$s" "$t" 5) | $(col "$n" "$s" "$t" 6) | $(col "$n" "$s" "$t" 7) | $(col "$n" "$s" "$t" 10) |"
+			echo "| $n | $s | $t | $(col "$n" "$s" "$t" 4) | $(col "$n" "$s" "$t" 5) | $(col "$n" "$s" "$t" 6) | $(col "$n" "$s" "$t" 7) | $(col "$n" "$s" "$t" 10) | $(col "$n" "$s" "$t" 12) | $(col "$n" "$s" "$t" 13) |"
 		done
 	done
 done

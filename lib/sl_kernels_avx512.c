@@ -233,38 +233,54 @@ static void xq_group(const float *x, int cols, char *out)
 }
 
 /*
- * A group of Q4_0 blocks (gb, 16 × 18 bytes) as group operands.  Loads of 64 bytes and
- * word permutes do the gathering: block b's scale is word 9b, its nibbles words 9b+1 ..
- * 9b+8.
+ * A group of Q4_0 blocks (gb, 16 × 18 bytes) as group operands, from five loads: bytes
+ * 64i .. 64i+63 (the last 32 bytes by a masked load, no read past the group).  Blocks 4k ..
+ * 4k+3 are bytes 72k .. 72k+71, within loads k and k+1 from word 4k on; block 4k+m's scale
+ * is word 9m of them, its nibbles words 9m+1 .. 9m+8.  Word permutes do the gathering.
+ * Loads, most across two cache lines, bounded the one-token product in cache: twelve a
+ * group, with the scales loaded apart and a masked load per four blocks, were slower
+ * (bench/NOTES.md).
  */
 INLINE void q4_0_group(const char *gb, __m512i w[8], __m512 *dw)
 {
 	const __m512i m4 = _mm512_set1_epi8(15);
+	/* the nibbles of blocks 4k .. 4k+3 from loads k, k+1: a block a lane */
+#define QW_(n, k) (4 * (k) + (n) + (n) / 8 + 1) /* word n of the four blocks' 64 nibble bytes */
+#define QIDX_(k) _mm512_setr_epi32(                                                          \
+		QW_(0, k) | QW_(1, k) << 16, QW_(2, k) | QW_(3, k) << 16, QW_(4, k) | QW_(5, k) << 16, \
+		QW_(6, k) | QW_(7, k) << 16, QW_(8, k) | QW_(9, k) << 16, QW_(10, k) | QW_(11, k) << 16, \
+		QW_(12, k) | QW_(13, k) << 16, QW_(14, k) | QW_(15, k) << 16, QW_(16, k) | QW_(17, k) << 16, \
+		QW_(18, k) | QW_(19, k) << 16, QW_(20, k) | QW_(21, k) << 16, QW_(22, k) | QW_(23, k) << 16, \
+		QW_(24, k) | QW_(25, k) << 16, QW_(26, k) | QW_(27, k) << 16, QW_(28, k) | QW_(29, k) << 16, \
+		QW_(30, k) | QW_(31, k) << 16)
 	/*
-	 * The scales: blocks 0-7 within the group's first 128 bytes, blocks 8-15 within the
-	 * 128 from byte 144 (word 9(b − 8) there); lane p, block GROUP_BLOCK(p), takes its word
-	 * from the pair of registers that holds it.
+	 * The scales: lane p holds block GROUP_BLOCK(p) = 4k + m (k = p % 4, m = p / 4), word
+	 * 36k + 9m of the group: from loads 0, 1 for k < 2, loads 2, 3 for k >= 2, except block
+	 * 15's (word 135, load 4's word 7).
 	 */
-#define DW_(p) (GROUP_BLOCK(p) < 8 ? 9 * GROUP_BLOCK(p) : 9 * (GROUP_BLOCK(p) - 8))
-	const __m512i didx = _mm512_setr_epi32(DW_(0) | DW_(1) << 16, DW_(2) | DW_(3) << 16,
-		DW_(4) | DW_(5) << 16, DW_(6) | DW_(7) << 16, DW_(8) | DW_(9) << 16,
-		DW_(10) | DW_(11) << 16, DW_(12) | DW_(13) << 16, DW_(14) | DW_(15) << 16,
-		0, 0, 0, 0, 0, 0, 0, 0);
-#undef DW_
-	const __mmask32 upper = 0xCCCC; /* lanes p with GROUP_BLOCK(p) >= 8: p % 4 >= 2 */
-	const __m512i d0 = _mm512_permutex2var_epi16(_mm512_loadu_si512(gb), didx, _mm512_loadu_si512(gb + 64));
-	const __m512i d1 = _mm512_permutex2var_epi16(_mm512_loadu_si512(gb + 144), didx,
-						     _mm512_loadu_si512(gb + 208));
-	*dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_mask_blend_epi16(upper, d0, d1)));
-	/* blocks 4k .. 4k+3's nibbles (words 9m+1 .. 9m+8 of their 72 bytes), a block a lane */
-	const __m512i qidx = _mm512_setr_epi32(1 | 2 << 16, 3 | 4 << 16, 5 | 6 << 16, 7 | 8 << 16,
-		10 | 11 << 16, 12 | 13 << 16, 14 | 15 << 16, 16 | 17 << 16, 19 | 20 << 16,
-		21 | 22 << 16, 23 | 24 << 16, 25 | 26 << 16, 28 | 29 << 16, 30 | 31 << 16,
-		32 | 33 << 16, 34 | 35 << 16);
-	__m512i a[4], q[4];
-	for (int k = 0; k < 4; k++) /* the last 8 bytes by a masked load: no read past the group */
-		a[k] = _mm512_permutex2var_epi16(_mm512_loadu_si512(gb + 72 * k), qidx,
-						 _mm512_maskz_loadu_epi16(0xF, gb + 72 * k + 64));
+#define DW01_(p) ((p) % 4 >= 2 ? 0 : 36 * ((p) % 4) + 9 * ((p) / 4))
+#define DW23_(p) ((p) % 4 < 2 || (p) == 15 ? 0 : 36 * ((p) % 4) + 9 * ((p) / 4) - 64)
+#define DIDX_(D) _mm512_setr_epi32(D(0) | D(1) << 16, D(2) | D(3) << 16, D(4) | D(5) << 16,   \
+		D(6) | D(7) << 16, D(8) | D(9) << 16, D(10) | D(11) << 16, D(12) | D(13) << 16,     \
+		D(14) | D(15) << 16, 0, 0, 0, 0, 0, 0, 0, 0)
+	const __mmask32 upper = 0xCCCC; /* lanes p with k = p % 4 >= 2 */
+	__m512i l[5], a[4], q[4];
+	for (int i = 0; i < 4; i++)
+		l[i] = _mm512_loadu_si512(gb + 64 * i);
+	l[4] = _mm512_maskz_loadu_epi16(0xFFFF, gb + 256);
+	a[0] = _mm512_permutex2var_epi16(l[0], QIDX_(0), l[1]);
+	a[1] = _mm512_permutex2var_epi16(l[1], QIDX_(1), l[2]);
+	a[2] = _mm512_permutex2var_epi16(l[2], QIDX_(2), l[3]);
+	a[3] = _mm512_permutex2var_epi16(l[3], QIDX_(3), l[4]);
+	__m512i d = _mm512_mask_blend_epi16(upper, _mm512_permutex2var_epi16(l[0], DIDX_(DW01_), l[1]),
+					    _mm512_permutex2var_epi16(l[2], DIDX_(DW23_), l[3]));
+	d = _mm512_mask_permutexvar_epi16(d, (__mmask32)1 << 15, _mm512_set1_epi16(7), l[4]);
+	*dw = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
+#undef QW_
+#undef QIDX_
+#undef DW01_
+#undef DW23_
+#undef DIDX_
 	transpose_group(a, q);
 	for (int j = 0; j < 4; j++) {
 		w[j] = _mm512_and_si512(q[j], m4);
@@ -511,6 +527,16 @@ INLINE __m512 group_acc_add(const uint32_t type, __m512 acc, __m512i i, __m512 d
 	return acc;
 }
 
+/*
+ * Bytes between the one-token product's requests for Q8_0 rows: 16, each line four times.
+ * With one request a line one core streamed Q8_0 well below the rate it reads the same
+ * bytes at, and with two or eight still below; the other types stream as fast with one,
+ * and Q4_K slower with four (bench/NOTES.md, bench/tgpair).
+ */
+#ifndef Q8_0_PREFETCH_STEP
+#define Q8_0_PREFETCH_STEP 16
+#endif
+
 /* One row times T tokens, as the packed path's tiles do it (the same operations). */
 INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int cols,
 			   const char *xq, size_t xs, float *Y, size_t ldy)
@@ -523,7 +549,8 @@ INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int 
 		__m512i w[8];
 		__m512 dw, dm = _mm512_setzero_ps();
 		/* one token streams the row from memory */
-		sl_prefetch_ahead(T, W + (size_t)g * group_wb(type), group_wb(type));
+		sl_prefetch_ahead_by(T, W + (size_t)g * group_wb(type), group_wb(type),
+				     type == SL_Q8_0 ? Q8_0_PREFETCH_STEP : 64);
 		group_w(type, W, cols, g, w, &dw, &dm);
 		for (int t = 0; t < T; t++) {
 			const char *x = xq + (size_t)t * xs + (size_t)g * group_xb(type);

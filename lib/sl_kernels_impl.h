@@ -44,13 +44,23 @@ typedef void (*sl_tile_fn)(const char *W, size_t ws, int cols, const char *xq, s
  */
 #define SL_PREFETCH_AHEAD 8192
 
-/* In a tile of T tokens: if T is 1, ask for the n bytes SL_PREFETCH_AHEAD past p. */
+/*
+ * In a tile of T tokens: if T is 1, ask for the n bytes SL_PREFETCH_AHEAD past p, a request
+ * every `step` bytes (64: one a cache line; fewer bytes between them ask for a line more
+ * than once, bench/NOTES.md).
+ */
+static inline __attribute__((always_inline)) void sl_prefetch_ahead_by(const int T, const void *p,
+								       size_t n, size_t step)
+{
+	if (T == 1)
+		for (size_t c = 0; c < n; c += step)
+			__builtin_prefetch((const char *)p + SL_PREFETCH_AHEAD + c);
+}
+
 static inline __attribute__((always_inline)) void sl_prefetch_ahead(const int T, const void *p,
 								    size_t n)
 {
-	if (T == 1)
-		for (size_t c = 0; c < n; c += 64)
-			__builtin_prefetch((const char *)p + SL_PREFETCH_AHEAD + c);
+	sl_prefetch_ahead_by(T, p, n, 64);
 }
 
 /* Rows a packed prompt product (sl_ktiles.gemm) takes at a time, at most. */
