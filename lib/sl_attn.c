@@ -182,6 +182,18 @@ static const float *k_block(const sl_attn *a, int p0, int kvh, int pc, float *kt
 	return kt;
 }
 
+/*
+ * Whether a block of an F16 cache goes into the products as it is cached (sl_gemm_f16_nn,
+ * converted as read), not converted first: when its values are used by at most 4 rows of
+ * queries or weights (one token, say), each is read once either way and the conversion's
+ * writes and reads back are saved; the results are the same bits.
+ */
+static int direct_f16(const sl_attn *a, int heads, int tokens)
+{
+	return a->layout.type == SL_F16 && heads * tokens <= 4 &&
+	       sl_gemm_f16_nn(0, 0, 0, NULL, 0, NULL, 0, NULL, 0); /* an empty product: has the set one? */
+}
+
 /* floats of the stack's block of keys or values: head_dim up to 128 */
 #define KC_STACK_FLOATS (SL_ATTN_BLOCK * 128)
 
@@ -217,6 +229,13 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
 		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
 		int ts = p0 - a->pos > t0 ? p0 - a->pos : t0; /* the first token that sees p0 */
+		if (direct_f16(a, h1 - h0, t1 - ts)) {
+			const sl_f16 *kb = (const sl_f16 *)((const char *)a->k + block_at(&a->layout, p0, kvh));
+			for (int h = h0; h < h1; h++)
+				sl_gemm_f16_nn(t1 - ts, pc, hd, a->q + (size_t)ts * q_dim + (size_t)h * hd,
+					       (size_t)q_dim, kb, SL_ATTN_BLOCK, ATT_ROW(h, ts) + p0, (size_t)sc->ld);
+			continue;
+		}
 		const float *kt = k_block(a, p0, kvh, pc, kc);
 		for (int h = h0; h < h1; h++)
 			sl_gemm_f32_nn(t1 - ts, pc, hd, a->q + (size_t)ts * q_dim + (size_t)h * hd,
@@ -241,10 +260,19 @@ static void attn_rows(const attn_job *j, int h0, int h1, int t0, int t1)
 	for (int p0 = 0; p0 < n_pos; p0 += SL_ATTN_BLOCK) {
 		int pc = n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK;
 		int ts = p0 - a->pos > t0 ? p0 - a->pos : t0;
-		v_block(a, p0, kvh, pc, kc);
+		const int direct = direct_f16(a, h1 - h0, t1 - ts);
+		const sl_f16 *vb = (const sl_f16 *)((const char *)a->v + block_at(&a->layout, p0, kvh));
+		if (!direct)
+			v_block(a, p0, kvh, pc, kc);
 		for (int h = h0; h < h1; h++) {
-			sl_gemm_f32_nn(t1 - ts, hd, SL_ATTN_BLOCK, ATT_ROW(h, ts) + p0, (size_t)sc->ld, kc,
-				       (size_t)hd, pv, (size_t)hd);
+			/* straight from the cache, over the pc positions stored: the weights and
+			 * values past them would add zeros (0 · 0 = +0), which change no sum */
+			if (direct)
+				sl_gemm_f16_nn(t1 - ts, hd, pc, ATT_ROW(h, ts) + p0, (size_t)sc->ld, vb,
+					       (size_t)hd, pv, (size_t)hd);
+			else
+				sl_gemm_f32_nn(t1 - ts, hd, SL_ATTN_BLOCK, ATT_ROW(h, ts) + p0, (size_t)sc->ld, kc,
+					       (size_t)hd, pv, (size_t)hd);
 			for (int t = ts; t < t1; t++) {
 				float *out = a->out + (size_t)t * q_dim + (size_t)h * hd;
 				const float *o = pv + (size_t)(t - ts) * hd;

@@ -320,6 +320,8 @@ static void ref_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 }
 
 SL_GEMM_NN(ref_gemm_nn, 4)
+#define REF_LOAD_F16_(v, p) (*(v) = (__typeof__(*(v))){ sl_f16_to_f32(*(p)) })
+SL_GEMM_NN_B(ref_gemm_f16_nn, 4, sl_f16, REF_LOAD_F16_, sl_f16_to_f32)
 
 static void ref_softmax(float *row, int n, float scale)
 {
@@ -363,6 +365,7 @@ const sl_kset sl_kset_ref = {
 	.f16_to_f32 = ref_f16_to_f32,
 	.f32_to_f16 = ref_f32_to_f16,
 	.gemm_nn = ref_gemm_nn,
+	.gemm_f16_nn = ref_gemm_f16_nn,
 	.softmax = ref_softmax,
 	.silu_mul = ref_silu_mul,
 };

@@ -53,6 +53,16 @@ void sl_gemm_f32_nn(int m, int n, int k, const float *A, size_t lda, const float
 		    float *C, size_t ldc);
 
 /*
+ * sl_gemm_f32_nn with B in half precision, converted as it is read: each element bit for
+ * bit what sl_gemm_f32_nn gives for B converted to f32 (sl_f16_to_f32_rows).  1 if done, 0
+ * if the kernel set has no such product (then convert B and call sl_gemm_f32_nn).  Saves
+ * writing and reading back the converted B where each of its values is used once or a few
+ * times (attention for one token).
+ */
+int sl_gemm_f16_nn(int m, int n, int k, const float *A, size_t lda, const sl_f16 *B, size_t ldb,
+		   float *C, size_t ldc);
+
+/*
  * dst[i] = src[i] for `rows` rows of n half-precision values, src_stride and dst_stride
  * elements apart, exactly (F16C where the CPU has it).  Many rows per call: attention
  * converts a head's block of keys or values (one run when the strides are n).

@@ -607,6 +607,12 @@ SL_TILE_FNS(bf16, bf16_tile, 2, 4)
 #endif
 
 SL_GEMM_NN(avx2_gemm_nn, 32)
+#define LOAD_F16_(v, p)                                                                        \
+	do {                                                                                   \
+		const __m256 f_ = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)));      \
+		__builtin_memcpy((v), &f_, sizeof f_);                                         \
+	} while (0)
+SL_GEMM_NN_B(avx2_gemm_f16_nn, 32, sl_f16, LOAD_F16_, _cvtsh_ss)
 
 #define KSET(NAME, V)                                                                          \
 	{                                                                                      \
@@ -627,6 +633,7 @@ SL_GEMM_NN(avx2_gemm_nn, 32)
 		.f16_to_f32 = avx2_f16_to_f32,                                                 \
 		.f32_to_f16 = avx2_f32_to_f16,                                                 \
 		.gemm_nn = avx2_gemm_nn,                                                       \
+		.gemm_f16_nn = avx2_gemm_f16_nn,                                               \
 	}
 const sl_kset sl_kset_avx2 = KSET("avx2", _avx2);
 const sl_kset sl_kset_avx2_vnni = KSET("avx2-vnni", _vnni);

@@ -1115,6 +1115,12 @@ TILE_FNS_(f16, f16_tile, FL_TILE)
 TILE_FNS_(bf16, bf16_tile, FL_TILE)
 
 SL_GEMM_NN(avx512_gemm_nn, 64)
+#define LOAD_F16_(v, p)                                                                        \
+	do {                                                                                   \
+		const __m512 f_ = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)));  \
+		__builtin_memcpy((v), &f_, sizeof f_);                                         \
+	} while (0)
+SL_GEMM_NN_B(avx512_gemm_f16_nn, 64, sl_f16, LOAD_F16_, _cvtsh_ss)
 
 const sl_kset sl_kset_avx512 = {
 	.name = "avx512",
@@ -1136,6 +1142,7 @@ const sl_kset sl_kset_avx512 = {
 	.silu_mul = avx512_silu_mul,
 	.softmax = avx512_softmax,
 	.gemm_nn = avx512_gemm_nn,
+	.gemm_f16_nn = avx512_gemm_f16_nn,
 };
 
 #endif /* __x86_64__ */

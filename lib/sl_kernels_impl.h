@@ -136,6 +136,9 @@ typedef struct {
 	/* sl_gemm_f32_nn, from SL_GEMM_NN below */
 	void (*gemm_nn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
 			float *C, size_t ldc);
+	/* sl_gemm_f16_nn, from SL_GEMM_NN_B (NULL: none, callers convert B to f32 first) */
+	void (*gemm_f16_nn)(int m, int n, int k, const float *A, size_t lda, const sl_f16 *B,
+			    size_t ldb, float *C, size_t ldc);
 } sl_kset;
 
 /*
@@ -174,11 +177,13 @@ typedef struct {
  * sl_gemm_f32_nn for a set whose vectors are VB bytes, in GCC's vector extensions (so one
  * definition serves every set, compiled with the set's flags): tiles of 4 rows of C × 4
  * vectors, each element a chain c = c + a·b over k in order, with scalar columns past the
- * last whole vector doing the same.
+ * last whole vector doing the same.  SL_GEMM_NN_B makes it with B of another element type
+ * BT, converted exactly to float as it is read: LOADV(v, p) fills the float vector *v from
+ * VB/4 elements at p, LOADS(x) converts one (sl_gemm_f16_nn: B in half precision).
  */
-#define SL_GEMM_NN_TILE_(name, VB)                                                           \
+#define SL_GEMM_NN_TILE_(name, VB, BT, LOADV)                                                \
 	static inline __attribute__((always_inline)) void name##_tile(                        \
-		const int TN, const int NV, int kk, const float *A, size_t lda, const float *B, \
+		const int TN, const int NV, int kk, const float *A, size_t lda, const BT *B,    \
 		size_t ldb, float *C, size_t ldc)                                              \
 	{                                                                                      \
 		typedef float v_ __attribute__((vector_size(VB)));                             \
@@ -190,7 +195,7 @@ typedef struct {
 		for (int k = 0; k < kk; k++) {                                                 \
 			v_ b[4];                                                               \
 			for (int jv = 0; jv < NV; jv++)                                        \
-				__builtin_memcpy(&b[jv], B + (size_t)k * ldb + jv * L_, VB);   \
+				LOADV(&b[jv], B + (size_t)k * ldb + jv * L_);                  \
 			for (int t = 0; t < TN; t++) {                                         \
 				const float a = A[(size_t)t * lda + k];                        \
 				for (int jv = 0; jv < NV; jv++)                                \
@@ -201,12 +206,12 @@ typedef struct {
 			for (int jv = 0; jv < NV; jv++)                                        \
 				__builtin_memcpy(C + (size_t)t * ldc + jv * L_, &acc[t][jv], VB); \
 	}
-#define SL_GEMM_NN(name, VB)                                                                 \
-	SL_GEMM_NN_TILE_(name, VB)                                                             \
+#define SL_GEMM_NN_B(name, VB, BT, LOADV, LOADS)                                             \
+	SL_GEMM_NN_TILE_(name, VB, BT, LOADV)                                                  \
 	/* TN rows of C (constant): tiles of four vectors a row, which keep even one row's     \
 	 * chains independent, then single vectors, then scalar columns */                     \
 	static inline __attribute__((always_inline)) void name##_rows(                        \
-		const int TN, int n, int kk, const float *a, size_t lda, const float *B,        \
+		const int TN, int n, int kk, const float *a, size_t lda, const BT *B,           \
 		size_t ldb, float *c, size_t ldc)                                              \
 	{                                                                                      \
 		enum { L_ = (VB) / 4 };                                                        \
@@ -219,11 +224,11 @@ typedef struct {
 			for (int t = 0; t < TN; t++) {                                         \
 				float s = 0;                                                   \
 				for (int k = 0; k < kk; k++)                                   \
-					s = s + a[(size_t)t * lda + k] * B[(size_t)k * ldb + j0]; \
+					s = s + a[(size_t)t * lda + k] * LOADS(B[(size_t)k * ldb + j0]); \
 				c[(size_t)t * ldc + j0] = s;                                   \
 			}                                                                      \
 	}                                                                                      \
-	static void name(int m, int n, int kk, const float *A, size_t lda, const float *B,     \
+	static void name(int m, int n, int kk, const float *A, size_t lda, const BT *B,        \
 			 size_t ldb, float *C, size_t ldc)                                     \
 	{                                                                                      \
 		for (int t0 = 0; t0 < m; t0 += 4) {                                            \
@@ -237,6 +242,9 @@ typedef struct {
 			}                                                                      \
 		}                                                                              \
 	}
+#define SL_LOAD_F32_(v, p) __builtin_memcpy((v), (p), sizeof *(v))
+#define SL_F32_(x) (x)
+#define SL_GEMM_NN(name, VB) SL_GEMM_NN_B(name, VB, float, SL_LOAD_F32_, SL_F32_)
 
 extern const sl_kset sl_kset_ref;
 /* The SIMD sets; -DSL_NO_SIMD builds with the reference set alone (a portable build). */

@@ -129,6 +129,17 @@ void sl_gemm_f32_nn(int m, int n, int k, const float *A, size_t lda, const float
 		(ks->gemm_nn ? ks->gemm_nn : sl_kset_ref.gemm_nn)(m, n, k, A, lda, B, ldb, C, ldc);
 }
 
+int sl_gemm_f16_nn(int m, int n, int k, const float *A, size_t lda, const sl_f16 *B, size_t ldb,
+		   float *C, size_t ldc)
+{
+	const sl_kset *ks = sl_kset_get();
+	if (!ks->gemm_f16_nn)
+		return 0;
+	if (m > 0 && n > 0)
+		ks->gemm_f16_nn(m, n, k, A, lda, B, ldb, C, ldc);
+	return 1;
+}
+
 void sl_softmax(float *row, int n, float scale)
 {
 	const sl_kset *ks = sl_kset_get();

@@ -513,6 +513,41 @@ static void test_gemm_nn(const sl_kset *ks)
 	CHECK_MSG(odd == 0, "%s: gemm_nn wrote outside C or a row alone differs (%d)", ks->name, odd);
 }
 
+/*
+ * A set's C = A·B with B in half precision (sl_gemm_f16_nn): bit for bit its gemm_nn on B
+ * converted, for 1..7 rows and widths across the vector and tile boundaries, nothing
+ * written outside C, and B read only within its k rows and n columns (NaN halves past them).
+ */
+static void test_gemm_f16_nn(const sl_kset *ks)
+{
+	enum { M = 7, K = 70, N = 77, LDA = 71, LDB = 80, LDC = 81 };
+	static float A[M * LDA], Bf[(K + 1) * LDB], C[M * LDC], Cf[M * LDC];
+	static sl_f16 B[(K + 1) * LDB];
+	int bad = 0, odd = 0;
+
+	if (!ks->gemm_f16_nn)
+		return;
+	for (int i = 0; i < M * LDA; i++)
+		A[i] = rndf();
+	for (int m = 1; m <= M; m++)
+		for (int n = 1; n <= N; n += n < 20 ? 1 : 19) {
+			for (int i = 0; i < (K + 1) * LDB; i++) {
+				int inside = i / LDB < K && i % LDB < n;
+				B[i] = inside ? sl_f32_to_f16(rndf()) : (sl_f16)0x7e01; /* NaN outside */
+				Bf[i] = inside ? sl_f16_to_f32(B[i]) : 0; /* a NaN read shows in C */
+			}
+			for (int i = 0; i < M * LDC; i++)
+				C[i] = Cf[i] = 7.f;
+			ks->gemm_f16_nn(m, n, K, A, LDA, B, LDB, C, LDC);
+			ks->gemm_nn(m, n, K, A, LDA, Bf, LDB, Cf, LDC);
+			bad += memcmp(C, Cf, sizeof C) != 0;
+			for (int i = 0; i < M * LDC; i++)
+				odd += (i / LDC >= m || i % LDC >= n) && C[i] != 7.f;
+		}
+	CHECK_MSG(bad == 0, "%s: gemm_f16_nn differs from gemm_nn on B converted (%d shapes)", ks->name, bad);
+	CHECK_MSG(odd == 0, "%s: gemm_f16_nn wrote outside C (%d)", ks->name, odd);
+}
+
 /* sl_f16_to_f32_rows: 3 rows of 5 out of rows of 7, into rows of 6; the gaps untouched. */
 static void test_f16_strided(void)
 {
@@ -548,6 +583,7 @@ int main(void)
 	test_invariance(&sl_kset_ref);
 	test_matmul_n(&sl_kset_ref);
 	test_gemm_nn(&sl_kset_ref);
+	test_gemm_f16_nn(&sl_kset_ref);
 	test_silu(&sl_kset_ref);
 	test_softmax(&sl_kset_ref);
 	test_f16_rows(&sl_kset_ref);
@@ -560,6 +596,7 @@ int main(void)
 		test_f16_rows(all[i]);
 		test_silu(all[i]);
 		test_gemm_nn(all[i]);
+		test_gemm_f16_nn(all[i]);
 		test_softmax(all[i]);
 	}
 	/* avx2 and avx2-vnni differ only in how they form the same integer sums */
