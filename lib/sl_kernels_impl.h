@@ -86,6 +86,11 @@ typedef struct {
 	void (*pack)(const char *W, size_t ws, int rows, int cols, char *dst);
 	void (*gemm)(const char *P, int rows, int cols, const char *xq, size_t xs, int n,
 		     float *Y, size_t ldy);
+	/*
+	 * Two rows × one token (NULL: one token goes a row at a time, row[1]), each row's
+	 * result bit for bit row[1]'s: the rows share the activations' loads.
+	 */
+	sl_tile_fn pair1;
 } sl_ktiles;
 
 /* The weight types a set handles, as indices into its tile table. */
@@ -168,10 +173,13 @@ typedef struct {
 		name##_r7, name##_r8},                                                     \
 	 {0, name##_1x1, name##_1x2, name##_1x3, name##_1x4, name##_1x5, name##_1x6,       \
 	  name##_1x7, name##_1x8}, __VA_ARGS__}
-#define SL_TILES(name, R, T) SL_TILES_P_(name, R, T, 0, 0, 0)
+#define SL_TILES(name, R, T) SL_TILES_P_(name, R, T, 0, 0, 0, 0)
 /* ... with the packed prompt path name##_packed_size, name##_pack, name##_gemm */
 #define SL_TILES_PACKED(name, R, T)                                                         \
-	SL_TILES_P_(name, R, T, name##_packed_size, name##_pack, name##_gemm)
+	SL_TILES_P_(name, R, T, name##_packed_size, name##_pack, name##_gemm, 0)
+/* ... and two rows × one token, name##_pair1 */
+#define SL_TILES_PACKED_PAIR(name, R, T)                                                    \
+	SL_TILES_P_(name, R, T, name##_packed_size, name##_pack, name##_gemm, name##_pair1)
 
 /*
  * sl_gemm_f32_nn for a set whose vectors are VB bytes, in GCC's vector extensions (so one

@@ -185,9 +185,10 @@ static void xq_task(void *arg, int task, int n_tasks)
  * One task's rows (nr) and all tokens: r × t tiles over whole groups of t tokens, then
  * r × n tiles for the last n < t tokens, 1 × n tiles for the rows left over.  Tokens
  * outer, rows inner: a chunk's weights (ROWS_PER_TASK rows) stay in cache while the token
- * groups pass over them.  One token alone (generation) goes a row at a time: the weights
- * stream from memory once, and one stream per core is what the hardware prefetcher follows
- * best (interleaving 2 or 4 rows measured several times slower; bench/NOTES.md).
+ * groups pass over them.  One token alone (generation) goes a row at a time, or two where
+ * the set has a pair1 kernel (the rows sharing the activations' loads): the weights stream
+ * from memory once (interleaving 2 or 4 rows without the sets' explicit requests ahead
+ * measured several times slower; bench/NOTES.md).
  */
 static void mm_tiles(const sl_ktiles *k, const char *W, size_t ws, int nr, int cols,
 		     const char *xq, size_t xs, int nt, float *Y, size_t ldy)
@@ -198,6 +199,9 @@ static void mm_tiles(const sl_ktiles *k, const char *W, size_t ws, int nr, int c
 		if (nt > 1)
 			for (; r + k->r <= nr; r += k->r)
 				k->rn[n](W + r * ws, ws, cols, xq + t * xs, xs, Y + t * ldy + r, ldy);
+		else if (k->pair1)
+			for (; r + 2 <= nr; r += 2)
+				k->pair1(W + r * ws, ws, cols, xq, xs, Y + r, ldy);
 		for (; r < nr; r++)
 			k->row[n](W + r * ws, ws, cols, xq + t * xs, xs, Y + t * ldy + r, ldy);
 	}
