@@ -234,6 +234,10 @@ int main(int argc, char **argv)
 
 	sl_cli_init(argv[0]);
 	parse_options(&r.o, argc, argv);
+	const char *ks = getenv("SL_KERNELS");
+	if (ks && *ks && strcmp(ks, sl_kernels_name()) != 0 && !r.o.quiet)
+		sl_warn("SL_KERNELS=%s: not a kernel set this CPU runs (avx512, avx2-vnni, avx2 or ref); "
+			"using %s", ks, sl_kernels_name());
 	if (!r.o.model_path)
 		r.o.model_path = sl_default_model();
 	load(&r);

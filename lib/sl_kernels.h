@@ -89,7 +89,7 @@ void sl_softmax(float *row, int n, float scale);
 /*
  * Name of the kernel set chosen at run time ("avx512", "avx2-vnni", "avx2" or "ref"); the
  * environment variable SL_KERNELS=name forces one the CPU has (SL_KERNELS=ref: the scalar
- * reference).
+ * reference); any other name leaves the default (sl-infer warns).
  */
 const char *sl_kernels_name(void);
 

@@ -137,6 +137,17 @@ EOF
 	[ "$output" = "$want" ]
 }
 
+@test "SL_KERNELS naming no set this CPU runs is said on stderr, and the ids are the default set's" {
+	want=$(echo 1 | "$INFER" --temp 0 -n 16)
+	run --separate-stderr bash -c "echo 1 | SL_KERNELS=avx9 '$INFER' --temp 0 -n 16"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$want" ]
+	[[ "$stderr" == *"SL_KERNELS=avx9: not a kernel set this CPU runs"*"using "* ]]
+	run --separate-stderr bash -c "echo 1 | SL_KERNELS=ref '$INFER' --temp 0 -n 16"
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "" ]
+}
+
 @test "an empty prompt starts from the model's BOS id" {
 	run bash -c "'$INFER' --temp 0 -n 10 < /dev/null"
 	[ "$status" -eq 0 ]
