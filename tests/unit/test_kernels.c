@@ -17,6 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if !defined(__EMSCRIPTEN__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #include "check.h"
 #include "sl_kernels.h"
 #include "sl_kernels_impl.h"
@@ -38,6 +43,34 @@ static uint32_t rnd(void)
 static float rndf(void) /* uniform in [-1, 1) */
 {
 	return (float)(rnd() % 2000000) / 1e6f - 1.f;
+}
+
+/*
+ * n bytes that end where an inaccessible page begins, so that a kernel reading past the
+ * last row faults (where the platform has pages to protect; else plain malloc).
+ */
+static void *guarded_alloc(size_t n)
+{
+#if !defined(__EMSCRIPTEN__)
+	const size_t ps = (size_t)sysconf(_SC_PAGESIZE), len = (n + ps - 1) / ps * ps + ps;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || mprotect(p + len - ps, ps, PROT_NONE) != 0)
+		return NULL;
+	return p + len - ps - n;
+#else
+	return malloc(n);
+#endif
+}
+
+static void guarded_free(void *q, size_t n)
+{
+#if !defined(__EMSCRIPTEN__)
+	const size_t ps = (size_t)sysconf(_SC_PAGESIZE), len = (n + ps - 1) / ps * ps + ps;
+	munmap((char *)q + n + ps - len, len);
+#else
+	(void)n;
+	free(q);
+#endif
 }
 
 /* A random row of `cols` values in `type`: random quants, small positive scales. */
@@ -114,7 +147,7 @@ static const uint32_t types[] = {SL_F32, SL_F16, SL_BF16, SL_Q4_0, SL_Q8_0, SL_Q
 static const int *cols_for(uint32_t type, int *n)
 {
 	static const int fl[] = {1, 7, 8, 9, 31, 33, 100, 264};
-	static const int b32[] = {32, 64, 96, 128, 160, 288, 2080};
+	static const int b32[] = {32, 64, 96, 128, 160, 288, 512, 2048, 2080};
 	static const int b256[] = {256, 512, 768, 2304};
 	int blck = act_blck(type);
 	if (blck == 0) {
@@ -133,12 +166,15 @@ static const int *cols_for(uint32_t type, int *n)
 static int check_product(const sl_kset *simd, uint32_t type, int rows, int cols, int nt)
 {
 	size_t rb = sl_type_row_bytes(type, (uint64_t)cols);
-	uint8_t *W = malloc(rb * rows);
+	uint8_t *W = guarded_alloc(rb * rows); /* a read past the weights faults */
 	float *X = malloc(sizeof(float) * cols * nt), *w = malloc(sizeof(float) * cols);
 	float *Yref = malloc(sizeof(float) * rows * nt), *Yr = malloc(sizeof(float) * rows * nt);
 	float *Ys = malloc(sizeof(float) * rows * nt);
 	int bad = 0, blck = act_blck(type);
 
+	CHECK(W != NULL);
+	if (!W)
+		return 1;
 	for (int r = 0; r < rows; r++)
 		random_row(type, cols, W + r * rb);
 	for (int t = 0; t < nt; t++)
@@ -176,7 +212,8 @@ static int check_product(const sl_kset *simd, uint32_t type, int rows, int cols,
 			}
 		}
 	}
-	free(W), free(X), free(w), free(Yref), free(Yr), free(Ys);
+	guarded_free(W, rb * rows);
+	free(X), free(w), free(Yref), free(Yr), free(Ys);
 	return bad;
 }
 
@@ -207,7 +244,7 @@ static void test_invariance(const sl_kset *ks)
 	}
 	for (int ti = 0; ti < NTYPES; ti++) {
 		uint32_t type = types[ti];
-		int cols = act_blck(type) == 256 ? 512 : act_blck(type) ? 416 : 300;
+		int cols = act_blck(type) == 256 ? 512 : act_blck(type) ? 1056 : 300; /* 2 whole groups of 16 blocks + 1 */
 		size_t rb = sl_type_row_bytes(type, (uint64_t)cols);
 		uint8_t *W = malloc(rb * rows);
 		float *X = malloc(sizeof(float) * cols * nt);
@@ -246,7 +283,7 @@ static void test_matmul_n(const sl_kset *ks)
 	CHECK(pool != NULL);
 	for (int ti = 0; pool && ti < NTYPES; ti++) {
 		uint32_t type = types[ti];
-		int cols = act_blck(type) == 256 ? 512 : act_blck(type) ? 416 : 300;
+		int cols = act_blck(type) == 256 ? 512 : act_blck(type) ? 1056 : 300; /* 2 whole groups of 16 blocks + 1 */
 		size_t rb = sl_type_row_bytes(type, (uint64_t)cols);
 		for (int nt = 1; nt <= 9; nt += 8) {
 			float *X = malloc(sizeof(float) * cols * nt);
