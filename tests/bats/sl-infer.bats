@@ -138,7 +138,7 @@ EOF
 }
 
 @test "SL_KERNELS naming no set this CPU runs is said on stderr, and the ids are the default set's" {
-	want=$(echo 1 | "$INFER" --temp 0 -n 16)
+	want=$(echo 1 | env -u SL_KERNELS "$INFER" --temp 0 -n 16)
 	run --separate-stderr bash -c "echo 1 | SL_KERNELS=avx9 '$INFER' --temp 0 -n 16"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$want" ]
