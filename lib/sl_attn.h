@@ -8,7 +8,8 @@
  *
  * sl_attention() is the fast one: the cache is read in blocks of positions converted once to
  * f32 for the whole batch, heads in parallel, and both products (q·kᵀ, weights·v) of a block
- * run on the kernel set's float micro-kernels (sl_gemm_f32_nn).  sl_attention_ref() is the
+ * run on the kernel set's float micro-kernels (sl_gemm_f32_nn); for one token, an F16 cache
+ * goes into them as it is, converted as read (sl_gemm_f16_nn).  sl_attention_ref() is the
  * specification: one token and one head at a time, sums in double.  test_attn checks one
  * against the other.
  */

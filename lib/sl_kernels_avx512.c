@@ -553,6 +553,13 @@ INLINE __m512 group_acc_add(const uint32_t type, __m512 acc, __m512i i, __m512 d
 #define Q8_0_PREFETCH_STEP 16
 #endif
 
+/* With one token, the row streams from memory: ask for group g's bytes ahead. */
+INLINE void group_ask_ahead(const uint32_t type, const int T, const char *W, int g)
+{
+	sl_prefetch_ahead_by(T, W + (size_t)g * group_wb(type), group_wb(type),
+			     type == SL_Q8_0 ? Q8_0_PREFETCH_STEP : 64);
+}
+
 /* One row times T tokens, as the packed path's tiles do it (the same operations). */
 INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int cols,
 			   const char *xq, size_t xs, float *Y, size_t ldy)
@@ -564,9 +571,7 @@ INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int 
 	for (int g = 0; g < ng; g++) {
 		__m512i w[8];
 		__m512 dw, dm = _mm512_setzero_ps();
-		/* one token streams the row from memory */
-		sl_prefetch_ahead_by(T, W + (size_t)g * group_wb(type), group_wb(type),
-				     type == SL_Q8_0 ? Q8_0_PREFETCH_STEP : 64);
+		group_ask_ahead(type, T, W, g);
 		group_w(type, W, cols, g, w, &dw, &dm);
 		for (int t = 0; t < T; t++) {
 			const char *x = xq + (size_t)t * xs + (size_t)g * group_xb(type);
@@ -597,9 +602,8 @@ INLINE void group_pair_1(const uint32_t type, const char *W, size_t ws, int cols
 	for (int g = 0; g < ng; g++) {
 		__m512i w0[8], w1[8];
 		__m512 dw0, dw1, dm0 = _mm512_setzero_ps(), dm1 = _mm512_setzero_ps();
-		const size_t step = type == SL_Q8_0 ? Q8_0_PREFETCH_STEP : 64;
-		sl_prefetch_ahead_by(1, W + (size_t)g * group_wb(type), group_wb(type), step);
-		sl_prefetch_ahead_by(1, W1 + (size_t)g * group_wb(type), group_wb(type), step);
+		group_ask_ahead(type, 1, W, g);
+		group_ask_ahead(type, 1, W1, g);
 		group_w(type, W, cols, g, w0, &dw0, &dm0);
 		group_w(type, W1, cols, g, w1, &dw1, &dm1);
 		const char *x = xq + (size_t)g * group_xb(type);
