@@ -149,7 +149,7 @@ usage:
 		if (getenv("TGPAIR_EACH"))
 			fprintf(stderr, "pair %d %s first: %.1f tok/s, bound %.1f\n", i, i % 2 ? "read" : "token", tok[i], bound[i]);
 	}
-	double mf = median(frac, pairs), lo = frac[0], hi = frac[pairs - 1];
+	double mf = median(frac, pairs), lo = frac[0], hi = frac[pairs - 1]; /* median sorted it */
 	printf("tgpair %d %d %.3f %.3f %.3f %.1f %.1f\n", threads, pairs, mf, lo, hi, median(tok, pairs),
 	       median(bound, pairs));
 	uint64_t sum = 0;
