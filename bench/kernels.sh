@@ -4,7 +4,9 @@
 # measures them), tg as a fraction of the bandwidth bound, and the kernel peaks.  The
 # bound three ways: bench/bw's fastest pass and the mean of its passes (another program,
 # right before and after), and bench/tgpair's (a token and a read of the model's own bytes,
-# in alternation in one process: the yardstick least moved by the VM's drift).
+# in alternation in one process: the yardstick least moved by the VM's drift).  pp512 ÷
+# pp128 also from bench/pppair (batches at depth paired with batches at position 0 in one
+# process), with N threads.
 #
 # The kernel sets run back to back for each figure (their order alternating by round), so
 # that both see the same machine: on a shared VM speed and bandwidth drift by 2× over
@@ -26,8 +28,10 @@ CC=${CC:-cc}
 $CC -std=c11 -O2 -Wall -o "$tmp/bw" "$root/bench/bw.c" -lpthread
 $CC -std=c11 -O2 -Wall -I"$root/lib" -D_GNU_SOURCE -o "$tmp/kpeak" "$root/bench/kpeak.c" \
 	"$root/build/libsl.a" -lm -lpthread
-$CC -std=c11 -O2 -Wall -I"$root/lib" -D_GNU_SOURCE -o "$tmp/tgpair" "$root/bench/tgpair.c" \
-	"$root/build/libsl.a" $(pkg-config --libs libzstd libcjson libxxhash) -lm -lpthread
+for p in tgpair pppair; do
+	$CC -std=c11 -O2 -Wall -I"$root/lib" -D_GNU_SOURCE -o "$tmp/$p" "$root/bench/$p.c" \
+		"$root/build/libsl.a" $(pkg-config --libs libzstd libcjson libxxhash) -lm -lpthread
+done
 
 if [ "${KPEAK:-1}" != 0 ]; then
 	for s in $sets; do
@@ -70,13 +74,22 @@ while [ "$i" -lt "$runs" ]; do
 			for s in $order; do
 				SL_KERNELS=$s "$tmp/tgpair" -t "$t" "$m" | awk '{ printf "%.2f %.1f", $4, $7 }' >"$tmp/pair-$s"
 			done
+			# bench/pppair: pp512 / pp128 in pairs of batches, with N threads only (the
+			# target's; a round with one thread and AVX2 would take minutes)
+			for s in $order; do
+				if [ "$t" = "$threads" ]; then
+					SL_KERNELS=$s "$tmp/pppair" -t "$t" -n 3 "$m" | awk '{ printf " %.2f", $4 }'
+				else
+					printf ' -'
+				fi >>"$tmp/pair-$s"
+			done
 			for s in $sets; do
 				v=$(tr '\n' ' ' <"$tmp/fig-$s")
 				frac=$(echo "$v" | awk -v b="$bw" -v y="$bytes" '{ printf "%.2f", $3 / (b * 1e9 / y) }')
 				fracm=$(echo "$v" | awk -v b="$bwm" -v y="$bytes" '{ printf "%.2f", $3 / (b * 1e9 / y) }')
 				pair=$(cat "$tmp/pair-$s")
 				echo "$(basename "$m" .gguf) $s $t $v$frac $bw $i $fracm $bwm $pair" >>"$tmp/runs"
-				echo "bench/kernels.sh: round $((i + 1)) $(basename "$m") $s -t $t: pp128 pp512 tg128 $v($frac of $bw GB/s, $fracm of the passes' mean $bwm; tgpair: fraction, tok/s $pair)" >&2
+				echo "bench/kernels.sh: round $((i + 1)) $(basename "$m") $s -t $t: pp128 pp512 tg128 $v($frac of $bw GB/s, $fracm of the passes' mean $bwm; tgpair: fraction, tok/s; pppair: pp512/pp128 $pair)" >&2
 			done
 		done
 	done
@@ -86,13 +99,13 @@ cp "$tmp/runs" "$out/kernels-runs.txt"
 [ -f "$tmp/kpeak.txt" ] && cp "$tmp/kpeak.txt" "$out/kernels-kpeak.txt"
 
 col() { awk -v m="$1" -v s="$2" -v t="$3" -v c="$4" '$1 == m && $2 == s && $3 == t { print $c }' "$tmp/runs" | median; }
-echo "| model | kernels | threads | pp128 tok/s | pp512 tok/s | tg128 tok/s | tg / bw bound | tg / mean-bw bound | tgpair: tg / paired bound | tgpair tok/s |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| model | kernels | threads | pp128 tok/s | pp512 tok/s | tg128 tok/s | tg / bw bound | tg / mean-bw bound | tgpair: tg / paired bound | tgpair tok/s | pppair: pp512 / pp128 |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for m in "$@"; do
 	n=$(basename "$m" .gguf)
 	for s in $sets; do
 		for t in 1 "$threads"; do
-			echo "| $n | $s | $t | $(col "$n" "$s" "$t" 4) | $(col "$n" "$s" "$t" 5) | $(col "$n" "$s" "$t" 6) | $(col "$n" "$s" "$t" 7) | $(col "$n" "$s" "$t" 10) | $(col "$n" "$s" "$t" 12) | $(col "$n" "$s" "$t" 13) |"
+			echo "| $n | $s | $t | $(col "$n" "$s" "$t" 4) | $(col "$n" "$s" "$t" 5) | $(col "$n" "$s" "$t" 6) | $(col "$n" "$s" "$t" 7) | $(col "$n" "$s" "$t" 10) | $(col "$n" "$s" "$t" 12) | $(col "$n" "$s" "$t" 13) | $(col "$n" "$s" "$t" 14) |"
 		done
 	done
 done
