@@ -149,6 +149,8 @@ int main(void)
 		{ 4, 2, 32, 1, 1100, SL_Q8_0, 3 }, /* decoding in a third span, q8_0 */
 		{ 2, 2, 8, 1, 1030, SL_F32, 0 },   /* a last span of one block */
 		{ 2, 1, 16, 30, 1000, SL_F16, 200 }, /* a batch into a last span of 4 blocks */
+		{ 2, 1, 16, 40, 8000, SL_F16, 0 },  /* a batch split into groups of 32 tokens (the
+						       scratch holds 2^18 weights a head) */
 	};
 	sl_rng r;
 
