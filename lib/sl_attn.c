@@ -195,9 +195,9 @@ static int direct_f16(const sl_attn *a, int heads, int tokens)
 }
 
 /*
- * out[i] += o[i] for i < n (a token's output, block by block), 4 at a time in the
- * compiler's vectors (any target has those): as a loop of scalars it took most of attn_rows' own time at 2048
- * positions (perf), for the same sums.
+ * out[i] += o[i] for i < n (a token's output, block by block): the same sums, 4 at a time
+ * in the compiler's vectors, which every target has.  As a loop of scalars this was most
+ * of attn_rows' own time on long prompts (bench/NOTES.md).
  */
 static void add_into(float *restrict out, const float *restrict o, int n)
 {

@@ -590,8 +590,8 @@ INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int 
 
 /*
  * Two rows times one token: each row's operations exactly as group_row_tile's, the
- * activations loaded once for both.  Q4_0 only: its one-token product in cache went 5-10%
- * faster so, Q8_0's 15% slower, the K-quants' the same (bench/NOTES.md).
+ * activations loaded once for both.  Q4_0 only: in cache its one-token product is faster
+ * so, Q8_0's slower and the K-quants' no faster (bench/NOTES.md).
  */
 INLINE void group_pair_1(const uint32_t type, const char *W, size_t ws, int cols, const char *xq,
 			 float *Y)

@@ -526,17 +526,16 @@ static void rope(float *v, int n_heads, int head_dim, int pos, const float *inv_
 	}
 }
 
-/* Store k, v of tokens t0..t1-1 of the batch for kv heads h0..h1-1 in the cache of `layer`,
- * token t at position pos + t. */
-static void kv_store(const sl_config *c, sl_state *s, int layer, int t0, int t1, int h0, int h1,
-		     int pos)
+/* Store k, v of the batch's n tokens for kv heads h0..h1-1 in the cache of `layer`, token t
+ * at position pos + t. */
+static void kv_store(const sl_config *c, sl_state *s, int layer, int n, int h0, int h1, int pos)
 {
 	const sl_kv_layout kl = kv_layout(c, s);
 	size_t hd = (size_t)c->head_dim, kv_dim = (size_t)c->n_kv_heads * hd;
 	size_t layer_at = (size_t)layer * sl_kv_bytes(&kl);
 
 	for (int h = h0; h < h1; h++)
-		for (size_t t = (size_t)t0; t < (size_t)t1; t++)
+		for (size_t t = 0; t < (size_t)n; t++)
 			sl_kv_put(&kl, (char *)s->k_cache + layer_at, (char *)s->v_cache + layer_at,
 				  pos + (int)t, h, s->k + t * kv_dim + (size_t)h * hd,
 				  s->v + t * kv_dim + (size_t)h * hd);
@@ -601,13 +600,13 @@ int sl_forward_embed(const sl_model *m, sl_state *s, const int32_t *tokens, int 
 /*
  * The element-wise steps of a layer, split across the pool: by token for the norms, the
  * rotary embedding and the residual sums, by pieces of SILU_PIECE values for SiLU (so that
- * one token's 8192 also go to every thread), and by kv head for a batch's cache stores: a
- * cache block holds SL_ATTN_BLOCK positions side by side, so stores by token had both
- * threads writing the same cache lines (2.5% of a prompt's time, perf).  Each value is
- * computed by the same operations whichever thread takes it.
+ * one token's 8192 also go to every thread), and by kv head for the cache: a cache block
+ * holds SL_ATTN_BLOCK positions side by side, so stores by token had both threads writing
+ * the same cache lines (bench/NOTES.md); one token's stores are one task, run in the
+ * calling thread.  Each value is computed by the same operations whichever thread takes it.
  */
 #define SILU_PIECE 1024
-enum { STEP_NORM_ATTN, STEP_ROPE_KV, STEP_KV, STEP_ADD_NORM_FFN, STEP_SILU, STEP_ADD };
+enum { STEP_NORM_ATTN, STEP_ROPE, STEP_KV, STEP_ADD_NORM_FFN, STEP_SILU, STEP_ADD };
 typedef struct {
 	int step;
 	const sl_config *c;
@@ -622,25 +621,23 @@ static void step_task(void *arg, int task, int n_tasks)
 	const sl_config *c = j->c;
 	sl_state *s = j->s;
 	const int dim = c->dim, hd = c->head_dim;
-	const size_t t = (size_t)task; /* a token, or for SiLU a piece, for the cache a head */
+	const size_t t = (size_t)task; /* a token, or for SiLU a piece, for the cache kv heads */
 	/* token t's rows (not formed for SiLU and the cache, whose tasks are not tokens) */
 	const int by_token = j->step != STEP_SILU && j->step != STEP_KV;
 	float *x = by_token ? s->x + t * dim : NULL;
 	float *xb = by_token ? s->xb + t * dim : NULL;
 
-	(void)n_tasks;
 	switch (j->step) {
 	case STEP_NORM_ATTN: /* hidden_states = self.input_layernorm(hidden_states) */
 		rmsnorm(xb, x, &j->L->attn_norm, dim, c->eps);
 		break;
-	case STEP_ROPE_KV: /* apply_rotary_pos_emb(q, k, cos, sin); past_key_value.update(k, v) */
+	case STEP_ROPE: /* apply_rotary_pos_emb(q, k, cos, sin) */
 		rope(s->q + t * c->n_heads * hd, c->n_heads, hd, j->pos + task, s->rope_inv_freq);
 		rope(s->k + t * c->n_kv_heads * hd, c->n_kv_heads, hd, j->pos + task, s->rope_inv_freq);
-		if (j->n == 1) /* one token: no STEP_KV, whose pool job would cost more than it */
-			kv_store(c, s, j->l, 0, 1, 0, c->n_kv_heads, j->pos);
 		break;
-	case STEP_KV: /* task: a kv head, all the batch's tokens */
-		kv_store(c, s, j->l, 0, j->n, task, task + 1, j->pos);
+	case STEP_KV: /* past_key_value.update(k, v): the task's kv heads, all the batch's tokens */
+		kv_store(c, s, j->l, j->n, task * c->n_kv_heads / n_tasks,
+			 (task + 1) * c->n_kv_heads / n_tasks, j->pos);
 		break;
 	case STEP_ADD_NORM_FFN: /* residual + attn_output; self.post_attention_layernorm */
 		for (int i = 0; i < dim; i++)
@@ -666,7 +663,7 @@ static void layer_steps(sl_pool *pool, layer_step *j, int step)
 
 	j->step = step;
 	int n_tasks = step == STEP_SILU ? (int)((n_silu + SILU_PIECE - 1) / SILU_PIECE)
-		    : step == STEP_KV ? j->c->n_kv_heads : j->n;
+		    : step == STEP_KV ? (j->n == 1 ? 1 : j->c->n_kv_heads) : j->n;
 	sl_pool_run(pool, n_tasks, step_task, j);
 }
 
@@ -686,9 +683,8 @@ static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer
 	matmuls(pool, s, qkv, qkv_y, 3, xb, n);
 
 	/* apply_rotary_pos_emb(q, k, cos, sin); past_key_value.update(k, v, layer_idx) */
-	layer_steps(pool, &j, STEP_ROPE_KV);
-	if (n > 1)
-		layer_steps(pool, &j, STEP_KV);
+	layer_steps(pool, &j, STEP_ROPE);
+	layer_steps(pool, &j, STEP_KV);
 
 	/* attn_output = eager_attention_forward(...): the heads in parallel (sl_attn.h) */
 	const sl_kv_layout kl = kv_layout(c, s);
