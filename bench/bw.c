@@ -22,19 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 typedef struct {
 	const uint64_t *p;
 	size_t n;
 	int ahead;     /* ask for the bytes 8 KiB ahead */
 	uint64_t sum;
 } slice;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void *reader(void *v)
 {

@@ -16,15 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "sl_kernels.h"
 #include "sl_types.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /*
  * Best seconds per call over repeated runs of about 1 s in total: on a shared VM a core can

@@ -13,8 +13,8 @@
  * time at depth.
  *
  * Prints one line:  pppair <threads> <rounds> <median ratio> <min> <max> <median pp128
- * tok/s> <median long prompt tok/s> <prompt ids>.  The ids are bench/common.sh's:
- * pseudo-random below 40000 (and the vocabulary's size).
+ * tok/s> <median long prompt tok/s> <prompt ids>.  The ids are pseudo-random below 40000
+ * (and the vocabulary's size), as bench/common.sh's are, though not the same ones.
  * Usage: pppair [-t threads] [-n rounds] [-p prompt ids: 256..8192, a multiple of 128]
  *        model.gguf    (SL_KERNELS picks the kernel set)
  */
@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "sl_err.h"
 #include "sl_model.h"
 #include "sl_pool.h"
@@ -34,25 +35,6 @@
 
 #define BATCH 128     /* sl_session's default batch */
 #define MAX_IDS 8192
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* seconds for batch b of the prompt (its ids, at its positions) */
 static double batch(const sl_model *m, sl_state *s, sl_pool *pool, const int32_t *ids, int b)
@@ -101,7 +83,7 @@ usage:
 		fprintf(stderr, "pppair: out of memory\n");
 		return 1;
 	}
-	/* the ids of bench/common.sh's ids(): below 40000, or the vocabulary if it is smaller */
+	/* pseudo-random ids below 40000 (inside SmolLM's vocabulary), and below a smaller one's */
 	srand(1);
 	for (int i = 0; i < n_ids; i++)
 		ids[i] = (int32_t)((double)rand() / ((double)RAND_MAX + 1) * 40000) % m->cfg.n_vocab;

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "sl_err.h"
 #include "sl_map.h"
 #include "sl_model.h"
@@ -32,13 +33,6 @@
 #include "sl_types.h"
 
 #define CTX 129 /* positions: the warm-up token's and tg128's */
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 typedef struct {
 	const uint64_t *p;
@@ -61,18 +55,6 @@ static void read_task(void *arg, int task, int n_tasks)
 		d += p[i + 3] + p[i + 7];
 	}
 	j->sums[task % 1024] = a + b + c + d;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv)
