@@ -11,7 +11,9 @@
  * a token reads (sl_model_weight_bytes); its fraction is the token's rate ÷ that bound.
  *
  * Prints one line:  tgpair <threads> <pairs> <median fraction> <min> <max> <median tok/s>
- * <median bound tok/s>; with TGPAIR_EACH set, each pair's token and bound on stderr.
+ * <median bound tok/s>; with TGPAIR_EACH set, each pair's token and bound on stderr; with
+ * TGPAIR_STEPS set, the share of the tokens' time each step of the forward pass took
+ * (sl_state.times) on stderr.
  * The tokens are at positions 1..128 (tg128's), in turn if there are more pairs.
  * Usage: tgpair [-t threads] [-n pairs] model.gguf    (SL_KERNELS picks the kernel set)
  */
@@ -110,6 +112,9 @@ usage:
 		}
 		sl_pool_run(pool, read_tasks, read_task, &rj);
 	}
+	sl_step_times steps = { { 0 } };
+	if (getenv("TGPAIR_STEPS"))
+		s->times = &steps;
 	for (int i = 0; i < pairs; i++) {
 		double t_tok = 0, t_read = 0;
 		for (int k = 0; k < 2; k++) {
@@ -134,6 +139,15 @@ usage:
 	double mf = median(frac, pairs), lo = frac[0], hi = frac[pairs - 1]; /* median sorted it */
 	printf("tgpair %d %d %.3f %.3f %.3f %.1f %.1f\n", threads, pairs, mf, lo, hi, median(tok, pairs),
 	       median(bound, pairs));
+	if (s->times) {
+		double all = 0;
+		for (int i = 0; i < SL_N_STEPS; i++)
+			all += steps.s[i];
+		fprintf(stderr, "tgpair steps:");
+		for (int i = 0; i < SL_N_STEPS; i++)
+			fprintf(stderr, " %s %.2f%%", sl_step_name(i), 100 * steps.s[i] / all);
+		fputc('\n', stderr);
+	}
 	uint64_t sum = 0;
 	for (int i = 0; i < 1024; i++)
 		sum += rj.sums[i];

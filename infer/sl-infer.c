@@ -137,6 +137,7 @@ static void load(run *r)
 		p->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	p->on_logits = r->logits_fp ? on_logits : NULL;
 	p->ctx = r;
+	p->step_times = o->stats;
 	r->ss = sl_session_new(r->m, p);
 	if (!r->ss)
 		sl_die_lib();
@@ -201,6 +202,23 @@ static sl_stop generate(run *r)
 	return why;
 }
 
+/* "what, time by step: embed 0.0 ms (0.0%), ..., head 3.1 ms (1.4%)": every step, in order */
+static void print_steps(const char *what, const sl_step_times *t)
+{
+	char line[1024];
+	double all = 0;
+	int n = 0;
+
+	for (int i = 0; i < SL_N_STEPS; i++)
+		all += t->s[i];
+	if (all <= 0)
+		return;
+	for (int i = 0; i < SL_N_STEPS && n < (int)sizeof line; i++)
+		n += snprintf(line + n, sizeof line - (size_t)n, "%s%s %.1f ms (%.1f%%)", i ? ", " : "",
+			      sl_step_name(i), t->s[i] * 1e3, 100 * t->s[i] / all);
+	sl_warn("%s, time by step: %s", what, line);
+}
+
 static void print_stats(const run *r)
 {
 	sl_session_info i = sl_session_get_info(r->ss);
@@ -215,6 +233,10 @@ static void print_stats(const run *r)
 		sl_warn("first id after %.1f ms", i.first_s * 1e3);
 	sl_warn("generated %lld ids in %.1f ms (%.1f ids/s)", i.n_generated, i.gen_s * 1e3,
 		i.gen_s > 0 && i.n_generated > 0 ? i.n_generated / i.gen_s : 0);
+	if (i.feed_steps)
+		print_steps(r->o.score ? "scoring" : "prompt", i.feed_steps);
+	if (i.gen_steps)
+		print_steps("generation", i.gen_steps);
 	sl_warn("peak RSS %.1f MiB", sl_peak_rss() / 1048576.0);
 	if (sl_stream_get_stats(r->m->prov, &st) == 0)
 		sl_warn("memory: %.1f MiB resident (pinned %.1f, %d layers %.1f, buffers %.1f), %.1f MiB "

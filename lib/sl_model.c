@@ -20,6 +20,7 @@
 #include "sl_model.h"
 #include "sl_provider_chunk.h"
 #include "sl_quant.h"
+#include "sl_sys.h"
 #include "sl_types.h"
 
 /* Bounds that keep every size below in int/size_t range with room to spare. */
@@ -570,6 +571,31 @@ static void matmuls(sl_pool *pool, const sl_state *s, const sl_weight *const *w,
 
 /* ==== the forward pass ==== */
 
+const char *sl_step_name(int step)
+{
+	static const char *const names[SL_N_STEPS] = {
+		"embed", "attn_norm", "qkv", "rope", "kv", "attention", "o",
+		"ffn_norm", "gate_up", "silu", "down", "residual", "head",
+	};
+	return step >= 0 && step < SL_N_STEPS ? names[step] : NULL;
+}
+
+/* The clock for sl_state.times, read only when they are kept. */
+static double step_clock(const sl_state *s)
+{
+	return s->times ? sl_time_now() : 0;
+}
+
+/* Step `step` ended: its time since *t is added, and *t is now. */
+static void step_done(sl_state *s, int step, double *t)
+{
+	if (s->times) {
+		double now = sl_time_now();
+		s->times->s[step] += now - *t;
+		*t = now;
+	}
+}
+
 static int embed(const sl_model *m, sl_state *s, const int32_t *tokens, int n, int pos, int all_logits)
 {
 	const sl_config *c = &m->cfg;
@@ -585,10 +611,12 @@ static int embed(const sl_model *m, sl_state *s, const int32_t *tokens, int n, i
 			return sl_seterr("forward: id %d >= vocab %d", tokens[t], c->n_vocab);
 
 	/* inputs_embeds = self.embed_tokens(input_ids) */
+	double t0 = step_clock(s);
 	for (int t = 0; t < n; t++)
 		sl_dequant_row(m->tok_embd.type,
 			       (const char *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes,
 			       s->x + (size_t)t * c->dim, (uint64_t)c->dim);
+	step_done(s, SL_STEP_EMBED, &t0);
 	return 0;
 }
 
@@ -606,7 +634,6 @@ int sl_forward_embed(const sl_model *m, sl_state *s, const int32_t *tokens, int 
  * calling thread.  Each value is computed by the same operations whichever thread takes it.
  */
 #define SILU_PIECE 1024
-enum { STEP_NORM_ATTN, STEP_ROPE, STEP_KV, STEP_ADD_NORM_FFN, STEP_SILU, STEP_ADD };
 typedef struct {
 	int step;
 	const sl_config *c;
@@ -623,48 +650,49 @@ static void step_task(void *arg, int task, int n_tasks)
 	const int dim = c->dim, hd = c->head_dim;
 	const size_t t = (size_t)task; /* a token, or for SiLU a piece, for the cache kv heads */
 	/* token t's rows (not formed for SiLU and the cache, whose tasks are not tokens) */
-	const int by_token = j->step != STEP_SILU && j->step != STEP_KV;
+	const int by_token = j->step != SL_STEP_SILU && j->step != SL_STEP_KV;
 	float *x = by_token ? s->x + t * dim : NULL;
 	float *xb = by_token ? s->xb + t * dim : NULL;
 
 	switch (j->step) {
-	case STEP_NORM_ATTN: /* hidden_states = self.input_layernorm(hidden_states) */
+	case SL_STEP_ATTN_NORM: /* hidden_states = self.input_layernorm(hidden_states) */
 		rmsnorm(xb, x, &j->L->attn_norm, dim, c->eps);
 		break;
-	case STEP_ROPE: /* apply_rotary_pos_emb(q, k, cos, sin) */
+	case SL_STEP_ROPE: /* apply_rotary_pos_emb(q, k, cos, sin) */
 		rope(s->q + t * c->n_heads * hd, c->n_heads, hd, j->pos + task, s->rope_inv_freq);
 		rope(s->k + t * c->n_kv_heads * hd, c->n_kv_heads, hd, j->pos + task, s->rope_inv_freq);
 		break;
-	case STEP_KV: /* past_key_value.update(k, v): the task's kv heads, all the batch's tokens */
+	case SL_STEP_KV: /* past_key_value.update(k, v): the task's kv heads, all the batch's tokens */
 		kv_store(c, s, j->l, j->n, task * c->n_kv_heads / n_tasks,
 			 (task + 1) * c->n_kv_heads / n_tasks, j->pos);
 		break;
-	case STEP_ADD_NORM_FFN: /* residual + attn_output; self.post_attention_layernorm */
+	case SL_STEP_FFN_NORM: /* residual + attn_output; self.post_attention_layernorm */
 		for (int i = 0; i < dim; i++)
 			x[i] += xb[i];
 		rmsnorm(xb, x, &j->L->ffn_norm, dim, c->eps);
 		break;
-	case STEP_SILU: { /* act_fn(gate_proj(x)) * up_proj(x), act_fn = SiLU */
+	case SL_STEP_SILU: { /* act_fn(gate_proj(x)) * up_proj(x), act_fn = SiLU */
 		float *g = s->hb + t * SILU_PIECE, *u = s->hb2 + t * SILU_PIECE;
 		size_t k = (size_t)j->n * c->hidden_dim - t * SILU_PIECE;
 		sl_silu_mul(g, u, k < SILU_PIECE ? k : SILU_PIECE);
 		break;
 	}
-	case STEP_ADD: /* hidden_states = residual + hidden_states */
+	case SL_STEP_RESIDUAL: /* hidden_states = residual + hidden_states */
 		for (int i = 0; i < dim; i++)
 			x[i] += xb[i];
 		break;
 	}
 }
 
-static void layer_steps(sl_pool *pool, layer_step *j, int step)
+static void layer_steps(sl_pool *pool, layer_step *j, int step, double *t)
 {
 	const size_t n_silu = (size_t)j->n * j->c->hidden_dim;
 
 	j->step = step;
-	int n_tasks = step == STEP_SILU ? (int)((n_silu + SILU_PIECE - 1) / SILU_PIECE)
-		    : step == STEP_KV ? (j->n == 1 ? 1 : j->c->n_kv_heads) : j->n;
+	int n_tasks = step == SL_STEP_SILU ? (int)((n_silu + SILU_PIECE - 1) / SILU_PIECE)
+		    : step == SL_STEP_KV ? (j->n == 1 ? 1 : j->c->n_kv_heads) : j->n;
 	sl_pool_run(pool, n_tasks, step_task, j);
+	step_done(j->s, step, t);
 }
 
 /* LlamaDecoderLayer.forward for the batch in s->x, with the layer's weights in L. */
@@ -673,18 +701,20 @@ static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer
 {
 	float *xb = s->xb;
 	layer_step j = { 0, c, s, L, l, n, pos };
+	double t = step_clock(s);
 
 	/* hidden_states = self.input_layernorm(hidden_states) */
-	layer_steps(pool, &j, STEP_NORM_ATTN);
+	layer_steps(pool, &j, SL_STEP_ATTN_NORM, &t);
 
 	/* query_states = self.q_proj(hidden_states), and k_proj, v_proj */
 	const sl_weight *qkv[3] = { &L->wq, &L->wk, &L->wv };
 	float *qkv_y[3] = { s->q, s->k, s->v };
 	matmuls(pool, s, qkv, qkv_y, 3, xb, n);
+	step_done(s, SL_STEP_QKV, &t);
 
 	/* apply_rotary_pos_emb(q, k, cos, sin); past_key_value.update(k, v, layer_idx) */
-	layer_steps(pool, &j, STEP_ROPE);
-	layer_steps(pool, &j, STEP_KV);
+	layer_steps(pool, &j, SL_STEP_ROPE, &t);
+	layer_steps(pool, &j, SL_STEP_KV, &t);
 
 	/* attn_output = eager_attention_forward(...): the heads in parallel (sl_attn.h) */
 	const sl_kv_layout kl = kv_layout(c, s);
@@ -692,20 +722,24 @@ static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer
 	sl_attn a = { c->n_heads, kl, (const char *)s->k_cache + layer_at,
 		      (const char *)s->v_cache + layer_at, s->q, s->att_out, n, pos };
 	sl_attention(pool, &a, &s->att);
+	step_done(s, SL_STEP_ATTENTION, &t);
 
 	/* attn_output = self.o_proj(attn_output); residual + attn_output; post_attention_layernorm */
 	matmul(pool, s, &L->wo, s->att_out, n, xb);
-	layer_steps(pool, &j, STEP_ADD_NORM_FFN);
+	step_done(s, SL_STEP_O, &t);
+	layer_steps(pool, &j, SL_STEP_FFN_NORM, &t);
 
 	/* LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), act_fn = SiLU */
 	const sl_weight *gate_up[2] = { &L->w_gate, &L->w_up };
 	float *gate_up_y[2] = { s->hb, s->hb2 };
 	matmuls(pool, s, gate_up, gate_up_y, 2, xb, n);
-	layer_steps(pool, &j, STEP_SILU);
+	step_done(s, SL_STEP_GATE_UP, &t);
+	layer_steps(pool, &j, SL_STEP_SILU, &t);
 	matmul(pool, s, &L->w_down, s->hb, n, xb);
+	step_done(s, SL_STEP_DOWN, &t);
 
 	/* hidden_states = residual + hidden_states */
-	layer_steps(pool, &j, STEP_ADD);
+	layer_steps(pool, &j, SL_STEP_RESIDUAL, &t);
 }
 
 int sl_forward_layer(const sl_model *m, sl_state *s, sl_pool *pool, int l, int n, int pos)
@@ -729,6 +763,7 @@ const float *sl_forward_head(const sl_model *m, sl_state *s, sl_pool *pool, int 
 	if (all_logits && n > s->logits_rows)
 		return sl_seterr("forward: the logits of %d tokens asked for, the state holds %d rows",
 				 n, s->logits_rows), NULL;
+	double t0 = step_clock(s);
 	if (all_logits) {
 		for (int t = 0; t < n; t++)
 			rmsnorm(s->xb + (size_t)t * dim, s->x + (size_t)t * dim, &m->out_norm, dim, c->eps);
@@ -737,6 +772,7 @@ const float *sl_forward_head(const sl_model *m, sl_state *s, sl_pool *pool, int 
 		rmsnorm(s->xb, s->x + (size_t)(n - 1) * dim, &m->out_norm, dim, c->eps);
 		matmul(pool, s, &m->output, s->xb, 1, s->logits);
 	}
+	step_done(s, SL_STEP_HEAD, &t0);
 	return s->logits;
 }
 

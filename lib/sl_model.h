@@ -115,6 +115,34 @@ uint64_t sl_model_weight_bytes(const sl_model *m);
 
 /* ==== per-run state ==== */
 
+/*
+ * The steps of a forward pass, in the order they run (the layer's steps once a layer), as
+ * sl_state.times counts them: for people who want to see where a token's time goes.
+ */
+enum {
+	SL_STEP_EMBED,           /* inputs_embeds = embed_tokens(input_ids) */
+	SL_STEP_ATTN_NORM,       /* input_layernorm */
+	SL_STEP_QKV,             /* q_proj, k_proj, v_proj */
+	SL_STEP_ROPE,            /* apply_rotary_pos_emb */
+	SL_STEP_KV,              /* the KV cache store */
+	SL_STEP_ATTENTION,       /* softmax(q·kᵀ/√d)·v over the cache */
+	SL_STEP_O,               /* o_proj */
+	SL_STEP_FFN_NORM,        /* the residual sum; post_attention_layernorm */
+	SL_STEP_GATE_UP,         /* gate_proj, up_proj */
+	SL_STEP_SILU,            /* act_fn(gate)·up */
+	SL_STEP_DOWN,            /* down_proj */
+	SL_STEP_RESIDUAL,        /* the residual sum */
+	SL_STEP_HEAD,            /* norm, lm_head */
+	SL_N_STEPS
+};
+/* "embed", "attn_norm", "qkv", ..., "head"; NULL outside 0..SL_N_STEPS-1 */
+const char *sl_step_name(int step);
+/* Seconds of each step, summed over forward passes: the wall clock of the calling thread,
+ * so a step's time includes waiting for the pool's other threads to finish it. */
+typedef struct {
+	double s[SL_N_STEPS];
+} sl_step_times;
+
 typedef struct {
 	int n_ctx;               /* positions the KV cache holds */
 	int n_batch;             /* tokens per sl_forward() call at most */
@@ -137,6 +165,8 @@ typedef struct {
 	uint64_t bytes;          /* all of the above */
 	int exact;               /* 1: every product through sl_matmul_ref (weights dequantized,
 				    sums in double, activations never quantized): slow, for tests */
+	sl_step_times *times;    /* NULL (sl_state_new), or where forward passes add the time of
+				    each step: a clock read a step */
 } sl_state;
 
 /*

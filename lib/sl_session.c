@@ -27,6 +27,7 @@ struct sl_session {
 	/* sl_time_now() at: the first feed, the end of the last feed, the first id sampled, the
 	 * end of the last next/sample; and the seconds spent feeding */
 	double t_start, t_fed, t_first, t_last, feed_s;
+	sl_step_times steps[2];  /* with p.step_times: of feeding (and scoring), of generating */
 };
 
 /* A batch pays for packing each weight row once (sl_kernels_impl.h): 128 ids make that
@@ -154,6 +155,12 @@ static int run(sl_session *s)
 	return run_rows(s, 0, NULL, NULL);
 }
 
+/* The passes from here on count as feeding (0) or generating (1) in the step times. */
+static void count_steps_in(sl_session *s, int which)
+{
+	s->st->times = s->p.step_times ? &s->steps[which] : NULL;
+}
+
 static int append(sl_session *s, const int32_t *ids, int n)
 {
 	if (n > s->n_ctx - s->n_ids)
@@ -186,6 +193,7 @@ int sl_session_feed(sl_session *s, const int32_t *ids, int n)
 		return -1;
 	if (!s->t_start)
 		s->t_start = t0;
+	count_steps_in(s, 0);
 	rc = run(s);
 	s->t_fed = s->t_last = sl_time_now();
 	s->feed_s += s->t_fed - t0;
@@ -231,6 +239,7 @@ static int score_rows(sl_session *s, const int32_t *ids, int n, int from, row_fn
 		return -1;
 	if (!s->t_start)
 		s->t_start = t0;
+	count_steps_in(s, 0);
 	rc = run_rows(s, from, fn, ctx);
 	s->t_fed = s->t_last = sl_time_now();
 	s->feed_s += s->t_fed - t0;
@@ -296,6 +305,7 @@ sl_stop sl_session_next(sl_session *s)
 		return SL_STOP_LENGTH;
 	if (s->n_ids >= s->n_ctx || s->n_ids > s->st->n_ctx)
 		return SL_STOP_CONTEXT;
+	count_steps_in(s, 1);
 	if (s->n_run < s->n_ids && run(s))
 		return sl_errcode() == SL_E_PENDING ? SL_STOP_WAIT : SL_STOP_ERROR;
 	s->t_last = sl_time_now();
@@ -370,6 +380,7 @@ sl_session_info sl_session_get_info(const sl_session *s)
 {
 	sl_session_info i = { s->n_ctx, s->st->n_ctx, sl_pool_threads(s->pool), s->n_ids, s->n_gen,
 			      sl_state_bytes(s->st), s->p.seed, s->ids, s->feed_s,
-			      s->t_first ? s->t_first - s->t_start : -1, s->t_last - s->t_fed };
+			      s->t_first ? s->t_first - s->t_start : -1, s->t_last - s->t_fed,
+			      s->p.step_times ? &s->steps[0] : NULL, s->p.step_times ? &s->steps[1] : NULL };
 	return i;
 }

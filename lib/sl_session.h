@@ -40,6 +40,8 @@ typedef struct {
 	void (*on_logits)(void *ctx, const float *rows, int n_rows, int vocab);
 	void *ctx;
 	int all_logits;          /* room for the logits of a whole batch: sl_session_score needs it */
+	int step_times;          /* keep the time of each step of the forward passes
+				    (sl_session_info.feed_steps, gen_steps; sl-infer --stats) */
 } sl_session_params;
 
 sl_session_params sl_session_defaults(void);
@@ -127,6 +129,9 @@ typedef struct {
 	/* seconds: spent feeding (the prompt); from the first feed to the first id sampled (-1:
 	 * none yet); from the end of the last feed to the end of the last next/sample */
 	double feed_s, first_s, gen_s;
+	/* with step_times: the seconds of each step (sl_step_times) of the passes that fed or
+	 * scored ids, and of those that ran generated ids; NULL without */
+	const sl_step_times *feed_steps, *gen_steps;
 } sl_session_info;
 
 sl_session_info sl_session_get_info(const sl_session *s);

@@ -301,7 +301,7 @@ EOF
 	[ "$(head -n 1 "$BATS_TEST_TMPDIR/p" | cut -f2 | wc -w)" -eq 5 ]
 }
 
-@test "--stats reports load time, first id, speeds and peak RSS on stderr" {
+@test "--stats reports load time, first id, speeds, time by step and peak RSS on stderr" {
 	run --separate-stderr bash -c "echo 1 | '$INFER' --temp 0 -n 20 --stats"
 	[ "$status" -eq 0 ]
 	[ "$(echo $output | wc -w)" -eq 20 ]
@@ -310,7 +310,17 @@ EOF
 	[[ "${stderr_lines[1]}" =~ ^sl-infer:\ prompt\ 1\ ids\ in\ [0-9.]+\ ms\ \([0-9.]+\ ids/s\)$ ]]
 	[[ "${stderr_lines[2]}" =~ ^sl-infer:\ first\ id\ after\ [0-9.]+\ ms$ ]]
 	[[ "${stderr_lines[3]}" =~ ^sl-infer:\ generated\ 20\ ids\ in\ [0-9.]+\ ms\ \([0-9.]+\ ids/s\)$ ]]
-	[[ "${stderr_lines[4]}" =~ ^sl-infer:\ peak\ RSS\ [0-9.]+\ MiB$ ]]
+	# every step of a forward pass in order, its time and its share, the shares adding up to 100
+	steps="embed attn_norm qkv rope kv attention o ffn_norm gate_up silu down residual head"
+	for k in 4 5; do
+		what=$([ $k = 4 ] && echo prompt || echo generation)
+		[[ "${stderr_lines[$k]}" == "sl-infer: $what, time by step: "* ]]
+		list=${stderr_lines[$k]#*time by step: }
+		[ "$(echo "$list" | tr ',' '\n' | awk '{ printf "%s ", $1 }')" = "$steps " ]
+		echo "$list" | tr ',' '\n' | awk '$3 != "ms" || $2 !~ /^[0-9]+\.[0-9]$/ || $4 !~ /^\([0-9]+\.[0-9]%\)$/ { bad = 1 }
+			{ gsub(/[(%)]/, "", $4); s += $4 } END { exit bad || !(s > 99.3 && s < 100.7) }'
+	done
+	[[ "${stderr_lines[6]}" =~ ^sl-infer:\ peak\ RSS\ [0-9.]+\ MiB$ ]]
 }
 
 @test "-h prints the usage on stdout and -V the version" {

@@ -23,7 +23,9 @@
 #include "sl_model.h"
 #include "sl_pool.h"
 #include "sl_sample.h"
+#include "sl_session.h"
 #include "sl_stream.h"
+#include "sl_sys.h"
 #include "sl_types.h"
 
 typedef struct {
@@ -285,6 +287,98 @@ static void test_forward(int tied)
 	sl_model_close(m);
 }
 
+/* sum of a step-time table */
+static double steps_sum(const sl_step_times *t)
+{
+	double all = 0;
+	for (int i = 0; i < SL_N_STEPS; i++)
+		all += t->s[i];
+	return all;
+}
+
+/*
+ * sl_state.times: every step of a pass adds its time (none is left out or counted twice:
+ * together they are the pass's time, within the clock reads between them), and keeping
+ * them changes no logit.  Then the session's two tables, one for feeding, one for
+ * generating.
+ */
+static void test_step_times(void)
+{
+	spec sp = base_spec();
+	sl_model *m;
+	const char *seen[SL_N_STEPS];
+
+	for (int i = 0; i < SL_N_STEPS; i++) {
+		seen[i] = sl_step_name(i);
+		CHECK_MSG(seen[i] && *seen[i], "step %d has no name", i);
+		for (int k = 0; seen[i] && k < i; k++)
+			CHECK_MSG(!seen[k] || strcmp(seen[k], seen[i]) != 0, "steps %d and %d are both %s", k, i, seen[i]);
+	}
+	CHECK(sl_step_name(-1) == NULL && sl_step_name(SL_N_STEPS) == NULL);
+
+	CHECK(write_model(&sp) == 0);
+	m = sl_model_open(path, 0);
+	CHECK_MSG(m != NULL, "%s", sl_error());
+	if (!m)
+		return;
+	int V = m->cfg.n_vocab;
+	sl_state *plain = sl_state_new(m, NT, 5, SL_F16, 0), *timed = sl_state_new(m, NT, 5, SL_F16, 0);
+	sl_pool *pool = sl_pool_new(2);
+	sl_step_times t = { { 0 } };
+	CHECK(plain && timed && pool);
+	if (!plain || !timed || !pool)
+		goto done;
+	timed->times = &t;
+	for (int pos = 0, n = 5; pos + n <= NT; pos += n, n = 1) { /* a batch, then one at a time */
+		const float *a = sl_forward(m, plain, pool, toks + pos, n, pos, 0);
+		float want[64];
+		CHECK(a != NULL && V <= 64);
+		if (!a || V > 64)
+			break;
+		memcpy(want, a, (size_t)V * sizeof *want);
+		double before = steps_sum(&t), t0 = sl_time_now();
+		const float *b = sl_forward(m, timed, pool, toks + pos, n, pos, 0);
+		double wall = sl_time_now() - t0;
+		CHECK(b != NULL && memcmp(want, b, (size_t)V * sizeof *b) == 0);
+		CHECK_MSG(steps_sum(&t) - before <= wall && steps_sum(&t) - before > 0.5 * wall,
+			  "the steps took %g s of a pass of %g s", steps_sum(&t) - before, wall);
+	}
+	for (int i = 0; i < SL_N_STEPS; i++)
+		CHECK_MSG(t.s[i] > 0, "step %s took no time", sl_step_name(i));
+
+	/* a session keeps two tables when asked, none otherwise */
+	sl_session_params p = sl_session_defaults();
+	p.n_ctx = 16;
+	p.threads = 2;
+	p.seed = 1;
+	sl_session *plain_s = sl_session_new(m, &p);
+	p.step_times = 1;
+	sl_session *ss = sl_session_new(m, &p);
+	CHECK(plain_s && ss);
+	if (plain_s && ss) {
+		int32_t id;
+		CHECK(sl_session_feed(plain_s, toks, 3) == 0);
+		CHECK(sl_session_get_info(plain_s).feed_steps == NULL && sl_session_get_info(plain_s).gen_steps == NULL);
+		CHECK(sl_session_feed(ss, toks, 3) == 0);
+		sl_session_info i = sl_session_get_info(ss);
+		CHECK(i.feed_steps && i.gen_steps);
+		if (i.feed_steps && i.gen_steps) {
+			double fed = steps_sum(i.feed_steps);
+			CHECK(fed > 0 && steps_sum(i.gen_steps) == 0);
+			CHECK(sl_session_step(ss, &id) == SL_STOP_NONE); /* the fed ids' logits: no pass */
+			CHECK(sl_session_step(ss, &id) == SL_STOP_NONE); /* runs the sampled id */
+			CHECK(steps_sum(i.feed_steps) == fed && steps_sum(i.gen_steps) > 0);
+		}
+	}
+	sl_session_free(plain_s);
+	sl_session_free(ss);
+done:
+	sl_pool_free(pool);
+	sl_state_free(plain);
+	sl_state_free(timed);
+	sl_model_close(m);
+}
+
 /*
  * A provider that holds one layer at a time: acquire copies the layer's matrices from the
  * inner (mapped) provider into one slot, release poisons the slot.  If sl_forward read a
@@ -533,6 +627,7 @@ int main(void)
 	test_forward(0);
 	test_forward(1);
 	test_zero_layers();
+	test_step_times();
 	test_providers();
 	test_stream();
 	unlink(path);
