@@ -400,8 +400,8 @@ static void test_stories(void)
 	char *text = slurp(TINYSTORIES, &tn);
 	if (text) {
 		check_streaming(t, text, 50000, 9, "stories260K, pieces of 1-9 bytes");
-		int32_t *a, *b;
-		size_t na, nb;
+		int32_t *a = NULL, *b = NULL;
+		size_t na = 0, nb = 0;
 		CHECK(sl_tok_encode(t, text, tn, 0, &a, &na) == 0 && sl_tok_encode(g, text, tn, 0, &b, &nb) == 0);
 		CHECK(na == 100708 && nb == na && !memcmp(a, b, na * sizeof *a)); /* SOURCE.md: 100,708 ids */
 		char *back = sl_tok_decode(t, a, na, 1, &len);

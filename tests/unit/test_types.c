@@ -25,7 +25,6 @@ __attribute__((target("f16c"))) static float hw_f16_to_f32(uint16_t h)
 {
 	return _cvtsh_ss(h);
 }
-#endif
 
 static float frombits(uint32_t b)
 {
@@ -33,6 +32,7 @@ static float frombits(uint32_t b)
 	memcpy(&f, &b, 4);
 	return f;
 }
+#endif
 
 static void test_f16(void)
 {
