@@ -221,7 +221,24 @@ typedef struct {
 	const sl_attn *a;
 	sl_attn_scratch *sc;
 	int heads_per_task;   /* 1, or all the query heads of a KV head */
+	int store;            /* each task stores its KV head's k_new, v_new first */
 } attn_job;
+
+/* Store the batch's keys and values of KV head h (sl_attn.k_new, v_new). */
+static void store_new(const sl_attn *a, int h)
+{
+	const size_t hd = (size_t)a->layout.head_dim, kv_dim = (size_t)a->layout.n_kv_heads * hd;
+
+	for (size_t t = 0; t < (size_t)a->n; t++)
+		sl_kv_put(&a->layout, a->k, a->v, a->pos + (int)t, h, a->k_new + t * kv_dim + (size_t)h * hd,
+			  a->v_new + t * kv_dim + (size_t)h * hd);
+}
+
+static void store_task(void *arg, int task, int n_tasks)
+{
+	(void)n_tasks;
+	store_new(((const attn_job *)arg)->a, task);
+}
 
 /*
  * Query heads h0..h1-1 (all reading one KV head) for tokens t0..t1-1 of the batch.
@@ -307,6 +324,8 @@ static void attn_task(void *arg, int task, int n_tasks)
 	int h0 = task * j->heads_per_task, step = j->sc->rows, n = j->a->n;
 
 	(void)n_tasks;
+	if (j->store) /* the task's query heads read one KV head */
+		store_new(j->a, h0 / (j->a->n_heads / j->a->layout.n_kv_heads));
 	for (int t0 = 0; t0 < n; t0 += step)
 		attn_rows(j, h0, h0 + j->heads_per_task, t0, t0 + step < n ? t0 + step : n);
 }
@@ -317,8 +336,15 @@ void sl_attention(sl_pool *pool, const sl_attn *a, sl_attn_scratch *sc)
 	 * it: then one task serves all the query heads of a KV head, if there are enough KV
 	 * heads to keep the threads busy.  The split does not change a bit of the result. */
 	int n_kv = a->layout.n_kv_heads, n_rep = a->n_heads / n_kv;
-	attn_job job = { a, sc, a->n == 1 && n_kv >= sl_pool_threads(pool) ? n_rep : 1 };
+	attn_job job = { a, sc, a->n == 1 && n_kv >= sl_pool_threads(pool) ? n_rep : 1, 0 };
 
+	/* Tasks by KV head store their own head (a token's keys are a cache line a value, all
+	 * evicted by the weights since the last token); else the heads are stored first, a task
+	 * each (a block holds SL_ATTN_BLOCK positions side by side: not by token). */
+	if (a->k_new && job.heads_per_task == n_rep)
+		job.store = 1;
+	else if (a->k_new)
+		sl_pool_run(pool, n_kv, store_task, &job);
 	sl_pool_run(pool, a->n_heads / job.heads_per_task, attn_task, &job);
 }
 
@@ -335,6 +361,8 @@ int sl_attention_ref(const sl_attn *a)
 		free(w); free(k); free(v);
 		return sl_seterr("out of memory");
 	}
+	for (int h = 0; a->k_new && h < n_kv; h++)
+		store_new(a, h);
 	/* the cache as f32, each row by the format's own definition (sl_types.h) */
 	for (int p = 0; p < n_ctx; p++)
 		for (int h = 0; h < n_kv; h++)

@@ -9,9 +9,12 @@
  * sl_attention() is the fast one: the cache is read in blocks of positions converted once to
  * f32 for the whole batch, heads in parallel, and both products (q·kᵀ, weights·v) of a block
  * run on the kernel set's float micro-kernels (sl_gemm_f32_nn); for one token, an F16 cache
- * goes into them as it is, converted as read (sl_gemm_f16_nn).  sl_attention_ref() is the
- * specification: one token and one head at a time, sums in double.  test_attn checks one
- * against the other.
+ * goes into them as it is, converted as read (sl_gemm_f16_nn).  It stores the batch's own
+ * keys and values (k_new, v_new) too, each KV head's in the task that then reads them
+ * where tasks are by KV head (one token, or no grouped query heads), so that the lines
+ * just written are read from that core's cache; by KV head first otherwise.
+ * sl_attention_ref() is the specification: one token and one head at a time, sums in
+ * double.  test_attn checks one against the other.
  */
 #ifndef SL_ATTN_H
 #define SL_ATTN_H
@@ -64,10 +67,13 @@ void sl_kv_get(const sl_kv_layout *l, const void *k_cache, const void *v_cache, 
 typedef struct {
 	int n_heads;
 	sl_kv_layout layout;     /* the cache's type, KV heads and head_dim */
-	const void *k, *v;       /* this layer's cache */
+	void *k, *v;             /* this layer's cache (written only to store k_new, v_new) */
 	const float *q;          /* [n][n_heads*head_dim]: tokens at positions pos..pos+n-1 */
 	float *out;              /* [n][n_heads*head_dim] */
 	int n, pos;
+	/* NULL, or the batch's own keys and values, [n][n_kv_heads*head_dim], which are stored
+	 * in the cache at positions pos..pos+n-1 (sl_kv_put) before they are read */
+	const float *k_new, *v_new;
 } sl_attn;
 
 /* Working memory of sl_attention(), for batches of up to n_batch tokens and n_ctx positions. */
@@ -88,7 +94,8 @@ uint64_t sl_attn_scratch_bytes(const sl_attn_scratch *sc, int n_heads, int head_
 /* pos + n <= sc->n_ctx.  pool may be NULL; the result does not depend on it. */
 void sl_attention(sl_pool *pool, const sl_attn *a, sl_attn_scratch *sc);
 
-/* The reference.  0, or -1 with sl_error on out of memory. */
+/* The reference (it stores k_new, v_new first, like sl_attention).  0, or -1 with sl_error
+ * on out of memory. */
 int sl_attention_ref(const sl_attn *a);
 
 #endif

@@ -527,21 +527,6 @@ static void rope(float *v, int n_heads, int head_dim, int pos, const float *inv_
 	}
 }
 
-/* Store k, v of the batch's n tokens for kv heads h0..h1-1 in the cache of `layer`, token t
- * at position pos + t. */
-static void kv_store(const sl_config *c, sl_state *s, int layer, int n, int h0, int h1, int pos)
-{
-	const sl_kv_layout kl = kv_layout(c, s);
-	size_t hd = (size_t)c->head_dim, kv_dim = (size_t)c->n_kv_heads * hd;
-	size_t layer_at = (size_t)layer * sl_kv_bytes(&kl);
-
-	for (int h = h0; h < h1; h++)
-		for (size_t t = 0; t < (size_t)n; t++)
-			sl_kv_put(&kl, (char *)s->k_cache + layer_at, (char *)s->v_cache + layer_at,
-				  pos + (int)t, h, s->k + t * kv_dim + (size_t)h * hd,
-				  s->v + t * kv_dim + (size_t)h * hd);
-}
-
 static void matmul(sl_pool *pool, const sl_state *s, const sl_weight *w, const float *x, int n, float *y)
 {
 	if (s->exact)
@@ -574,7 +559,7 @@ static void matmuls(sl_pool *pool, const sl_state *s, const sl_weight *const *w,
 const char *sl_step_name(int step)
 {
 	static const char *const names[SL_N_STEPS] = {
-		"embed", "attn_norm", "qkv", "rope", "kv", "attention", "o",
+		"embed", "attn_norm", "qkv", "rope", "attention", "o",
 		"ffn_norm", "gate_up", "silu", "down", "residual", "head",
 	};
 	return step >= 0 && step < SL_N_STEPS ? names[step] : NULL;
@@ -628,10 +613,8 @@ int sl_forward_embed(const sl_model *m, sl_state *s, const int32_t *tokens, int 
 /*
  * The element-wise steps of a layer, split across the pool: by token for the norms, the
  * rotary embedding and the residual sums, by pieces of SILU_PIECE values for SiLU (so that
- * one token's 8192 also go to every thread), and by kv head for the cache: a cache block
- * holds SL_ATTN_BLOCK positions side by side, so stores by token had both threads writing
- * the same cache lines (bench/NOTES.md); one token's stores are one task, run in the
- * calling thread.  Each value is computed by the same operations whichever thread takes it.
+ * one token's 8192 also go to every thread).  Each value is computed by the same
+ * operations whichever thread takes it.
  */
 #define SILU_PIECE 1024
 typedef struct {
@@ -639,7 +622,7 @@ typedef struct {
 	const sl_config *c;
 	sl_state *s;
 	const sl_layer *L;
-	int l, n, pos;
+	int n, pos;
 } layer_step;
 
 static void step_task(void *arg, int task, int n_tasks)
@@ -648,9 +631,10 @@ static void step_task(void *arg, int task, int n_tasks)
 	const sl_config *c = j->c;
 	sl_state *s = j->s;
 	const int dim = c->dim, hd = c->head_dim;
-	const size_t t = (size_t)task; /* a token, or for SiLU a piece, for the cache kv heads */
-	/* token t's rows (not formed for SiLU and the cache, whose tasks are not tokens) */
-	const int by_token = j->step != SL_STEP_SILU && j->step != SL_STEP_KV;
+	const size_t t = (size_t)task; /* a token, or for SiLU a piece */
+	(void)n_tasks;
+	/* token t's rows (not formed for SiLU, whose tasks are not tokens) */
+	const int by_token = j->step != SL_STEP_SILU;
 	float *x = by_token ? s->x + t * dim : NULL;
 	float *xb = by_token ? s->xb + t * dim : NULL;
 
@@ -661,10 +645,6 @@ static void step_task(void *arg, int task, int n_tasks)
 	case SL_STEP_ROPE: /* apply_rotary_pos_emb(q, k, cos, sin) */
 		rope(s->q + t * c->n_heads * hd, c->n_heads, hd, j->pos + task, s->rope_inv_freq);
 		rope(s->k + t * c->n_kv_heads * hd, c->n_kv_heads, hd, j->pos + task, s->rope_inv_freq);
-		break;
-	case SL_STEP_KV: /* past_key_value.update(k, v): the task's kv heads, all the batch's tokens */
-		kv_store(c, s, j->l, j->n, task * c->n_kv_heads / n_tasks,
-			 (task + 1) * c->n_kv_heads / n_tasks, j->pos);
 		break;
 	case SL_STEP_FFN_NORM: /* residual + attn_output; self.post_attention_layernorm */
 		for (int i = 0; i < dim; i++)
@@ -689,8 +669,7 @@ static void layer_steps(sl_pool *pool, layer_step *j, int step, double *t)
 	const size_t n_silu = (size_t)j->n * j->c->hidden_dim;
 
 	j->step = step;
-	int n_tasks = step == SL_STEP_SILU ? (int)((n_silu + SILU_PIECE - 1) / SILU_PIECE)
-		    : step == SL_STEP_KV ? (j->n == 1 ? 1 : j->c->n_kv_heads) : j->n;
+	int n_tasks = step == SL_STEP_SILU ? (int)((n_silu + SILU_PIECE - 1) / SILU_PIECE) : j->n;
 	sl_pool_run(pool, n_tasks, step_task, j);
 	step_done(j->s, step, t);
 }
@@ -700,7 +679,7 @@ static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer
 		  int n, int pos)
 {
 	float *xb = s->xb;
-	layer_step j = { 0, c, s, L, l, n, pos };
+	layer_step j = { 0, c, s, L, n, pos };
 	double t = step_clock(s);
 
 	/* hidden_states = self.input_layernorm(hidden_states) */
@@ -712,15 +691,15 @@ static void block(const sl_config *c, sl_state *s, sl_pool *pool, const sl_layer
 	matmuls(pool, s, qkv, qkv_y, 3, xb, n);
 	step_done(s, SL_STEP_QKV, &t);
 
-	/* apply_rotary_pos_emb(q, k, cos, sin); past_key_value.update(k, v, layer_idx) */
+	/* apply_rotary_pos_emb(q, k, cos, sin) */
 	layer_steps(pool, &j, SL_STEP_ROPE, &t);
-	layer_steps(pool, &j, SL_STEP_KV, &t);
 
-	/* attn_output = eager_attention_forward(...): the heads in parallel (sl_attn.h) */
+	/* past_key_value.update(k, v, layer_idx); attn_output = eager_attention_forward(...):
+	 * the heads in parallel, each KV head's store beside the reads of it (sl_attn.h) */
 	const sl_kv_layout kl = kv_layout(c, s);
 	size_t layer_at = (size_t)l * sl_kv_bytes(&kl);
-	sl_attn a = { c->n_heads, kl, (const char *)s->k_cache + layer_at,
-		      (const char *)s->v_cache + layer_at, s->q, s->att_out, n, pos };
+	sl_attn a = { c->n_heads, kl, (char *)s->k_cache + layer_at, (char *)s->v_cache + layer_at,
+		      s->q, s->att_out, n, pos, s->k, s->v };
 	sl_attention(pool, &a, &s->att);
 	step_done(s, SL_STEP_ATTENTION, &t);
 

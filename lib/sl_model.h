@@ -124,8 +124,7 @@ enum {
 	SL_STEP_ATTN_NORM,       /* input_layernorm */
 	SL_STEP_QKV,             /* q_proj, k_proj, v_proj */
 	SL_STEP_ROPE,            /* apply_rotary_pos_emb */
-	SL_STEP_KV,              /* the KV cache store */
-	SL_STEP_ATTENTION,       /* softmax(q·kᵀ/√d)·v over the cache */
+	SL_STEP_ATTENTION,       /* the KV cache store; softmax(q·kᵀ/√d)·v over the cache */
 	SL_STEP_O,               /* o_proj */
 	SL_STEP_FFN_NORM,        /* the residual sum; post_attention_layernorm */
 	SL_STEP_GATE_UP,         /* gate_proj, up_proj */
@@ -148,7 +147,7 @@ typedef struct {
 	int n_batch;             /* tokens per sl_forward() call at most */
 	uint32_t kv_type;        /* SL_F16 (default), SL_F32 or SL_Q8_0 */
 	void *k_cache;           /* n_layers caches of sl_kv_bytes, kv_type, laid out as sl_attn.h
-	                          * says (kv_store) */
+	                          * says (sl_attention stores them) */
 	size_t kv_bytes;         /* of each of k_cache, v_cache (sl_huge_alloc) */
 	void *v_cache;           /* same */
 	/* activations for a batch of n_batch tokens */

@@ -311,7 +311,7 @@ EOF
 	[[ "${stderr_lines[2]}" =~ ^sl-infer:\ first\ id\ after\ [0-9.]+\ ms$ ]]
 	[[ "${stderr_lines[3]}" =~ ^sl-infer:\ generated\ 20\ ids\ in\ [0-9.]+\ ms\ \([0-9.]+\ ids/s\)$ ]]
 	# every step of a forward pass in order, its time and its share, the shares adding up to 100
-	steps="embed attn_norm qkv rope kv attention o ffn_norm gate_up silu down residual head"
+	steps="embed attn_norm qkv rope attention o ffn_norm gate_up silu down residual head"
 	for k in 4 5; do
 		what=$([ $k = 4 ] && echo prompt || echo generation)
 		[[ "${stderr_lines[$k]}" == "sl-infer: $what, time by step: "* ]]

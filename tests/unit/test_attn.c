@@ -5,7 +5,7 @@
  * inside and on the edge of a block of SL_ATTN_BLOCK positions.  The cache holds what the
  * type's own quantization gives (sl_kv_put, sl_kv_get), positions never stored are never
  * read, and neither the thread count nor batching (the same tokens one at a time) changes
- * a bit.
+ * a bit, nor storing the batch's keys and values in attention (sl_attn.k_new).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -23,12 +23,14 @@ typedef struct {
 	int spare;               /* positions the cache has room for past pos + n */
 } shape;
 
-static float *attend(const shape *sh, const sl_kv_layout *l, const void *k, const void *v,
-		     const float *q, int threads, int ref)
+/* Attention over the cache k, v; with k_new, v_new, the batch's own keys and values, which
+ * it stores first. */
+static float *attend_new(const shape *sh, const sl_kv_layout *l, void *k, void *v, const float *q,
+			 int threads, int ref, const float *k_new, const float *v_new)
 {
 	int q_dim = sh->heads * sh->hd, n_ctx = sh->pos + sh->n;
 	float *out = calloc((size_t)sh->n * q_dim, sizeof *out);
-	sl_attn a = { sh->heads, *l, k, v, q, out, sh->n, sh->pos };
+	sl_attn a = { sh->heads, *l, k, v, q, out, sh->n, sh->pos, k_new, v_new };
 
 	if (ref) {
 		CHECK(sl_attention_ref(&a) == 0);
@@ -41,6 +43,46 @@ static float *attend(const shape *sh, const sl_kv_layout *l, const void *k, cons
 	sl_attn_scratch_free(&sc);
 	sl_pool_free(pool);
 	return out;
+}
+
+static float *attend(const shape *sh, const sl_kv_layout *l, const void *k, const void *v,
+		     const float *q, int threads, int ref)
+{
+	return attend_new(sh, l, (void *)k, (void *)v, q, threads, ref, NULL, NULL);
+}
+
+/*
+ * The batch's keys and values handed to attention to store (sl_attn.k_new) give the same
+ * cache, byte for byte, as storing them before, and the same result, bit for bit: with no
+ * pool, 1 or 2 threads, and in the reference.
+ */
+static void check_store(const shape *sh, const sl_kv_layout *l, const unsigned char *k,
+			const unsigned char *v, const float *kf, const float *vf, const float *q)
+{
+	size_t bytes = sl_kv_bytes(l), hd = (size_t)sh->hd, kv_dim = (size_t)sh->kv_heads * hd;
+	size_t nq = (size_t)sh->n * sh->heads * hd;
+	unsigned char *k2 = malloc(bytes), *v2 = malloc(bytes);
+	float *want = attend(sh, l, k, v, q, 1, 0), *want_ref = attend(sh, l, k, v, q, 0, 1);
+	const float *kn = kf + (size_t)sh->pos * kv_dim, *vn = vf + (size_t)sh->pos * kv_dim;
+
+	for (int threads = -1; threads <= 2; threads++) { /* -1: the reference */
+		memset(k2, 0xff, bytes);
+		memset(v2, 0xff, bytes);
+		for (int p = 0; p < sh->pos; p++)
+			for (int h = 0; h < sh->kv_heads; h++)
+				sl_kv_put(l, k2, v2, p, h, kf + (size_t)p * kv_dim + (size_t)h * hd,
+					  vf + (size_t)p * kv_dim + (size_t)h * hd);
+		float *got = attend_new(sh, l, k2, v2, q, threads < 0 ? 0 : threads, threads < 0, kn, vn);
+		CHECK_MSG(memcmp(k2, k, bytes) == 0 && memcmp(v2, v, bytes) == 0,
+			  "heads %d/%d, %d tokens at %d, %d threads: the cache attention stored differs",
+			  sh->heads, sh->kv_heads, sh->n, sh->pos, threads);
+		CHECK_MSG(memcmp(got, threads < 0 ? want_ref : want, nq * sizeof *got) == 0,
+			  "heads %d/%d, %d tokens at %d, %d threads: storing in attention changes the result",
+			  sh->heads, sh->kv_heads, sh->n, sh->pos, threads);
+		free(got);
+	}
+	free(want); free(want_ref);
+	free(k2); free(v2);
 }
 
 /* sl_attention against the reference and itself */
@@ -125,6 +167,7 @@ static void test_shape(const shape *sh, sl_rng *r)
 		  sh->kv_heads, sh->hd, sl_type_get(sh->kv)->name, "sl_quant_row then sl_dequant_row");
 	want = attend(sh, &l, k, v, q, 0, 1);
 	check_attention(sh, &l, k, v, q, want);
+	check_store(sh, &l, k, v, kf, vf, q);
 	free(want);
 	free(k); free(v); free(row);
 	free(want_k); free(want_v); free(got_k); free(got_v);
@@ -141,6 +184,7 @@ int main(void)
 		{ 6, 3, 64, 1, 130, SL_F32, 0 },   /* decoding three blocks in */
 		{ 32, 32, 64, 3, 200, SL_F16, 1800 }, /* SmolLM-1.7B's heads, in a 2048 context */
 		{ 4, 1, 8, 70, 10, SL_F16, 0 },    /* multi-query, a batch longer than a block */
+		{ 4, 1, 8, 1, 33, SL_F16, 2 },     /* multi-query decoding: fewer KV heads than threads */
 		{ 4, 2, 32, 1, 100, SL_Q8_0, 0 },  /* q8_0 cache, decoding */
 		{ 8, 4, 64, 9, 60, SL_Q8_0, 30 },  /* q8_0 cache, a batch across a block edge */
 		{ 4, 2, 128, 1, 70, SL_F16, 0 },   /* the largest head whose block is on the stack */
