@@ -224,11 +224,55 @@ typedef struct {
 	int store;            /* each task stores its KV head's k_new, v_new first */
 } attn_job;
 
+/* bytes of one key value in the cache (keys are stored by dimension, sl_attn.h) */
+static size_t key_size(const sl_kv_layout *l)
+{
+	return l->type == SL_F32 ? 4 : l->type == SL_F16 ? 2 : 1;
+}
+
+/*
+ * One token's attention touches each block of its KV head once, after the weights streamed
+ * since the last token have evicted them: the key store a line per dimension, the reads a
+ * few short runs, too short for the hardware prefetcher to follow in time.  Asking for all
+ * those lines at once lets the misses overlap (bench/NOTES.md).  The first blocks only:
+ * longer contexts are long runs, which the prefetcher does follow.
+ */
+#define WANT_BLOCKS 4
+
+static void want_key_lines(const sl_attn *a, int h)
+{
+	const sl_kv_layout *l = &a->layout;
+	const size_t row = SL_ATTN_BLOCK * key_size(l), j = (size_t)(a->pos % SL_ATTN_BLOCK) * key_size(l);
+	const char *kb = (const char *)a->k + block_at(l, a->pos, h);
+
+	for (size_t d = 0; d < (size_t)l->head_dim; d++)
+		__builtin_prefetch(kb + d * row + j, 1, 3);
+}
+
+static void want_blocks(const sl_attn *a, int h)
+{
+	const sl_kv_layout *l = &a->layout;
+	const int n_pos = a->pos + 1;
+	const size_t row = SL_ATTN_BLOCK * key_size(l);
+
+	for (int p0 = 0; p0 < n_pos && p0 < WANT_BLOCKS * SL_ATTN_BLOCK; p0 += SL_ATTN_BLOCK) {
+		const size_t pc = (size_t)(n_pos - p0 < SL_ATTN_BLOCK ? n_pos - p0 : SL_ATTN_BLOCK);
+		const char *kb = (const char *)a->k + block_at(l, p0, h), *vb = (const char *)a->v + block_at(l, p0, h);
+		for (size_t d = 0; d < (size_t)l->head_dim; d++) /* the positions' keys of each dimension */
+			for (size_t o = 0; o < pc * key_size(l); o += 64)
+				__builtin_prefetch(kb + d * row + o);
+		for (size_t o = 0; o < pc * l->slice; o += 64) /* their values */
+			__builtin_prefetch(vb + o);
+	}
+}
+
 /* Store the batch's keys and values of KV head h (sl_attn.k_new, v_new). */
 static void store_new(const sl_attn *a, int h)
 {
 	const size_t hd = (size_t)a->layout.head_dim, kv_dim = (size_t)a->layout.n_kv_heads * hd;
 
+	if (a->n == 1)
+		want_key_lines(a, h);
 	for (size_t t = 0; t < (size_t)a->n; t++)
 		sl_kv_put(&a->layout, a->k, a->v, a->pos + (int)t, h, a->k_new + t * kv_dim + (size_t)h * hd,
 			  a->v_new + t * kv_dim + (size_t)h * hd);
@@ -322,10 +366,13 @@ static void attn_task(void *arg, int task, int n_tasks)
 {
 	const attn_job *j = arg;
 	int h0 = task * j->heads_per_task, step = j->sc->rows, n = j->a->n;
+	int kvh = h0 / (j->a->n_heads / j->a->layout.n_kv_heads); /* the task's query heads read */
 
 	(void)n_tasks;
-	if (j->store) /* the task's query heads read one KV head */
-		store_new(j->a, h0 / (j->a->n_heads / j->a->layout.n_kv_heads));
+	if (n == 1)
+		want_blocks(j->a, kvh);
+	if (j->store)
+		store_new(j->a, kvh);
 	for (int t0 = 0; t0 < n; t0 += step)
 		attn_rows(j, h0, h0 + j->heads_per_task, t0, t0 + step < n ? t0 + step : n);
 }
