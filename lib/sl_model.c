@@ -442,14 +442,15 @@ sl_state *sl_state_new(const sl_model *m, int n_ctx, int n_batch, uint32_t kv_ty
 	s->logits_rows = all_logits ? n_batch : 1;
 	s->logits = malloc((size_t)s->logits_rows * c->n_vocab * sizeof(float));
 	s->rope_inv_freq = malloc((size_t)c->head_dim / 2 * sizeof(float));
+	s->rope_cs = malloc((size_t)n_batch * c->head_dim * sizeof(float));
 	if (!s->k_cache || !s->v_cache || !s->x || !s->xb || !s->q || !s->k || !s->v || !s->att_out ||
-	    !s->hb || !s->hb2 || !s->logits || !s->rope_inv_freq ||
+	    !s->hb || !s->hb2 || !s->logits || !s->rope_inv_freq || !s->rope_cs ||
 	    sl_attn_scratch_init(&s->att, c->n_heads, c->head_dim, n_ctx, n_batch)) {
 		sl_state_free(s);
 		return sl_seterr("out of memory (KV cache and activations for %d positions)", n_ctx), NULL;
 	}
 	s->bytes = 2 * s->kv_bytes + sizeof(float) *
-		   ((size_t)n_batch * (2 * c->dim + 2 * q_dim + 2 * kv_dim + 2 * c->hidden_dim) +
+		   ((size_t)n_batch * (2 * c->dim + 2 * q_dim + 2 * kv_dim + 2 * c->hidden_dim + c->head_dim) +
 		    (size_t)s->logits_rows * c->n_vocab +
 		    (size_t)c->head_dim / 2) + sl_attn_scratch_bytes(&s->att, c->n_heads, c->head_dim);
 	/* HF LlamaRotaryEmbedding: inv_freq = 1 / base^(arange(0, head_dim, 2) / head_dim) */
@@ -475,6 +476,7 @@ void sl_state_free(sl_state *s)
 	sl_attn_scratch_free(&s->att);
 	free(s->logits);
 	free(s->rope_inv_freq);
+	free(s->rope_cs);
 	free(s);
 }
 
@@ -509,15 +511,24 @@ static void rmsnorm(float *out, const float *x, const sl_norm *w, int n, float e
 	}
 }
 
-/*
- * HF apply_rotary_pos_emb: q·cos + rotate_half(q)·sin, on pairs (2i, 2i+1) in GGUF's row
- * order, angle pos · inv_freq[i].
- */
-static void rope(float *v, int n_heads, int head_dim, int pos, const float *inv_freq)
+/* HF LlamaRotaryEmbedding: cs[2i], cs[2i+1] = cos, sin of the angle pos · inv_freq[i]. */
+static void rope_angles(float *cs, int head_dim, int pos, const float *inv_freq)
 {
 	for (int i = 0; i < head_dim / 2; i++) {
 		double a = (double)pos * inv_freq[i];
-		float cs = (float)cos(a), sn = (float)sin(a);
+		cs[2 * i] = (float)cos(a);
+		cs[2 * i + 1] = (float)sin(a);
+	}
+}
+
+/*
+ * HF apply_rotary_pos_emb: q·cos + rotate_half(q)·sin, on pairs (2i, 2i+1) in GGUF's row
+ * order, with a position's cos and sin from rope_angles.
+ */
+static void rope(float *v, int n_heads, int head_dim, const float *cs_sn)
+{
+	for (int i = 0; i < head_dim / 2; i++) {
+		float cs = cs_sn[2 * i], sn = cs_sn[2 * i + 1];
 		for (int h = 0; h < n_heads; h++) {
 			float *p = v + h * head_dim + 2 * i;
 			float x0 = p[0], x1 = p[1];
@@ -602,6 +613,10 @@ static int embed(const sl_model *m, sl_state *s, const int32_t *tokens, int n, i
 			       (const char *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes,
 			       s->x + (size_t)t * c->dim, (uint64_t)c->dim);
 	step_done(s, SL_STEP_EMBED, &t0);
+	/* the batch's rotary angles, once for all the layers */
+	for (int t = 0; t < n; t++)
+		rope_angles(s->rope_cs + (size_t)t * c->head_dim, c->head_dim, pos + t, s->rope_inv_freq);
+	step_done(s, SL_STEP_ROPE, &t0);
 	return 0;
 }
 
@@ -643,8 +658,8 @@ static void step_task(void *arg, int task, int n_tasks)
 		rmsnorm(xb, x, &j->L->attn_norm, dim, c->eps);
 		break;
 	case SL_STEP_ROPE: /* apply_rotary_pos_emb(q, k, cos, sin) */
-		rope(s->q + t * c->n_heads * hd, c->n_heads, hd, j->pos + task, s->rope_inv_freq);
-		rope(s->k + t * c->n_kv_heads * hd, c->n_kv_heads, hd, j->pos + task, s->rope_inv_freq);
+		rope(s->q + t * c->n_heads * hd, c->n_heads, hd, s->rope_cs + t * hd);
+		rope(s->k + t * c->n_kv_heads * hd, c->n_kv_heads, hd, s->rope_cs + t * hd);
 		break;
 	case SL_STEP_FFN_NORM: /* residual + attn_output; self.post_attention_layernorm */
 		for (int i = 0; i < dim; i++)

@@ -161,6 +161,8 @@ typedef struct {
 	int logits_rows;         /* n_batch if made for all_logits, else 1 */
 	float *logits;           /* [logits_rows][n_vocab] */
 	float *rope_inv_freq;    /* [head_dim/2] freq_base^(-2i/head_dim) */
+	float *rope_cs;          /* [n_batch][head_dim/2][2] cos, sin of the batch's angles: once
+				    a pass (sl_forward_embed), for every layer */
 	uint64_t bytes;          /* all of the above */
 	int exact;               /* 1: every product through sl_matmul_ref (weights dequantized,
 				    sums in double, activations never quantized): slow, for tests */
