@@ -323,6 +323,17 @@ EOF
 	[[ "${stderr_lines[6]}" =~ ^sl-infer:\ peak\ RSS\ [0-9.]+\ MiB$ ]]
 }
 
+@test "--stats has no generation steps before a generated id has run, and says scoring when scoring" {
+	run --separate-stderr bash -c "echo 1 | '$INFER' --temp 0 -n 1 --stats"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"sl-infer: prompt, time by step: embed "* ]]
+	[[ "$stderr" != *"generation, time by step"* ]]
+	run --separate-stderr bash -c "echo '1 2 3' | '$INFER' --score --stats"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"sl-infer: scoring, time by step: embed "* ]]
+	[[ "$stderr" != *"prompt, time by step"* && "$stderr" != *"generation, time by step"* ]]
+}
+
 @test "-h prints the usage on stdout and -V the version" {
 	run --separate-stderr "$INFER" -h
 	[ "$status" -eq 0 ]
