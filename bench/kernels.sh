@@ -28,7 +28,7 @@ CC=${CC:-cc}
 $CC -std=c11 -O2 -Wall -o "$tmp/bw" "$root/bench/bw.c" -lpthread
 $CC -std=c11 -O2 -Wall -I"$root/lib" -D_GNU_SOURCE -o "$tmp/kpeak" "$root/bench/kpeak.c" \
 	"$root/build/libsl.a" -lm -lpthread
-for p in tgpair pppair; do
+for p in tgpair pppair attn1; do
 	$CC -std=c11 -O2 -Wall -I"$root/lib" -D_GNU_SOURCE -o "$tmp/$p" "$root/bench/$p.c" \
 		"$root/build/libsl.a" $(pkg-config --libs libzstd libcjson libxxhash) -lm -lpthread
 done
@@ -36,6 +36,9 @@ done
 if [ "${KPEAK:-1}" != 0 ]; then
 	for s in $sets; do
 		SL_KERNELS=$s "$tmp/kpeak" | sed "s/^kpeak /kpeak $s /" >>"$tmp/kpeak.txt"
+		for t in $(printf '%s\n' 1 "$threads" | sort -nu); do
+			SL_KERNELS=$s "$tmp/attn1" -t "$t" | sed "s/^attn1 /attn1 $s $t /" >>"$tmp/attn1.txt"
+		done
 	done
 fi
 
@@ -97,6 +100,7 @@ while [ "$i" -lt "$runs" ]; do
 done
 cp "$tmp/runs" "$out/kernels-runs.txt"
 [ -f "$tmp/kpeak.txt" ] && cp "$tmp/kpeak.txt" "$out/kernels-kpeak.txt"
+[ -f "$tmp/attn1.txt" ] && cp "$tmp/attn1.txt" "$out/kernels-attn1.txt"
 
 col() { awk -v m="$1" -v s="$2" -v t="$3" -v c="$4" '$1 == m && $2 == s && $3 == t { print $c }' "$tmp/runs" | median; }
 echo "| model | kernels | threads | pp128 tok/s | pp512 tok/s | tg128 tok/s | tg / bw bound | tg / mean-bw bound | tgpair: tg / paired bound | tgpair tok/s | pppair: pp512 / pp128 |"
@@ -146,6 +150,18 @@ if [ -f "$tmp/kpeak.txt" ]; then
 				done
 				echo
 			done
+		done
+	done
+fi
+if [ -f "$tmp/attn1.txt" ]; then
+	echo
+	echo "| one token's attention in a layer (bench/attn1, µs: in cache / after 64 MiB of other reads) | threads | $(awk '{ print $4 }' "$tmp/attn1.txt" | awk '!seen[$1]++' | sed 's/^/at /' | tr '\n' '|' | sed 's/|$//; s/|/ | /g') |"
+	echo "|---|---:|$(awk '{ print $4 }' "$tmp/attn1.txt" | awk '!seen[$1]++' | sed 's/.*/---:|/' | tr -d '\n')"
+	for s in $sets; do
+		for t in $(printf '%s\n' 1 "$threads" | sort -nu); do
+			printf '| %s | %s |' "$s" "$t"
+			awk -v s="$s" -v t="$t" '$2 == s && $3 == t { printf " %s / %s |", $5, $6 }' "$tmp/attn1.txt"
+			echo
 		done
 	done
 fi

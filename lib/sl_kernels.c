@@ -321,7 +321,8 @@ static void ref_f32_to_f16(const float *src, sl_f16 *dst, size_t n)
 
 SL_GEMM_NN(ref_gemm_nn, 4)
 #define REF_LOAD_F16_(v, p) (*(v) = (__typeof__(*(v))){ sl_f16_to_f32(*(p)) })
-SL_GEMM_NN_B(ref_gemm_f16_nn, 4, sl_f16, REF_LOAD_F16_, sl_f16_to_f32)
+#define REF_LOADP_F16_(v, p, nr) SL_LOADP_COPY_(v, p, nr, sl_f16, 1, REF_LOAD_F16_)
+SL_GEMM_NN_B(ref_gemm_f16_nn, 4, sl_f16, REF_LOAD_F16_, REF_LOADP_F16_)
 
 static void ref_softmax(float *row, int n, float scale)
 {

@@ -606,13 +606,21 @@ SL_TILE_FNS(bf16, bf16_tile, 2, 4)
 #pragma GCC pop_options
 #endif
 
-SL_GEMM_NN(avx2_gemm_nn, 32)
+/* the first nr of 8 columns by a masked load (no read past them), zeros in the rest */
+#define LOADP_F32_(v, p, nr)                                                                   \
+	do {                                                                                   \
+		const __m256 f_ = _mm256_maskload_ps((p), _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), \
+						     _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));   \
+		__builtin_memcpy((v), &f_, sizeof f_);                                         \
+	} while (0)
+SL_GEMM_NN_B(avx2_gemm_nn, 32, float, SL_LOAD_F32_, LOADP_F32_)
 #define LOAD_F16_(v, p)                                                                        \
 	do {                                                                                   \
 		const __m256 f_ = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)));      \
 		__builtin_memcpy((v), &f_, sizeof f_);                                         \
 	} while (0)
-SL_GEMM_NN_B(avx2_gemm_f16_nn, 32, sl_f16, LOAD_F16_, _cvtsh_ss)
+#define LOADP_F16_(v, p, nr) SL_LOADP_COPY_(v, p, nr, sl_f16, 8, LOAD_F16_)
+SL_GEMM_NN_B(avx2_gemm_f16_nn, 32, sl_f16, LOAD_F16_, LOADP_F16_)
 
 #define KSET(NAME, V)                                                                          \
 	{                                                                                      \

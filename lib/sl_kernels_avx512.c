@@ -1164,13 +1164,25 @@ TILE_FNS_(f32, f32_tile, FL_TILE)
 TILE_FNS_(f16, f16_tile, FL_TILE)
 TILE_FNS_(bf16, bf16_tile, FL_TILE)
 
-SL_GEMM_NN(avx512_gemm_nn, 64)
+/* the first nr of 16 columns by a masked load (no read past them), zeros in the rest */
+#define NR_MASK_(nr) ((__mmask16)((1u << (nr)) - 1))
+#define LOADP_F32_(v, p, nr)                                                                   \
+	do {                                                                                   \
+		const __m512 f_ = _mm512_maskz_loadu_ps(NR_MASK_(nr), (p));                    \
+		__builtin_memcpy((v), &f_, sizeof f_);                                         \
+	} while (0)
+SL_GEMM_NN_B(avx512_gemm_nn, 64, float, SL_LOAD_F32_, LOADP_F32_)
 #define LOAD_F16_(v, p)                                                                        \
 	do {                                                                                   \
 		const __m512 f_ = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)));  \
 		__builtin_memcpy((v), &f_, sizeof f_);                                         \
 	} while (0)
-SL_GEMM_NN_B(avx512_gemm_f16_nn, 64, sl_f16, LOAD_F16_, _cvtsh_ss)
+#define LOADP_F16_(v, p, nr)                                                                   \
+	do {                                                                                   \
+		const __m512 f_ = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(NR_MASK_(nr), (p)));\
+		__builtin_memcpy((v), &f_, sizeof f_);                                         \
+	} while (0)
+SL_GEMM_NN_B(avx512_gemm_f16_nn, 64, sl_f16, LOAD_F16_, LOADP_F16_)
 
 const sl_kset sl_kset_avx512 = {
 	.name = "avx512",

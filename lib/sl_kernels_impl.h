@@ -184,11 +184,22 @@ typedef struct {
 /*
  * sl_gemm_f32_nn for a set whose vectors are VB bytes, in GCC's vector extensions (so one
  * definition serves every set, compiled with the set's flags): tiles of 4 rows of C × 4
- * vectors, each element a chain c = c + a·b over k in order, with scalar columns past the
- * last whole vector doing the same.  SL_GEMM_NN_B makes it with B of another element type
- * BT, converted exactly to float as it is read: LOADV(v, p) fills the float vector *v from
- * VB/4 elements at p, LOADS(x) converts one (sl_gemm_f16_nn: B in half precision).
+ * vectors, each element a chain c = c + a·b over k in order, and the columns past the last
+ * whole vector as one vector whose lanes past n are zeros, each lane the same chain.  (As
+ * scalar columns, each its own chain of k dependent adds, they took most of one token's
+ * attention at a block's end: bench/NOTES.md.)  SL_GEMM_NN_B makes it with B of another
+ * element type BT, converted exactly to float as it is read: LOADV(v, p) fills the float
+ * vector *v from VB/4 elements at p, LOADP(v, p, nr) from the first nr < VB/4 of them,
+ * zeros in the other lanes (sl_gemm_f16_nn: B in half precision).  SL_LOADP_COPY_ is a
+ * LOADP for sets without masked loads.
  */
+#define SL_LOADP_COPY_(v, p, nr, BT, L, LOADV)                                               \
+	do {                                                                                   \
+		BT t_[L] = { 0 };                                                              \
+		for (int j_ = 0; j_ < (nr); j_++)                                              \
+			t_[j_] = (p)[j_];                                                      \
+		LOADV(v, t_);                                                                  \
+	} while (0)
 #define SL_GEMM_NN_TILE_(name, VB, BT, LOADV)                                                \
 	static inline __attribute__((always_inline)) void name##_tile(                        \
 		const int TN, const int NV, int kk, const float *A, size_t lda, const BT *B,    \
@@ -214,10 +225,28 @@ typedef struct {
 			for (int jv = 0; jv < NV; jv++)                                        \
 				__builtin_memcpy(C + (size_t)t * ldc + jv * L_, &acc[t][jv], VB); \
 	}
-#define SL_GEMM_NN_B(name, VB, BT, LOADV, LOADS)                                             \
+#define SL_GEMM_NN_B(name, VB, BT, LOADV, LOADP)                                             \
 	SL_GEMM_NN_TILE_(name, VB, BT, LOADV)                                                  \
+	/* TN rows of C by the nr < VB/4 columns at B (a vector with zeros past them) */       \
+	static inline __attribute__((always_inline)) void name##_part(                        \
+		const int TN, int nr, int kk, const float *A, size_t lda, const BT *B,          \
+		size_t ldb, float *C, size_t ldc)                                              \
+	{                                                                                      \
+		typedef float v_ __attribute__((vector_size(VB)));                             \
+		v_ acc[4];                                                                     \
+		for (int t = 0; t < TN; t++)                                                   \
+			acc[t] = (v_){0};                                                      \
+		for (int k = 0; k < kk; k++) {                                                 \
+			v_ b;                                                                  \
+			LOADP(&b, B + (size_t)k * ldb, nr);                                    \
+			for (int t = 0; t < TN; t++)                                           \
+				acc[t] = acc[t] + A[(size_t)t * lda + k] * b;                  \
+		}                                                                              \
+		for (int t = 0; t < TN; t++)                                                   \
+			__builtin_memcpy(C + (size_t)t * ldc, &acc[t], (size_t)nr * sizeof(float)); \
+	}                                                                                      \
 	/* TN rows of C (constant): tiles of four vectors a row, which keep even one row's     \
-	 * chains independent, then single vectors, then scalar columns */                     \
+	 * chains independent, then single vectors, then the last columns as one */            \
 	static inline __attribute__((always_inline)) void name##_rows(                        \
 		const int TN, int n, int kk, const float *a, size_t lda, const BT *B,           \
 		size_t ldb, float *c, size_t ldc)                                              \
@@ -228,13 +257,8 @@ typedef struct {
 			name##_tile(TN, 4, kk, a, lda, B + j0, ldb, c + j0, ldc);              \
 		for (; j0 + L_ <= n; j0 += L_)                                                 \
 			name##_tile(TN, 1, kk, a, lda, B + j0, ldb, c + j0, ldc);              \
-		for (; j0 < n; j0++)                                                           \
-			for (int t = 0; t < TN; t++) {                                         \
-				float s = 0;                                                   \
-				for (int k = 0; k < kk; k++)                                   \
-					s = s + a[(size_t)t * lda + k] * LOADS(B[(size_t)k * ldb + j0]); \
-				c[(size_t)t * ldc + j0] = s;                                   \
-			}                                                                      \
+		if (j0 < n)                                                                    \
+			name##_part(TN, n - j0, kk, a, lda, B + j0, ldb, c + j0, ldc);         \
 	}                                                                                      \
 	static void name(int m, int n, int kk, const float *A, size_t lda, const BT *B,        \
 			 size_t ldb, float *C, size_t ldc)                                     \
@@ -251,8 +275,8 @@ typedef struct {
 		}                                                                              \
 	}
 #define SL_LOAD_F32_(v, p) __builtin_memcpy((v), (p), sizeof *(v))
-#define SL_F32_(x) (x)
-#define SL_GEMM_NN(name, VB) SL_GEMM_NN_B(name, VB, float, SL_LOAD_F32_, SL_F32_)
+#define SL_LOADP_F32_(v, p, nr) SL_LOADP_COPY_(v, p, nr, float, sizeof *(v) / sizeof(float), SL_LOAD_F32_)
+#define SL_GEMM_NN(name, VB) SL_GEMM_NN_B(name, VB, float, SL_LOAD_F32_, SL_LOADP_F32_)
 
 extern const sl_kset sl_kset_ref;
 /* The SIMD sets; -DSL_NO_SIMD builds with the reference set alone (a portable build). */

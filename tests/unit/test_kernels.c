@@ -513,13 +513,15 @@ static void test_softmax(const sl_kset *ks)
 
 /*
  * A set's C = A·B with B's rows along j (sl_gemm_f32_nn): against double sums (TOL_ORDER of
- * Σ|a·b|), the same bits for each row computed alone, and nothing written outside C.
+ * Σ|a·b|), the same bits as the chain c = c + a·b in k order in every column (whole vectors
+ * and the last, partial one alike: a position's score must not depend on how many follow
+ * it), the same bits for each row computed alone, and nothing written outside C.
  */
 static void test_gemm_nn(const sl_kset *ks)
 {
 	enum { M = 7, K = 70, N = 77, LDA = 71, LDB = 80, LDC = 81 };
 	static float A[M * LDA], B[K * LDB], C[M * LDC], C1[LDC];
-	int bad = 0, odd = 0;
+	int bad = 0, odd = 0, chain = 0;
 
 	for (int i = 0; i < M * LDA; i++)
 		A[i] = rndf();
@@ -536,17 +538,21 @@ static void test_gemm_nn(const sl_kset *ks)
 					continue;
 				}
 				double want = 0, mag = 0;
+				float c = 0;
 				for (int k = 0; k < K; k++) {
 					want += (double)A[t * LDA + k] * B[k * LDB + j];
 					mag += fabs((double)A[t * LDA + k] * B[k * LDB + j]);
+					c = c + A[t * LDA + k] * B[k * LDB + j];
 				}
 				bad += fabs(C[t * LDC + j] - want) > TOL_ORDER * mag;
+				chain += C[t * LDC + j] != c;
 			}
 			ks->gemm_nn(1, n, K, A + t * LDA, LDA, B, LDB, C1, LDC);
 			odd += memcmp(C1, C + t * LDC, sizeof(float) * (size_t)n) != 0;
 		}
 	}
 	CHECK_MSG(bad == 0, "%s: gemm_nn off in %d values", ks->name, bad);
+	CHECK_MSG(chain == 0, "%s: gemm_nn not the k-order chain in %d values", ks->name, chain);
 	CHECK_MSG(odd == 0, "%s: gemm_nn wrote outside C or a row alone differs (%d)", ks->name, odd);
 }
 
