@@ -241,7 +241,7 @@ static void xq_group(const float *x, int cols, char *out)
  * group, with the scales loaded apart and a masked load per four blocks, were slower
  * (bench/NOTES.md).
  */
-INLINE void q4_0_group(const char *gb, __m512i w[8], __m512 *dw)
+INLINE void q4_0_group(const char *gb, __m512i w[8], __m512 *dw, const int hi16)
 {
 	const __m512i m4 = _mm512_set1_epi8(15);
 	/* the nibbles of blocks 4k .. 4k+3 from loads k, k+1: a block a lane */
@@ -284,7 +284,7 @@ INLINE void q4_0_group(const char *gb, __m512i w[8], __m512 *dw)
 	transpose_group(a, q);
 	for (int j = 0; j < 4; j++) {
 		w[j] = _mm512_and_si512(q[j], m4);
-		w[4 + j] = _mm512_and_si512(_mm512_srli_epi16(q[j], 4), m4);
+		w[4 + j] = hi16 ? _mm512_andnot_si512(m4, q[j]) : _mm512_and_si512(_mm512_srli_epi16(q[j], 4), m4);
 	}
 }
 
@@ -357,7 +357,7 @@ INLINE int group_n(const uint32_t type, int cols)
 	}
 }
 
-INLINE void q4_K_group(const sl_block_q4_K *b, __m512i w[8], __m512 *dw, __m512 *dm)
+INLINE void q4_K_group(const sl_block_q4_K *b, __m512i w[8], __m512 *dw, __m512 *dm, const int hi16)
 {
 	const __m512i m4 = _mm512_set1_epi8(15);
 	const __m512i order = _mm512_setr_epi32(KQ_SUB(0), KQ_SUB(1), KQ_SUB(2), KQ_SUB(3), KQ_SUB(4),
@@ -368,7 +368,8 @@ INLINE void q4_K_group(const sl_block_q4_K *b, __m512i w[8], __m512 *dw, __m512 
 		/* qs bytes 32i..32i+31: sub-block 2i in the low nibbles, 2i+1 in the high ones */
 		for (int k = 0; k < 2; k++) {
 			const __m512i q = _mm512_loadu_si512(b[h].qs + 64 * k);
-			const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+			const __m512i lo = _mm512_and_si512(q, m4),
+				      hi = hi16 ? _mm512_andnot_si512(m4, q) : _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
 			/* 128-bit lanes: values 0-15 of sub-blocks 4k, 4k+2, 4k+1, 4k+3, then 16-31 */
 			a0[2 * h + k] = _mm512_shuffle_i32x4(lo, hi, 0x88);
 			a1[2 * h + k] = _mm512_shuffle_i32x4(lo, hi, 0xDD);
@@ -488,7 +489,7 @@ static void xq_q6_K(const float *x, int cols, char *out)
  * padded with zeros.
  */
 INLINE void group_w(const uint32_t type, const char *row, int cols, int g, __m512i w[8],
-		    __m512 *dw, __m512 *dm)
+		    __m512 *dw, __m512 *dm, const int hi16)
 {
 	if (type == SL_Q4_K) {
 		const sl_block_q4_K *b = (const sl_block_q4_K *)row + 2 * g;
@@ -498,7 +499,7 @@ INLINE void group_w(const uint32_t type, const char *row, int cols, int g, __m51
 			memset(&two[1], 0, sizeof two[1]);
 			b = two;
 		}
-		q4_K_group(b, w, dw, dm);
+		q4_K_group(b, w, dw, dm, hi16);
 		return;
 	}
 	if (type == SL_Q6_K) {
@@ -515,7 +516,7 @@ INLINE void group_w(const uint32_t type, const char *row, int cols, int g, __m51
 		gb = tail;
 	}
 	if (type == SL_Q4_0)
-		q4_0_group(gb, w, dw);
+		q4_0_group(gb, w, dw, hi16);
 	else
 		q8_0_group(gb, w, dw);
 }
@@ -560,11 +561,50 @@ INLINE void group_ask_ahead(const uint32_t type, const int T, const char *W, int
 			     type == SL_Q8_0 ? Q8_0_PREFETCH_STEP : 64);
 }
 
+/*
+ * With one token the 4-bit types' high nibbles stay where they are, 16 times their value,
+ * and their sums are divided by 16 (exact: multiples of 16): a shift a group, not one a
+ * register (with T tokens it would be T a group).  Q4_0: the high nibbles are registers
+ * 4..7, summed apart; Q4_K: they are the odd sub-blocks, whole lanes.
+ */
+INLINE int group_hi16(const uint32_t type, const int T)
+{
+	return T == 1 && (type == SL_Q4_0 || type == SL_Q4_K);
+}
+
+/* A group's integer sums from its weights (group_w, with hi16) and activations at x. */
+INLINE __m512i group_isum(const uint32_t type, const int hi16, const __m512i w[8], const char *x)
+{
+	const int nj = group_nj(type);
+	__m512i i0 = group_off(type, x), i1 = _mm512_setzero_si512();
+	if (hi16 && type == SL_Q4_0) {
+		for (int j = 0; j < 4; j++) {
+			i0 = _mm512_dpbusd_epi32(i0, w[j], _mm512_load_si512(x + 64 * j));
+			i1 = _mm512_dpbusd_epi32(i1, w[j + 4], _mm512_load_si512(x + 64 * j + 256));
+		}
+		return _mm512_add_epi32(i0, _mm512_srai_epi32(i1, 4));
+	}
+	/* two chains (the sum is exact, so the order is free) */
+	for (int j = 0; j < nj; j += 2) {
+		i0 = _mm512_dpbusd_epi32(i0, w[j], _mm512_load_si512(x + 64 * j));
+		i1 = _mm512_dpbusd_epi32(i1, w[j + 1], _mm512_load_si512(x + 64 * j + 64));
+	}
+	if (hi16 && type == SL_Q4_K) {
+#define KQ_HI_(p) (KQ_SUB(p) % 2 ? 4 : 0)
+		const __m512i hi = _mm512_setr_epi32(KQ_HI_(0), KQ_HI_(1), KQ_HI_(2), KQ_HI_(3), KQ_HI_(4),
+			KQ_HI_(5), KQ_HI_(6), KQ_HI_(7), KQ_HI_(8), KQ_HI_(9), KQ_HI_(10), KQ_HI_(11),
+			KQ_HI_(12), KQ_HI_(13), KQ_HI_(14), KQ_HI_(15));
+#undef KQ_HI_
+		return _mm512_srav_epi32(_mm512_add_epi32(i0, i1), hi);
+	}
+	return _mm512_add_epi32(i0, i1);
+}
+
 /* One row times T tokens, as the packed path's tiles do it (the same operations). */
 INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int cols,
 			   const char *xq, size_t xs, float *Y, size_t ldy)
 {
-	const int ng = group_n(type, cols), nj = group_nj(type);
+	const int ng = group_n(type, cols);
 	__m512 acc[MAX_T];
 	for (int t = 0; t < T; t++)
 		acc[t] = _mm512_setzero_ps();
@@ -572,16 +612,10 @@ INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int 
 		__m512i w[8];
 		__m512 dw, dm = _mm512_setzero_ps();
 		group_ask_ahead(type, T, W, g);
-		group_w(type, W, cols, g, w, &dw, &dm);
+		group_w(type, W, cols, g, w, &dw, &dm, group_hi16(type, T));
 		for (int t = 0; t < T; t++) {
 			const char *x = xq + (size_t)t * xs + (size_t)g * group_xb(type);
-			/* two chains (the sum is exact, so the order is free) */
-			__m512i i0 = group_off(type, x), i1 = _mm512_setzero_si512();
-			for (int j = 0; j < nj; j += 2) {
-				i0 = _mm512_dpbusd_epi32(i0, w[j], _mm512_load_si512(x + 64 * j));
-				i1 = _mm512_dpbusd_epi32(i1, w[j + 1], _mm512_load_si512(x + 64 * j + 64));
-			}
-			acc[t] = group_acc_add(type, acc[t], _mm512_add_epi32(i0, i1), dw, dm, x);
+			acc[t] = group_acc_add(type, acc[t], group_isum(type, group_hi16(type, T), w, x), dw, dm, x);
 		}
 	}
 	for (int t = 0; t < T; t++)
@@ -590,13 +624,14 @@ INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int 
 
 /*
  * Two rows times one token: each row's operations exactly as group_row_tile's, the
- * activations loaded once for both.  Q4_0 only: in cache its one-token product is faster
- * so, Q8_0's slower and the K-quants' no faster (bench/NOTES.md).
+ * activations loaded once for both.  Q4_0 only (the sums are Q4_0's, its high nibbles as
+ * group_hi16 leaves them): in cache its one-token product is faster so, Q8_0's slower and
+ * the K-quants' no faster (bench/NOTES.md).
  */
 INLINE void group_pair_1(const uint32_t type, const char *W, size_t ws, int cols, const char *xq,
 			 float *Y)
 {
-	const int ng = group_n(type, cols), nj = group_nj(type);
+	const int ng = group_n(type, cols);
 	const char *W1 = W + ws;
 	__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
 	for (int g = 0; g < ng; g++) {
@@ -604,20 +639,21 @@ INLINE void group_pair_1(const uint32_t type, const char *W, size_t ws, int cols
 		__m512 dw0, dw1, dm0 = _mm512_setzero_ps(), dm1 = _mm512_setzero_ps();
 		group_ask_ahead(type, 1, W, g);
 		group_ask_ahead(type, 1, W1, g);
-		group_w(type, W, cols, g, w0, &dw0, &dm0);
-		group_w(type, W1, cols, g, w1, &dw1, &dm1);
+		group_w(type, W, cols, g, w0, &dw0, &dm0, 1);
+		group_w(type, W1, cols, g, w1, &dw1, &dm1, 1);
 		const char *x = xq + (size_t)g * group_xb(type);
 		const __m512i off = group_off(type, x);
+		/* the low nibbles' chains and the high ones' (16 times their value) */
 		__m512i i00 = off, i01 = _mm512_setzero_si512(), i10 = off, i11 = _mm512_setzero_si512();
-		for (int j = 0; j < nj; j += 2) {
-			const __m512i x0 = _mm512_load_si512(x + 64 * j), x1 = _mm512_load_si512(x + 64 * j + 64);
+		for (int j = 0; j < 4; j++) {
+			const __m512i x0 = _mm512_load_si512(x + 64 * j), x1 = _mm512_load_si512(x + 64 * j + 256);
 			i00 = _mm512_dpbusd_epi32(i00, w0[j], x0);
-			i01 = _mm512_dpbusd_epi32(i01, w0[j + 1], x1);
+			i01 = _mm512_dpbusd_epi32(i01, w0[j + 4], x1);
 			i10 = _mm512_dpbusd_epi32(i10, w1[j], x0);
-			i11 = _mm512_dpbusd_epi32(i11, w1[j + 1], x1);
+			i11 = _mm512_dpbusd_epi32(i11, w1[j + 4], x1);
 		}
-		acc0 = group_acc_add(type, acc0, _mm512_add_epi32(i00, i01), dw0, dm0, x);
-		acc1 = group_acc_add(type, acc1, _mm512_add_epi32(i10, i11), dw1, dm1, x);
+		acc0 = group_acc_add(type, acc0, _mm512_add_epi32(i00, _mm512_srai_epi32(i01, 4)), dw0, dm0, x);
+		acc1 = group_acc_add(type, acc1, _mm512_add_epi32(i10, _mm512_srai_epi32(i11, 4)), dw1, dm1, x);
 	}
 	Y[0] = hsum16(acc0);
 	Y[1] = hsum16(acc1);
@@ -667,7 +703,7 @@ INLINE void group_pack(const uint32_t type, const char *W, size_t ws, int rows, 
 		for (int g = 0; g < ng; g++, dst += group_pb(type)) {
 			__m512i w[8];
 			__m512 dw, dm;
-			group_w(type, W + (size_t)r * ws, cols, g, w, &dw, &dm);
+			group_w(type, W + (size_t)r * ws, cols, g, w, &dw, &dm, 0);
 			for (int j = 0; j < nj; j++)
 				_mm512_storeu_si512(dst + 64 * j, w[j]);
 			_mm512_storeu_ps(dst + 64 * nj, dw);

@@ -336,12 +336,21 @@ static void test_step_times(void)
 		if (!a || V > 64)
 			break;
 		memcpy(want, a, (size_t)V * sizeof *want);
-		double before = steps_sum(&t), t0 = sl_time_now();
-		const float *b = sl_forward(m, timed, pool, toks + pos, n, pos, 0);
-		double wall = sl_time_now() - t0;
-		CHECK(b != NULL && memcmp(want, b, (size_t)V * sizeof *b) == 0);
-		CHECK_MSG(steps_sum(&t) - before <= wall && steps_sum(&t) - before > 0.5 * wall,
-			  "the steps took %g s of a pass of %g s", steps_sum(&t) - before, wall);
+		/* The steps cover most of a pass: in one of a few tries, since a pass of this
+		 * model takes ~100 µs and the thread can lose the core for longer, between steps
+		 * (a pass again at the same positions gives the same cache and result). */
+		double steps = 0, wall = 0;
+		int covered = 0, over = 0;
+		for (int attempt = 0; attempt < 5 && !covered; attempt++) {
+			double before = steps_sum(&t), t0 = sl_time_now();
+			const float *b = sl_forward(m, timed, pool, toks + pos, n, pos, 0);
+			wall = sl_time_now() - t0;
+			steps = steps_sum(&t) - before;
+			CHECK(b != NULL && memcmp(want, b, (size_t)V * sizeof *b) == 0);
+			over += steps > wall;
+			covered = steps > 0.5 * wall;
+		}
+		CHECK_MSG(over == 0 && covered, "the steps took %g s of a pass of %g s", steps, wall);
 	}
 	for (int i = 0; i < SL_N_STEPS; i++)
 		CHECK_MSG(t.s[i] > 0, "step %s took no time", sl_step_name(i));
