@@ -42,7 +42,9 @@ typedef void (*sl_tile_fn)(const char *W, size_t ws, int cols, const char *xq, s
  * alone does not keep up with.  The distance is memory latency times how fast one core
  * consumes: a core alone on Q4_0 or Q8_0 outruns 4 KiB (bench/NOTES.md).
  */
+#ifndef SL_PREFETCH_AHEAD
 #define SL_PREFETCH_AHEAD 8192
+#endif
 
 /*
  * In a tile of T tokens: if T is 1, ask for the n bytes SL_PREFETCH_AHEAD past p, a request
