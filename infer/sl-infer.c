@@ -260,6 +260,10 @@ int main(int argc, char **argv)
 	if (ks && *ks && strcmp(ks, sl_kernels_name()) != 0 && !r.o.quiet)
 		sl_warn("SL_KERNELS=%s: not a kernel set this CPU runs (avx512, avx2-vnni, avx2 or ref); "
 			"using %s", ks, sl_kernels_name());
+	const char *pf = getenv("SL_PREFETCH_AHEAD");
+	if (pf && sl_kernels_prefetch_parse(pf) < 0 && !r.o.quiet)
+		sl_warn("SL_PREFETCH_AHEAD=%s: not a number of bytes from 0 to 1048576; asking %ld ahead",
+			pf, sl_kernels_prefetch());
 	if (!r.o.model_path)
 		r.o.model_path = sl_default_model();
 	load(&r);

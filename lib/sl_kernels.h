@@ -93,4 +93,13 @@ void sl_softmax(float *row, int n, float scale);
  */
 const char *sl_kernels_name(void);
 
+/*
+ * Bytes ahead of its position at which a one-token product asks for its rows (8192 by
+ * default).  The environment variable SL_PREFETCH_AHEAD=bytes, a whole number from 0 to
+ * 1048576, sets it when the library is loaded.  sl_kernels_prefetch_parse(s) is the distance the
+ * string s gives, or -1 if it gives none (NULL, empty or not such a number).
+ */
+long sl_kernels_prefetch(void);
+long sl_kernels_prefetch_parse(const char *s);
+
 #endif

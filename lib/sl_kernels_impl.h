@@ -38,25 +38,31 @@ typedef void (*sl_tile_fn)(const char *W, size_t ws, int cols, const char *xq, s
 
 /*
  * A one-token product streams its rows from memory once: the x86 sets' tiles ask for the
- * bytes SL_PREFETCH_AHEAD past each block as they reach it, which the hardware prefetcher
- * alone does not keep up with.  The distance is memory latency times how fast one core
- * consumes: a core alone on Q4_0 or Q8_0 outruns 4 KiB (bench/NOTES.md).
+ * bytes sl_prefetch_distance past each block as they reach it, which the hardware
+ * prefetcher alone does not keep up with.  The distance is memory latency times how fast
+ * one core consumes: on an idle host a core alone on Q4_0 or Q8_0 outruns 4 KiB, so the
+ * default is 8 KiB; on a host whose cores run the kernels at half speed, 2 KiB was faster
+ * (bench/NOTES.md).  The environment's SL_PREFETCH_AHEAD sets it, read once at load time
+ * (sl_kernels_prefetch_parse) while there is one thread, so it is a plain global that
+ * needs no lock (reading it a group cost nothing measurable).
  */
-#ifndef SL_PREFETCH_AHEAD
-#define SL_PREFETCH_AHEAD 8192
-#endif
+#define SL_PREFETCH_DEFAULT 8192
+#define SL_PREFETCH_MAX (1 << 20)
+extern size_t sl_prefetch_distance;
 
 /*
- * In a tile of T tokens: if T is 1, ask for the n bytes SL_PREFETCH_AHEAD past p, a request
- * every `step` bytes (64: one a cache line; fewer bytes between them ask for a line more
- * than once, bench/NOTES.md).
+ * In a tile of T tokens: if T is 1, ask for the n bytes sl_prefetch_distance past p, a
+ * request every `step` bytes (64: one a cache line; fewer bytes between them ask for a
+ * line more than once, bench/NOTES.md).
  */
 static inline __attribute__((always_inline)) void sl_prefetch_ahead_by(const int T, const void *p,
 								       size_t n, size_t step)
 {
-	if (T == 1)
+	if (T == 1) {
+		const char *q = (const char *)p + sl_prefetch_distance;
 		for (size_t c = 0; c < n; c += step)
-			__builtin_prefetch((const char *)p + SL_PREFETCH_AHEAD + c);
+			__builtin_prefetch(q + c);
+	}
 }
 
 static inline __attribute__((always_inline)) void sl_prefetch_ahead(const int T, const void *p,

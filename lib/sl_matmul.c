@@ -5,6 +5,7 @@
  * set brings only its micro-kernels, and the scalar reference set runs through the same
  * tiling.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -87,6 +88,31 @@ const sl_kset *const *sl_kset_all(void)
 		atomic_store_explicit(&done, 1, memory_order_release);
 	}
 	return all;
+}
+
+size_t sl_prefetch_distance = SL_PREFETCH_DEFAULT;
+
+long sl_kernels_prefetch_parse(const char *s)
+{
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	const unsigned long v = strtoul(s, &end, 10);
+	return errno || *end || v > SL_PREFETCH_MAX ? -1 : (long)v;
+}
+
+/* Before main, while there is one thread: the kernels read the global without a lock. */
+__attribute__((constructor)) static void prefetch_from_env(void)
+{
+	const long v = sl_kernels_prefetch_parse(getenv("SL_PREFETCH_AHEAD"));
+	if (v >= 0)
+		sl_prefetch_distance = (size_t)v;
+}
+
+long sl_kernels_prefetch(void)
+{
+	return (long)sl_prefetch_distance;
 }
 
 const sl_kset *sl_kset_get(void)

@@ -148,6 +148,22 @@ EOF
 	[ "$stderr" = "" ]
 }
 
+@test "SL_PREFETCH_AHEAD changes no id; one that is not a distance is said on stderr" {
+	want=$(echo 1 | env -u SL_PREFETCH_AHEAD "$INFER" --temp 0 -n 16)
+	for d in 0 2048 1048576; do
+		run --separate-stderr bash -c "echo 1 | SL_PREFETCH_AHEAD=$d '$INFER' --temp 0 -n 16"
+		[ "$status" -eq 0 ]
+		[ "$output" = "$want" ]
+		[ "$stderr" = "" ]
+	done
+	for d in 2k -1 1048577 ''; do
+		run --separate-stderr bash -c "echo 1 | SL_PREFETCH_AHEAD='$d' '$INFER' --temp 0 -n 16"
+		[ "$status" -eq 0 ]
+		[ "$output" = "$want" ]
+		[[ "$stderr" == *"SL_PREFETCH_AHEAD=$d: not a number of bytes from 0 to 1048576; asking 8192 ahead"* ]]
+	done
+}
+
 @test "an empty prompt starts from the model's BOS id" {
 	run bash -c "'$INFER' --temp 0 -n 10 < /dev/null"
 	[ "$status" -eq 0 ]

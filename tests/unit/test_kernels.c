@@ -264,6 +264,16 @@ static void test_invariance(const sl_kset *ks)
 			  "%s %s: results depend on the thread count", ks->name, sl_type_get(type)->name);
 		CHECK_MSG(memcmp(Y[0], Y1, n) == 0,
 			  "%s %s: a batch differs from its tokens one at a time", ks->name, sl_type_get(type)->name);
+		/* how far ahead a token asks for its rows changes no bit (past the rows' end too) */
+		const size_t dist = sl_prefetch_distance;
+		for (size_t d = 0; d <= SL_PREFETCH_MAX; d += SL_PREFETCH_MAX) {
+			sl_prefetch_distance = d;
+			for (int t = 0; t < nt; t++)
+				sl_matmul_kset(ks, pools[1], type, W, rows, cols, X + (size_t)t * cols, 1, Y[2] + (size_t)t * rows);
+			CHECK_MSG(memcmp(Y[2], Y1, n) == 0, "%s %s: asking %zu bytes ahead changes a result",
+				  ks->name, sl_type_get(type)->name, d);
+		}
+		sl_prefetch_distance = dist;
 		for (int i = 0; i < 3; i++)
 			free(Y[i]);
 		free(W), free(X), free(Y1);
@@ -511,6 +521,22 @@ static void test_softmax(const sl_kset *ks)
 	CHECK_MSG(bad == 0 && odd == 0, "%s: softmax off in %d weights, %d written past n", ks->name, bad, odd);
 }
 
+/* SL_PREFETCH_AHEAD: whole numbers of bytes up to SL_PREFETCH_MAX, nothing else. */
+static void test_prefetch_parse(void)
+{
+	static const struct { const char *s; long want; } cases[] = {
+		{ "0", 0 }, { "2048", 2048 }, { "1048576", 1048576 }, { "007", 7 },
+		{ "1048577", -1 }, { "-1", -1 }, { "+5", -1 }, { " 5", -1 }, { "5 ", -1 },
+		{ "2k", -1 }, { "", -1 }, { "99999999999999999999999", -1 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+		CHECK_MSG(sl_kernels_prefetch_parse(cases[i].s) == cases[i].want, "SL_PREFETCH_AHEAD=\"%s\"",
+			  cases[i].s);
+	CHECK(sl_kernels_prefetch_parse(NULL) == -1);
+	const long env = sl_kernels_prefetch_parse(getenv("SL_PREFETCH_AHEAD"));
+	CHECK(sl_kernels_prefetch() == (env >= 0 ? env : SL_PREFETCH_DEFAULT));
+}
+
 /*
  * A set's C = A·B with B's rows along j (sl_gemm_f32_nn): against double sums (TOL_ORDER of
  * Σ|a·b|), the same bits as the chain c = c + a·b in k order in every column (whole vectors
@@ -623,6 +649,7 @@ int main(void)
 	fprintf(stderr, "test_kernels: in use: %s (SL_KERNELS %s)\n", sl_kernels_name(), e ? e : "unset");
 	test_golden();
 	test_unsupported();
+	test_prefetch_parse();
 	test_invariance(&sl_kset_ref);
 	test_matmul_n(&sl_kset_ref);
 	test_gemm_nn(&sl_kset_ref);
