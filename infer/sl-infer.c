@@ -237,6 +237,8 @@ static void print_stats(const run *r)
 		print_steps(r->o.score ? "scoring" : "prompt", i.feed_steps);
 	if (i.gen_steps)
 		print_steps("generation", i.gen_steps);
+	sl_warn("one-id products asked for their weights %ld bytes ahead (%s)", sl_kernels_prefetch(),
+		sl_kernels_prefetch_how());
 	sl_warn("peak RSS %.1f MiB", sl_peak_rss() / 1048576.0);
 	if (sl_stream_get_stats(r->m->prov, &st) == 0)
 		sl_warn("memory: %.1f MiB resident (pinned %.1f, %d layers %.1f, buffers %.1f), %.1f MiB "
@@ -262,8 +264,7 @@ int main(int argc, char **argv)
 			"using %s", ks, sl_kernels_name());
 	const char *pf = getenv("SL_PREFETCH_AHEAD");
 	if (pf && sl_kernels_prefetch_parse(pf) < 0 && !r.o.quiet)
-		sl_warn("SL_PREFETCH_AHEAD=%s: not a number of bytes from 0 to 1048576; asking %ld ahead",
-			pf, sl_kernels_prefetch());
+		sl_warn("SL_PREFETCH_AHEAD=%s: not a number of bytes from 0 to 1048576; timing the choice", pf);
 	if (!r.o.model_path)
 		r.o.model_path = sl_default_model();
 	load(&r);

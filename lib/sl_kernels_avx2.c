@@ -625,6 +625,7 @@ SL_GEMM_NN_B(avx2_gemm_f16_nn, 32, sl_f16, LOAD_F16_, LOADP_F16_)
 #define KSET(NAME, V)                                                                          \
 	{                                                                                      \
 		.name = NAME,                                                                  \
+		.asks_ahead = 1,                                                               \
 		.xq_size = avx2_xq_size,                                                       \
 		.xq = avx2_xq,                                                                 \
 		.tiles = {                                                                     \

@@ -1222,6 +1222,7 @@ SL_GEMM_NN_B(avx512_gemm_f16_nn, 64, sl_f16, LOAD_F16_, LOADP_F16_)
 
 const sl_kset sl_kset_avx512 = {
 	.name = "avx512",
+	.asks_ahead = 1,
 	.xq_size = avx512_xq_size,
 	.xq = avx512_xq,
 	.tiles = {

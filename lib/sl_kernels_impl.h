@@ -19,6 +19,7 @@
 #ifndef SL_KERNELS_IMPL_H
 #define SL_KERNELS_IMPL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,13 +43,15 @@ typedef void (*sl_tile_fn)(const char *W, size_t ws, int cols, const char *xq, s
  * prefetcher alone does not keep up with.  The distance is memory latency times how fast
  * one core consumes: on an idle host a core alone on Q4_0 or Q8_0 outruns 4 KiB, so the
  * default is 8 KiB; on a host whose cores run the kernels at half speed, 2 KiB was faster
- * (bench/NOTES.md).  The environment's SL_PREFETCH_AHEAD sets it, read once at load time
- * (sl_kernels_prefetch_parse) while there is one thread, so it is a plain global that
- * needs no lock (reading it a group cost nothing measurable).
+ * (bench/NOTES.md).  The environment's SL_PREFETCH_AHEAD fixes it, read once at load time
+ * (sl_kernels_prefetch_parse) while there is one thread; otherwise a session's first
+ * one-token passes choose it (sl_prefetch_tuner), between passes.  Atomic, as sessions in
+ * other threads may be tuning it; any value gives the same results, so relaxed (on x86 a
+ * plain load, once a group: it cost nothing measurable).
  */
 #define SL_PREFETCH_DEFAULT 8192
 #define SL_PREFETCH_MAX (1 << 20)
-extern size_t sl_prefetch_distance;
+extern _Atomic size_t sl_prefetch_distance;
 
 /*
  * In a tile of T tokens: if T is 1, ask for the n bytes sl_prefetch_distance past p, a
@@ -59,7 +62,7 @@ static inline __attribute__((always_inline)) void sl_prefetch_ahead_by(const int
 								       size_t n, size_t step)
 {
 	if (T == 1) {
-		const char *q = (const char *)p + sl_prefetch_distance;
+		const char *q = (const char *)p + atomic_load_explicit(&sl_prefetch_distance, memory_order_relaxed);
 		for (size_t c = 0; c < n; c += step)
 			__builtin_prefetch(q + c);
 	}
@@ -125,6 +128,7 @@ static inline int sl_ktype(uint32_t type)
 
 typedef struct {
 	const char *name;
+	int asks_ahead;          /* its one-token tiles ask for rows sl_prefetch_distance ahead */
 	/*
 	 * Bytes of one token's quantized activations for weights of `type` with `cols` columns
 	 * (a multiple of 64); 0 means the set reads X as floats.  -1 cast to size_t: type not

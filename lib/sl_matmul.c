@@ -90,7 +90,7 @@ const sl_kset *const *sl_kset_all(void)
 	return all;
 }
 
-size_t sl_prefetch_distance = SL_PREFETCH_DEFAULT;
+_Atomic size_t sl_prefetch_distance = SL_PREFETCH_DEFAULT;
 
 long sl_kernels_prefetch_parse(const char *s)
 {
@@ -102,17 +102,65 @@ long sl_kernels_prefetch_parse(const char *s)
 	return errno || *end || v > SL_PREFETCH_MAX ? -1 : (long)v;
 }
 
+static int prefetch_fixed; /* by SL_PREFETCH_AHEAD */
+static int prefetch_timed; /* by a tuner that finished */
+
 /* Before main, while there is one thread: the kernels read the global without a lock. */
 __attribute__((constructor)) static void prefetch_from_env(void)
 {
 	const long v = sl_kernels_prefetch_parse(getenv("SL_PREFETCH_AHEAD"));
-	if (v >= 0)
+	if (v >= 0) {
 		sl_prefetch_distance = (size_t)v;
+		prefetch_fixed = 1;
+	}
 }
 
 long sl_kernels_prefetch(void)
 {
 	return (long)sl_prefetch_distance;
+}
+
+static const size_t tune_distance[2] = { SL_PREFETCH_DEFAULT, 2048 };
+
+static int tuning(const sl_prefetch_tuner *t)
+{
+	return !prefetch_fixed && t->n < 2 * SL_TUNE_ROUNDS && sl_kset_get()->asks_ahead;
+}
+
+/* Between passes: the pool's threads see it when the next pass hands them work. */
+void sl_prefetch_tune_before_pass(const sl_prefetch_tuner *t)
+{
+	if (tuning(t))
+		sl_prefetch_distance = tune_distance[t->n % 2];
+}
+
+static double median4(const double *v)
+{
+	double a[SL_TUNE_ROUNDS];
+	memcpy(a, v, sizeof a);
+	for (int i = 1; i < SL_TUNE_ROUNDS; i++) /* insertion sort */
+		for (int j = i; j > 0 && a[j] < a[j - 1]; j--) {
+			const double x = a[j];
+			a[j] = a[j - 1];
+			a[j - 1] = x;
+		}
+	return (a[SL_TUNE_ROUNDS / 2 - 1] + a[SL_TUNE_ROUNDS / 2]) / 2;
+}
+
+void sl_prefetch_tune_after_pass(sl_prefetch_tuner *t, double seconds)
+{
+	if (!tuning(t))
+		return;
+	t->s[t->n % 2][t->n / 2] = seconds;
+	if (++t->n == 2 * SL_TUNE_ROUNDS) {
+		sl_prefetch_distance = tune_distance[median4(t->s[1]) < median4(t->s[0])];
+		prefetch_timed = 1;
+	}
+}
+
+const char *sl_kernels_prefetch_how(void)
+{
+	return prefetch_fixed ? "SL_PREFETCH_AHEAD" : prefetch_timed ? "timed" : "default";
 }
 
 const sl_kset *sl_kset_get(void)

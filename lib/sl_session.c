@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sl_err.h"
+#include "sl_kernels.h"
 #include "sl_session.h"
 #include "sl_sys.h"
 #include "sl_types.h"
@@ -28,6 +29,7 @@ struct sl_session {
 	 * end of the last next/sample; and the seconds spent feeding */
 	double t_start, t_fed, t_first, t_last, feed_s;
 	sl_step_times steps[2];  /* with p.step_times: of feeding (and scoring), of generating */
+	sl_prefetch_tuner tune;  /* its first one-token passes choose how far ahead to ask */
 };
 
 /* A batch pays for packing each weight row once (sl_kernels_impl.h): 128 ids make that
@@ -130,11 +132,18 @@ static int run_rows(sl_session *s, int from, row_fn fn, void *ctx)
 	while (s->n_run < s->n_ids) {
 		int n = s->at_layer >= 0 ? s->at_n :
 			s->n_ids - s->n_run < s->st->n_batch ? s->n_ids - s->n_run : s->st->n_batch;
+		/* a one-token pass from its start (not one resumed) is timed for the prefetch tuner */
+		const int timed = n == 1 && s->at_layer < 0;
+		if (timed)
+			sl_prefetch_tune_before_pass(&s->tune);
+		const double t0 = sl_time_now();
 		const float *l = forward(s, n, all);
 		if (!l) {
 			s->logits = NULL;
 			return -1;
 		}
+		if (timed)
+			sl_prefetch_tune_after_pass(&s->tune, sl_time_now() - t0);
 		for (int j = 0; fn && j < n; j++) {
 			int t = s->n_run + j + 1; /* the row of position t-1 predicts id t */
 			if (t >= from && t < s->n_ids)

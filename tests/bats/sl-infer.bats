@@ -160,8 +160,19 @@ EOF
 		run --separate-stderr bash -c "echo 1 | SL_PREFETCH_AHEAD='$d' '$INFER' --temp 0 -n 16"
 		[ "$status" -eq 0 ]
 		[ "$output" = "$want" ]
-		[[ "$stderr" == *"SL_PREFETCH_AHEAD=$d: not a number of bytes from 0 to 1048576; asking 8192 ahead"* ]]
+		[[ "$stderr" == *"SL_PREFETCH_AHEAD=$d: not a number of bytes from 0 to 1048576; timing the choice"* ]]
 	done
+}
+
+@test "--stats says how far ahead one id's products asked, and why" {
+	run --separate-stderr bash -c "echo 1 | env -u SL_PREFETCH_AHEAD SL_KERNELS=ref '$INFER' --temp 0 -n 16 --stats"
+	[[ "$stderr" == *"asked for their weights 8192 bytes ahead (default)"* ]]
+	run --separate-stderr bash -c "echo 1 | SL_PREFETCH_AHEAD=4096 '$INFER' --temp 0 -n 16 --stats"
+	[[ "$stderr" == *"asked for their weights 4096 bytes ahead (SL_PREFETCH_AHEAD)"* ]]
+	if [ "$(echo 1 | env -u SL_KERNELS "$INFER" -v -n 1 2>&1 >/dev/null | grep -o 'kernels [a-z0-9-]*')" != "kernels ref" ]; then
+		run --separate-stderr bash -c "echo 1 | env -u SL_PREFETCH_AHEAD -u SL_KERNELS '$INFER' --temp 0 -n 16 --stats"
+		[[ "$stderr" =~ "asked for their weights "(8192|2048)" bytes ahead (timed)" ]]
+	fi
 }
 
 @test "an empty prompt starts from the model's BOS id" {
@@ -317,7 +328,7 @@ EOF
 	[ "$(head -n 1 "$BATS_TEST_TMPDIR/p" | cut -f2 | wc -w)" -eq 5 ]
 }
 
-@test "--stats reports load time, first id, speeds, time by step and peak RSS on stderr" {
+@test "--stats reports load time, first id, speeds, time by step, the prefetch distance and peak RSS on stderr" {
 	run --separate-stderr bash -c "echo 1 | '$INFER' --temp 0 -n 20 --stats"
 	[ "$status" -eq 0 ]
 	[ "$(echo $output | wc -w)" -eq 20 ]
@@ -336,7 +347,8 @@ EOF
 		echo "$list" | tr ',' '\n' | awk '$3 != "ms" || $2 !~ /^[0-9]+\.[0-9]$/ || $4 !~ /^\([0-9]+\.[0-9]%\)$/ { bad = 1 }
 			{ gsub(/[(%)]/, "", $4); s += $4 } END { exit bad || !(s > 99.3 && s < 100.7) }'
 	done
-	[[ "${stderr_lines[6]}" =~ ^sl-infer:\ peak\ RSS\ [0-9.]+\ MiB$ ]]
+	[[ "${stderr_lines[6]}" =~ ^sl-infer:\ one-id\ products\ asked\ for\ their\ weights\ [0-9]+\ bytes\ ahead\ \((timed|default|SL_PREFETCH_AHEAD)\)$ ]]
+	[[ "${stderr_lines[7]}" =~ ^sl-infer:\ peak\ RSS\ [0-9.]+\ MiB$ ]]
 }
 
 @test "--stats has no generation steps before a generated id has run, and says scoring when scoring" {

@@ -538,6 +538,36 @@ static void test_prefetch_parse(void)
 }
 
 /*
+ * The tuner alternates 8192 and 2048 for 2 × SL_TUNE_ROUNDS passes and keeps the faster by
+ * median (one slow outlier does not decide), then leaves the distance alone; it does
+ * nothing where SL_PREFETCH_AHEAD fixed it or the set in use does not ask ahead.
+ */
+static void test_prefetch_tuner(void)
+{
+	const size_t dist = sl_prefetch_distance;
+	const int active = sl_kset_get()->asks_ahead && sl_kernels_prefetch_parse(getenv("SL_PREFETCH_AHEAD")) < 0;
+	for (int faster = 0; faster < 2; faster++) {
+		sl_prefetch_tuner t = { 0 };
+		sl_prefetch_distance = 12345;
+		for (int i = 0; i < 2 * SL_TUNE_ROUNDS; i++) {
+			sl_prefetch_tune_before_pass(&t);
+			const long d = sl_kernels_prefetch();
+			CHECK_MSG(d == (active ? (i % 2 ? 2048 : 8192) : 12345), "pass %d asks %ld ahead", i, d);
+			/* the faster distance's passes take 1 s but its first 9 s, the other's 2 s */
+			const int is_faster = (i % 2) == faster;
+			sl_prefetch_tune_after_pass(&t, i == faster ? 9.0 : is_faster ? 1.0 : 2.0);
+		}
+		CHECK_MSG(sl_kernels_prefetch() == (active ? (faster ? 2048 : 8192) : 12345),
+			  "kept %ld with %s faster", sl_kernels_prefetch(), faster ? "2048" : "8192");
+		sl_prefetch_distance = 777;
+		sl_prefetch_tune_before_pass(&t);
+		sl_prefetch_tune_after_pass(&t, 0.1);
+		CHECK_MSG(sl_kernels_prefetch() == 777, "a tuner that is done moved the distance");
+	}
+	sl_prefetch_distance = dist;
+}
+
+/*
  * A set's C = A·B with B's rows along j (sl_gemm_f32_nn): against double sums (TOL_ORDER of
  * Σ|a·b|), the same bits as the chain c = c + a·b in k order in every column (whole vectors
  * and the last, partial one alike: a position's score must not depend on how many follow
@@ -650,6 +680,7 @@ int main(void)
 	test_golden();
 	test_unsupported();
 	test_prefetch_parse();
+	test_prefetch_tuner();
 	test_invariance(&sl_kset_ref);
 	test_matmul_n(&sl_kset_ref);
 	test_gemm_nn(&sl_kset_ref);
