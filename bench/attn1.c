@@ -78,6 +78,10 @@ int main(int argc, char **argv)
 	enum { NDEF = sizeof default_pos / sizeof *default_pos };
 	int npos = argc - optind;
 	int *pos = malloc(sizeof *pos * (size_t)(npos ? npos : NDEF));
+	if (!pos) {
+		fprintf(stderr, "attn1: out of memory\n");
+		return 1;
+	}
 	for (int i = 0; i < (npos ? npos : NDEF); i++) {
 		pos[i] = npos ? atoi(argv[optind + i]) : default_pos[i];
 		if (pos[i] < 0 || pos[i] >= CTX) {

@@ -16,7 +16,9 @@
 # ratios of the first set to the second.
 #
 # usage: bench/kernels.sh [-t N] [-r runs] model.gguf...
-# Environment: SETS (default "avx512 avx2"), KPEAK=0 skips the kernel peaks.
+# Environment: SETS (default "avx512 avx2"), KPEAK=0 skips the kernel peaks and bench/attn1.
+# sl-infer's own tg runs time their prefetch distance (SL_PREFETCH_AHEAD fixes it); tgpair
+# asks 8192 bytes ahead unless SL_PREFETCH_AHEAD says otherwise.
 set -eu
 
 usage="bench/kernels.sh [-t N] [-r runs] model.gguf..."

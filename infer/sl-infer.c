@@ -264,7 +264,7 @@ int main(int argc, char **argv)
 			"using %s", ks, sl_kernels_name());
 	const char *pf = getenv("SL_PREFETCH_AHEAD");
 	if (pf && sl_kernels_prefetch_parse(pf) < 0 && !r.o.quiet)
-		sl_warn("SL_PREFETCH_AHEAD=%s: not a number of bytes from 0 to 1048576; timing the choice", pf);
+		sl_warn("SL_PREFETCH_AHEAD=%s: not a number of bytes from 0 to 1048576; ignored", pf);
 	if (!r.o.model_path)
 		r.o.model_path = sl_default_model();
 	load(&r);

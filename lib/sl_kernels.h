@@ -107,15 +107,16 @@ long sl_kernels_prefetch_parse(const char *s);
  * use asks ahead, the first 2 × SL_TUNE_ROUNDS one-token passes a tuner sees alternate
  * between 8192 and 2048 bytes, and then the distance whose passes' median time was shorter
  * stays (the best distance moves with the host: bench/NOTES.md).  Call before_pass before
- * a one-token pass and after_pass with its seconds.  The distance is one for the process;
- * it never changes a result.
+ * a one-token pass: if it returns 1, time the pass and give after_pass its seconds (0: the
+ * tuner is done or idle, nothing to time).  The distance is one for the process; it never
+ * changes a result.
  */
 #define SL_TUNE_ROUNDS 4
 typedef struct {
 	int n;                            /* passes timed */
 	double s[2][SL_TUNE_ROUNDS];      /* their seconds, by distance */
 } sl_prefetch_tuner;
-void sl_prefetch_tune_before_pass(const sl_prefetch_tuner *t);
+int sl_prefetch_tune_before_pass(const sl_prefetch_tuner *t);
 void sl_prefetch_tune_after_pass(sl_prefetch_tuner *t, double seconds);
 /* Where the distance in use came from: "SL_PREFETCH_AHEAD", "timed" or "default". */
 const char *sl_kernels_prefetch_how(void);

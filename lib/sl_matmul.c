@@ -102,8 +102,8 @@ long sl_kernels_prefetch_parse(const char *s)
 	return errno || *end || v > SL_PREFETCH_MAX ? -1 : (long)v;
 }
 
-static int prefetch_fixed; /* by SL_PREFETCH_AHEAD */
-static int prefetch_timed; /* by a tuner that finished */
+static int prefetch_fixed;         /* by SL_PREFETCH_AHEAD: written before main only */
+static _Atomic int prefetch_timed; /* by a tuner that finished, in any session's thread */
 
 /* Before main, while there is one thread: the kernels read the global without a lock. */
 __attribute__((constructor)) static void prefetch_from_env(void)
@@ -128,13 +128,15 @@ static int tuning(const sl_prefetch_tuner *t)
 }
 
 /* Between passes: the pool's threads see it when the next pass hands them work. */
-void sl_prefetch_tune_before_pass(const sl_prefetch_tuner *t)
+int sl_prefetch_tune_before_pass(const sl_prefetch_tuner *t)
 {
-	if (tuning(t))
-		sl_prefetch_distance = tune_distance[t->n % 2];
+	if (!tuning(t))
+		return 0;
+	sl_prefetch_distance = tune_distance[t->n % 2];
+	return 1;
 }
 
-static double median4(const double *v)
+static double median_of_rounds(const double *v)
 {
 	double a[SL_TUNE_ROUNDS];
 	memcpy(a, v, sizeof a);
@@ -153,7 +155,7 @@ void sl_prefetch_tune_after_pass(sl_prefetch_tuner *t, double seconds)
 		return;
 	t->s[t->n % 2][t->n / 2] = seconds;
 	if (++t->n == 2 * SL_TUNE_ROUNDS) {
-		sl_prefetch_distance = tune_distance[median4(t->s[1]) < median4(t->s[0])];
+		sl_prefetch_distance = tune_distance[median_of_rounds(t->s[1]) < median_of_rounds(t->s[0])];
 		prefetch_timed = 1;
 	}
 }

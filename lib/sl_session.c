@@ -132,11 +132,9 @@ static int run_rows(sl_session *s, int from, row_fn fn, void *ctx)
 	while (s->n_run < s->n_ids) {
 		int n = s->at_layer >= 0 ? s->at_n :
 			s->n_ids - s->n_run < s->st->n_batch ? s->n_ids - s->n_run : s->st->n_batch;
-		/* a one-token pass from its start (not one resumed) is timed for the prefetch tuner */
-		const int timed = n == 1 && s->at_layer < 0;
-		if (timed)
-			sl_prefetch_tune_before_pass(&s->tune);
-		const double t0 = sl_time_now();
+		/* a one-token pass from its start (not one resumed), while the prefetch tuner wants it */
+		const int timed = n == 1 && s->at_layer < 0 && sl_prefetch_tune_before_pass(&s->tune);
+		const double t0 = timed ? sl_time_now() : 0;
 		const float *l = forward(s, n, all);
 		if (!l) {
 			s->logits = NULL;

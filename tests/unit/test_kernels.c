@@ -550,7 +550,7 @@ static void test_prefetch_tuner(void)
 		sl_prefetch_tuner t = { 0 };
 		sl_prefetch_distance = 12345;
 		for (int i = 0; i < 2 * SL_TUNE_ROUNDS; i++) {
-			sl_prefetch_tune_before_pass(&t);
+			CHECK(sl_prefetch_tune_before_pass(&t) == active);
 			const long d = sl_kernels_prefetch();
 			CHECK_MSG(d == (active ? (i % 2 ? 2048 : 8192) : 12345), "pass %d asks %ld ahead", i, d);
 			/* the faster distance's passes take 1 s but its first 9 s, the other's 2 s */
@@ -560,7 +560,7 @@ static void test_prefetch_tuner(void)
 		CHECK_MSG(sl_kernels_prefetch() == (active ? (faster ? 2048 : 8192) : 12345),
 			  "kept %ld with %s faster", sl_kernels_prefetch(), faster ? "2048" : "8192");
 		sl_prefetch_distance = 777;
-		sl_prefetch_tune_before_pass(&t);
+		CHECK_MSG(sl_prefetch_tune_before_pass(&t) == 0, "a tuner that is done asks for a timing");
 		sl_prefetch_tune_after_pass(&t, 0.1);
 		CHECK_MSG(sl_kernels_prefetch() == 777, "a tuner that is done moved the distance");
 	}
