@@ -15,9 +15,10 @@
  *   Q4_0 and Q8_0 weights: groups of 16 blocks, 640 bytes each: 8 × 64 int8, register i
  *     lane p = values 4i..4i+3 of block GROUP_BLOCK(p); 16 floats, the blocks' scales; 16
  *     int32, −(sum of the block's values).  Blocks past the end of the row are zeros.
- *   Q4_K weights: groups of two 256-blocks, 640 bytes: 8 × 64 int8, lane p = sub-block
+ *   Q4_K weights: groups of two 256-blocks, 1152 bytes: 8 × 64 int8, lane p = sub-block
  *     KQ_SUB(p) of 32; 16 floats, the lane's block's scale d; 16 floats, d·Σx of the lane's
- *     sub-block.  A missing second block is zeros.
+ *     sub-block; the same 512 int8 in the rows' nibble order, for one token's product.  A
+ *     missing second block is zeros.
  *   Q6_K weights: per 256-block, 384 bytes: 4 × 64 int8, lane p = sub-block GROUP_BLOCK(p)
  *     of 16; 16 floats d; 16 int32 −Σx of the lane's sub-block.
  *   Q3_K, Q2_K weights: per 256-block, 320 bytes: 256 int8 in order, int16 sums of each 16
@@ -70,6 +71,8 @@ INLINE float quant_block(const float *x, int n, int8_t *q)
 }
 
 #define QK_REC 320
+#define Q4K_X 1152 /* a Q4_K group of one token's activations, and its part in */
+#define Q4K_XN 640 /* the rows' own order (xq_q4_K) */
 
 /* Q4_0, Q8_0, Q4_K and Q6_K weights: below, with their kernels */
 static size_t group_xq_size(int cols);
@@ -81,7 +84,7 @@ static size_t avx512_xq_size(uint32_t type, int cols)
 {
 	switch (type) {
 	case SL_Q4_0: case SL_Q8_0: return group_xq_size(cols);
-	case SL_Q4_K: return (size_t)(cols / 256 + 1) / 2 * 640;
+	case SL_Q4_K: return (size_t)(cols / 256 + 1) / 2 * Q4K_X;
 	case SL_Q6_K: return (size_t)(cols / 256) * 384;
 	case SL_Q3_K: case SL_Q2_K: return (size_t)(cols / 256) * QK_REC;
 	case SL_F32: case SL_F16: case SL_BF16: return 0;
@@ -331,7 +334,10 @@ INLINE void q8_0_group(const char *gb, __m512i w[8], __m512 *dw)
 
 /* a group of `type`: weight registers, bytes of one token's activations, of a packed row */
 INLINE int group_nj(const uint32_t type) { return type == SL_Q6_K ? 4 : 8; }
-INLINE size_t group_xb(const uint32_t type) { return type == SL_Q6_K ? 384 : GROUP_X; }
+INLINE size_t group_xb(const uint32_t type)
+{
+	return type == SL_Q6_K ? 384 : type == SL_Q4_K ? Q4K_X : GROUP_X;
+}
 INLINE size_t group_pb(const uint32_t type)
 {
 	return type == SL_Q4_K ? 640 : type == SL_Q6_K ? 320 : GROUP_PACKED;
@@ -357,19 +363,53 @@ INLINE int group_n(const uint32_t type, int cols)
 	}
 }
 
-INLINE void q4_K_group(const sl_block_q4_K *b, __m512i w[8], __m512 *dw, __m512 *dm, const int hi16)
+/*
+ * A Q4_K group's float factors: d·s_j (*dw) and dmin·m_j (*dm), lane p for sub-block
+ * KQ_SUB(p) (both exact: an 11-bit significand times a 6-bit integer).  sl_q4_K_scales4
+ * decodes a block's 12 scale bytes q as s_j = q[j] & 63, m_j = q[j+4] & 63 for j < 4, and
+ * s_j = (q[j+4] & 15) | (q[j-4] >> 6) << 4, m_j = (q[j+4] >> 4) | (q[j] >> 6) << 4 for j >=
+ * 4.  Here one byte shuffle of each block's 16-byte head (in every 128-bit lane) puts in
+ * lane p the bytes both need, [q[j] or q[j+4], q[j-4], q[j+4], q[j]], and shifts and masks
+ * set by lane finish them: two shuffles a group where widening and ordering the bytes
+ * took eight.
+ */
+INLINE void q4_K_scales(const sl_block_q4_K *b, __m512 *dw, __m512 *dm)
+{
+	/* lane 4L + k: sub-block 4(k % 2) + f(L) of block k / 2, f = 0, 2, 1, 3 (KQ_SUB) */
+#define SB_(i) 4 + (i), 0x80, 8 + (i), 0x80, 12 + (i), 4 + (i), 12 + (i), 8 + (i)
+	static const _Alignas(64) unsigned char idx_[64] = {SB_(0), SB_(0), SB_(2), SB_(2), SB_(1), SB_(1), SB_(3), SB_(3)};
+#undef SB_
+	const __m512i idx = _mm512_load_si512(idx_);
+	const __m512i h0 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)&b[0])),
+		      h1 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)&b[1]));
+	const __m512i v = _mm512_mask_shuffle_epi8(_mm512_shuffle_epi8(h0, idx), 0xFF00FF00FF00FF00ull, h1, idx);
+	/* by lane: j < 4, j >= 4 */
+	const __m512i MX = _mm512_setr_epi32(63, 15, 63, 15, 63, 15, 63, 15, 63, 15, 63, 15, 63, 15, 63, 15),
+		      MY = _mm512_setr_epi32(0, 48, 0, 48, 0, 48, 0, 48, 0, 48, 0, 48, 0, 48, 0, 48),
+		      SH = _mm512_setr_epi32(16, 20, 16, 20, 16, 20, 16, 20, 16, 20, 16, 20, 16, 20, 16, 20);
+	/* A | (B & C) */
+	const __m512i sc = _mm512_ternarylogic_epi32(_mm512_and_si512(v, MX), _mm512_srli_epi32(v, 10), MY, 0xF8);
+	const __m512i mn = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srlv_epi32(v, SH), MX),
+						     _mm512_srli_epi32(v, 26), MY, 0xF8);
+	/* d0, dmin0, d1, dmin1; lanes of the second block: p % 4 >= 2 */
+	const __m512 dd = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_unpacklo_epi32(
+		_mm_loadu_si32(&b[0]), _mm_loadu_si32(&b[1]))));
+	const __m512i di = _mm512_setr_epi32(0, 0, 2, 2, 0, 0, 2, 2, 0, 0, 2, 2, 0, 0, 2, 2);
+	*dw = _mm512_mul_ps(_mm512_permutexvar_ps(di, dd), _mm512_cvtepi32_ps(sc));
+	*dm = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_add_epi32(di, _mm512_set1_epi32(1)), dd),
+			    _mm512_cvtepi32_ps(mn));
+}
+
+/* A Q4_K group (two blocks) as operands in the registers' order (the prompt path's). */
+INLINE void q4_K_group(const sl_block_q4_K *b, __m512i w[8], __m512 *dw, __m512 *dm)
 {
 	const __m512i m4 = _mm512_set1_epi8(15);
-	const __m512i order = _mm512_setr_epi32(KQ_SUB(0), KQ_SUB(1), KQ_SUB(2), KQ_SUB(3), KQ_SUB(4),
-		KQ_SUB(5), KQ_SUB(6), KQ_SUB(7), KQ_SUB(8), KQ_SUB(9), KQ_SUB(10), KQ_SUB(11),
-		KQ_SUB(12), KQ_SUB(13), KQ_SUB(14), KQ_SUB(15));
 	__m512i a0[4], a1[4];
 	for (int h = 0; h < 2; h++) {
 		/* qs bytes 32i..32i+31: sub-block 2i in the low nibbles, 2i+1 in the high ones */
 		for (int k = 0; k < 2; k++) {
 			const __m512i q = _mm512_loadu_si512(b[h].qs + 64 * k);
-			const __m512i lo = _mm512_and_si512(q, m4),
-				      hi = hi16 ? _mm512_andnot_si512(m4, q) : _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+			const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
 			/* 128-bit lanes: values 0-15 of sub-blocks 4k, 4k+2, 4k+1, 4k+3, then 16-31 */
 			a0[2 * h + k] = _mm512_shuffle_i32x4(lo, hi, 0x88);
 			a1[2 * h + k] = _mm512_shuffle_i32x4(lo, hi, 0xDD);
@@ -377,35 +417,44 @@ INLINE void q4_K_group(const sl_block_q4_K *b, __m512i w[8], __m512 *dw, __m512 
 	}
 	transpose_group(a0, w);
 	transpose_group(a1, w + 4);
-	/*
-	 * Each block's first 16 bytes, a 128-bit lane each: dwords d | dmin << 16, then the
-	 * scales' a, b, c, which sl_q4_K_scales4 makes into [a & k6, (c & k4) | ((a >> 6) & k2)
-	 * << 4, b & k6, ((c >> 4) & k4) | ((b >> 6) & k2) << 4], here for both blocks at once
-	 * (scalar, with the moves into vectors, it took a quarter of a group's time in cache).
-	 */
-	const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)&b[0])),
-						  _mm_loadu_si128((const __m128i *)&b[1]), 1);
-	const __m256i k6 = _mm256_set1_epi32(0x3f3f3f3f), k4 = _mm256_set1_epi32(0x0f0f0f0f),
-		      k2 = _mm256_set1_epi32(0x03030303);
-	const __m256i ab = _mm256_shuffle_epi32(v, 0xA5); /* a a b b */
-	const __m256i cc = _mm256_srlv_epi32(_mm256_shuffle_epi32(v, 0xFF), _mm256_setr_epi32(0, 0, 0, 4, 0, 0, 0, 4));
-	const __m256i top = _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(ab, 6), k2), 4);
-	const __m256i u = _mm256_blend_epi32(_mm256_and_si256(ab, k6), _mm256_or_si256(_mm256_and_si256(cc, k4), top), 0xAA);
-	/* scales of both blocks in the low 128 bits, mins in the high */
-	const __m256i sm = _mm256_permutevar8x32_epi32(u, _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7));
-	const __m512i sc = _mm512_permutexvar_epi32(order, _mm512_cvtepu8_epi32(_mm256_castsi256_si128(sm)));
-	const __m512i mn = _mm512_permutexvar_epi32(order, _mm512_cvtepu8_epi32(_mm256_extracti128_si256(sm, 1)));
-	/* d0, dmin0, d1, dmin1; lanes of the second block: KQ_SUB(p) >= 8, p % 4 >= 2 */
-	const __m512 dd = _mm512_castps128_ps512(_mm_cvtph_ps(_mm256_castsi256_si128(
-		_mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 4, 0, 0, 0, 0, 0, 0)))));
-#define DI_(p, m) ((p) % 4 >= 2 ? 2 + (m) : (m))
-	const __m512i di = _mm512_setr_epi32(DI_(0, 0), DI_(1, 0), DI_(2, 0), DI_(3, 0), DI_(4, 0), DI_(5, 0),
-		DI_(6, 0), DI_(7, 0), DI_(8, 0), DI_(9, 0), DI_(10, 0), DI_(11, 0), DI_(12, 0), DI_(13, 0),
-		DI_(14, 0), DI_(15, 0));
-#undef DI_
-	const __m512i one = _mm512_set1_epi32(1);
-	*dw = _mm512_mul_ps(_mm512_permutexvar_ps(di, dd), _mm512_cvtepi32_ps(sc));
-	*dm = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_add_epi32(di, one), dd), _mm512_cvtepi32_ps(mn));
+	q4_K_scales(b, dw, dm);
+}
+
+/*
+ * One token's integer sums over a Q4_K group with the nibbles in the rows' own order: each
+ * 64 bytes as loaded, the low nibbles and the high ones (left in place, 16 times their
+ * value) against activations stored in that order (xq_q4_K's second part, Q4K_XN).  Lanes
+ * 0-7 of such a product hold one sub-block's sums and lanes 8-15 another's; a tree of
+ * unpacks and adds then sums each sub-block's lanes into lane p = KQ_SUB(p) (sub-blocks 4k
+ * and 4k+2 of block h are the low nibbles of its bytes 64k.., 4k+1 and 4k+3 the high
+ * ones).  Fourteen shuffles a group instead of the 24 that put the weights into the
+ * registers' order first, for the same exact integer sums, so the same bits.
+ */
+INLINE __m512i q4_K_isum1(const sl_block_q4_K *b, const char *xn)
+{
+	const __m512i m4 = _mm512_set1_epi8(15);
+	__m512i r[8]; /* [2h + k]: block h's bytes 64k.. low nibbles; [4 + 2h + k]: high */
+	for (int h = 0; h < 2; h++)
+		for (int k = 0; k < 2; k++) {
+			const int i = 2 * h + k;
+			const __m512i q = _mm512_loadu_si512(b[h].qs + 64 * k);
+			r[i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(q, m4),
+						   _mm512_load_si512(xn + 64 * i));
+			r[4 + i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_andnot_si512(m4, q),
+						       _mm512_load_si512(xn + 256 + 64 * i));
+		}
+	/* pairs' lanes 2 apart, then 1 apart (within 128 bits), then 128-bit lanes 1 apart */
+	__m512i s[4], u[2];
+	for (int i = 0; i < 4; i++)
+		s[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]),
+					_mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]));
+	for (int i = 0; i < 2; i++)
+		u[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(s[2 * i], s[2 * i + 1]),
+					_mm512_unpackhi_epi64(s[2 * i], s[2 * i + 1]));
+	const __m512i sum = _mm512_add_epi32(_mm512_shuffle_i32x4(u[0], u[1], 0x88),
+					     _mm512_shuffle_i32x4(u[0], u[1], 0xDD));
+	/* lanes 8-15: the odd sub-blocks, from the high nibbles */
+	return _mm512_mask_srai_epi32(sum, 0xFF00, sum, 4);
 }
 
 INLINE void q6_K_group(const sl_block_q6_K *b, __m512i w[4], __m512 *dw)
@@ -433,14 +482,17 @@ INLINE void q6_K_group(const sl_block_q6_K *b, __m512i w[4], __m512 *dw)
 }
 
 /*
- * Activations for Q4_K weights, a group of two 256-blocks (640 bytes): 8 × 64 int8 in the
- * weights' order (lane p: sub-block KQ_SUB(p)), 16 floats d (the lane's block's), 16
- * floats d·Σx of the lane's sub-block.  Quantization as Q8_K: one d per 256 values.
+ * Activations for Q4_K weights, a group of two 256-blocks (Q4K_X bytes): 8 × 64 int8 in
+ * the weights' order (lane p: sub-block KQ_SUB(p)), 16 floats d (the lane's block's), 16
+ * floats d·Σx of the lane's sub-block; then at Q4K_XN the same int8 in the rows' own order
+ * for one token (q4_K_isum1): 64 bytes for the low nibbles of each block's bytes 64k..
+ * 64k+63 (values 128k..128k+31, then 128k+64..128k+95), then 64 for the high ones (the 32
+ * values after each of those).  Quantization as Q8_K: one d per 256 values.
  */
 static void xq_q4_K(const float *x, int cols, char *out)
 {
 	const int nsb = cols / 256, ng = (nsb + 1) / 2;
-	for (int g = 0; g < ng; g++, out += 640) {
+	for (int g = 0; g < ng; g++, out += Q4K_X) {
 		int8_t q[2][256];
 		float d[2] = {0, 0};
 		memset(q, 0, sizeof q);
@@ -459,6 +511,14 @@ static void xq_q4_K(const float *x, int cols, char *out)
 		}
 		memcpy(out + 512, dx, 64);
 		memcpy(out + 576, xs, 64);
+		for (int h = 0; h < 2; h++)
+			for (int k = 0; k < 2; k++) {
+				char *lo = out + Q4K_XN + 64 * (2 * h + k), *hi = lo + 256;
+				memcpy(lo, q[h] + 128 * k, 32);
+				memcpy(lo + 32, q[h] + 128 * k + 64, 32);
+				memcpy(hi, q[h] + 128 * k + 32, 32);
+				memcpy(hi + 32, q[h] + 128 * k + 96, 32);
+			}
 	}
 }
 
@@ -484,6 +544,17 @@ static void xq_q6_K(const float *x, int cols, char *out)
 	}
 }
 
+/* Group g's two Q4_K blocks of a row, or a copy in two[] with the missing second as zeros */
+INLINE const sl_block_q4_K *q4_K_blocks(const char *row, int cols, int g, sl_block_q4_K two[2])
+{
+	const sl_block_q4_K *b = (const sl_block_q4_K *)row + 2 * g;
+	if (2 * g + 1 < cols / 256)
+		return b;
+	memcpy(&two[0], b, sizeof two[0]);
+	memset(&two[1], 0, sizeof two[1]);
+	return two;
+}
+
 /*
  * Group g of a row of `type` as operands (*dm: Q4_K's mins); a group past the row's end is
  * padded with zeros.
@@ -492,14 +563,8 @@ INLINE void group_w(const uint32_t type, const char *row, int cols, int g, __m51
 		    __m512 *dw, __m512 *dm, const int hi16)
 {
 	if (type == SL_Q4_K) {
-		const sl_block_q4_K *b = (const sl_block_q4_K *)row + 2 * g;
 		sl_block_q4_K two[2];
-		if (2 * g + 1 >= cols / 256) {
-			memcpy(&two[0], b, sizeof two[0]);
-			memset(&two[1], 0, sizeof two[1]);
-			b = two;
-		}
-		q4_K_group(b, w, dw, dm, hi16);
+		q4_K_group(q4_K_blocks(row, cols, g, two), w, dw, dm);
 		return;
 	}
 	if (type == SL_Q6_K) {
@@ -562,14 +627,14 @@ INLINE void group_ask_ahead(const uint32_t type, const int T, const char *W, int
 }
 
 /*
- * With one token the 4-bit types' high nibbles stay where they are, 16 times their value,
- * and their sums are divided by 16 (exact: multiples of 16): a shift a group, not one a
- * register (with T tokens it would be T a group).  Q4_0: the high nibbles are registers
- * 4..7, summed apart; Q4_K: they are the odd sub-blocks, whole lanes.
+ * With one token Q4_0's high nibbles stay where they are, 16 times their value, in
+ * registers 4..7, summed apart and divided by 16 (exact: multiples of 16): a shift a group,
+ * not one a register (with T tokens it would be T a group).  Q4_K's one-token sums do the
+ * same in their own way (q4_K_isum1).
  */
 INLINE int group_hi16(const uint32_t type, const int T)
 {
-	return T == 1 && (type == SL_Q4_0 || type == SL_Q4_K);
+	return T == 1 && type == SL_Q4_0;
 }
 
 /* A group's integer sums from its weights (group_w, with hi16) and activations at x. */
@@ -577,7 +642,7 @@ INLINE __m512i group_isum(const uint32_t type, const int hi16, const __m512i w[8
 {
 	const int nj = group_nj(type);
 	__m512i i0 = group_off(type, x), i1 = _mm512_setzero_si512();
-	if (hi16 && type == SL_Q4_0) {
+	if (hi16) {
 		for (int j = 0; j < 4; j++) {
 			i0 = _mm512_dpbusd_epi32(i0, w[j], _mm512_load_si512(x + 64 * j));
 			i1 = _mm512_dpbusd_epi32(i1, w[j + 4], _mm512_load_si512(x + 64 * j + 256));
@@ -589,15 +654,25 @@ INLINE __m512i group_isum(const uint32_t type, const int hi16, const __m512i w[8
 		i0 = _mm512_dpbusd_epi32(i0, w[j], _mm512_load_si512(x + 64 * j));
 		i1 = _mm512_dpbusd_epi32(i1, w[j + 1], _mm512_load_si512(x + 64 * j + 64));
 	}
-	if (hi16 && type == SL_Q4_K) {
-#define KQ_HI_(p) (KQ_SUB(p) % 2 ? 4 : 0)
-		const __m512i hi = _mm512_setr_epi32(KQ_HI_(0), KQ_HI_(1), KQ_HI_(2), KQ_HI_(3), KQ_HI_(4),
-			KQ_HI_(5), KQ_HI_(6), KQ_HI_(7), KQ_HI_(8), KQ_HI_(9), KQ_HI_(10), KQ_HI_(11),
-			KQ_HI_(12), KQ_HI_(13), KQ_HI_(14), KQ_HI_(15));
-#undef KQ_HI_
-		return _mm512_srav_epi32(_mm512_add_epi32(i0, i1), hi);
-	}
 	return _mm512_add_epi32(i0, i1);
+}
+
+/* One row of Q4_K times one token: group_row_tile's float operations, q4_K_isum1's sums. */
+INLINE float q4_K_row1(const char *W, int cols, const char *xq)
+{
+	const int ng = group_n(SL_Q4_K, cols);
+	__m512 acc = _mm512_setzero_ps();
+	for (int g = 0; g < ng; g++) {
+		sl_block_q4_K two[2];
+		__m512 dw, dm;
+		const char *x = xq + (size_t)g * Q4K_X;
+		group_ask_ahead(SL_Q4_K, 1, W, g);
+		const sl_block_q4_K *b = q4_K_blocks(W, cols, g, two);
+		const __m512i i = q4_K_isum1(b, x + Q4K_XN);
+		q4_K_scales(b, &dw, &dm);
+		acc = group_acc_add(SL_Q4_K, acc, i, dw, dm, x);
+	}
+	return hsum16(acc);
 }
 
 /* One row times T tokens, as the packed path's tiles do it (the same operations). */
@@ -606,6 +681,10 @@ INLINE void group_row_tile(const uint32_t type, const int T, const char *W, int 
 {
 	const int ng = group_n(type, cols);
 	__m512 acc[MAX_T];
+	if (type == SL_Q4_K && T == 1) {
+		*Y = q4_K_row1(W, cols, xq);
+		return;
+	}
 	for (int t = 0; t < T; t++)
 		acc[t] = _mm512_setzero_ps();
 	for (int g = 0; g < ng; g++) {
