@@ -13,8 +13,8 @@
  *
  * Activation layouts (per token, 64-byte aligned, private to this file):
  *   Q4_0 and Q8_0 weights: groups of 16 blocks, 640 bytes each: 8 × 64 int8, register i
- *     lane p = values 4i..4i+3 of block GROUP_BLOCK(p); 16 floats, the blocks' scales; 16
- *     int32, −(sum of the block's values).  Blocks past the end of the row are zeros.
+ *     lane p = values 4i..4i+3 of block GROUP_BLOCK(p) (Q8_0) or Q4_BLOCK(p) (Q4_0); 16
+ *     floats, the blocks' scales; 16 int32, −(sum of the block's values).  Blocks past the end of the row are zeros.
  *   Q4_K weights: groups of two 256-blocks, 1152 bytes: 8 × 64 int8, lane p = sub-block
  *     KQ_SUB(p) of 32; 16 floats, the lane's block's scale d; 16 floats, d·Σx of the lane's
  *     sub-block; the same 512 int8 in the rows' nibble order, for one token's product.  A
@@ -76,7 +76,7 @@ INLINE float quant_block(const float *x, int n, int8_t *q)
 
 /* Q4_0, Q8_0, Q4_K and Q6_K weights: below, with their kernels */
 static size_t group_xq_size(int cols);
-static void xq_group(const float *x, int cols, char *out);
+static void xq_group(const float *x, int cols, char *out, int q4);
 static void xq_q4_K(const float *x, int cols, char *out);
 static void xq_q6_K(const float *x, int cols, char *out);
 
@@ -128,7 +128,7 @@ static void xq_q8_K(const float *x, int cols, char *out)
 static void avx512_xq(uint32_t type, const float *x, int cols, void *out)
 {
 	switch (type) {
-	case SL_Q4_0: case SL_Q8_0: xq_group(x, cols, out); break;
+	case SL_Q4_0: case SL_Q8_0: xq_group(x, cols, out, type == SL_Q4_0); break;
 	case SL_Q4_K: xq_q4_K(x, cols, out); break;
 	case SL_Q6_K: xq_q6_K(x, cols, out); break;
 	default: xq_q8_K(x, cols, out); break;
@@ -170,15 +170,19 @@ INLINE float hsum16(__m512 v)
  * conversion, a multiply and a multiply-add per 128 products instead of per 512.)
  *
  * Both types come to the same operands (group_w): 8 registers of weights, register i lane p
- * = values 4i..4i+3 of block GROUP_BLOCK(p), as uint8 (Q4_0: the nibble n, Q8_0: w + 128),
+ * = values 4i..4i+3 of block GROUP_BLOCK(p) (Q4_0: Q4_BLOCK(p)), as uint8 (Q4_0: the nibble n, Q8_0: w + 128),
  * and the 16 scales.  vpdpbusd takes them with the activations x as int8 in the same order
  * and starts from −8·Σx (Q4_0) or −128·Σx (Q8_0), so that each lane comes to Σ x·w
  * exactly.  Blocks past the row's end are zero, and so are their activations.
  *
  * The weights go into that order by a 4×4 transpose of 32-bit words within each 128-bit
- * lane (transpose_group): block 4k+m lands in lane 4m+k.
+ * lane (transpose_group): the block in lane m of register k lands in lane 4m+k.  Q8_0's
+ * registers hold blocks 4k..4k+3 (GROUP_BLOCK), Q4_0's the even blocks and the odd ones
+ * apart (Q4_BLOCK: 0 1 8 9 2 3 10 11 ..), which its 18-byte blocks gather faster in
+ * (q4_0_group).
  */
 #define GROUP_BLOCK(p) (4 * ((p) % 4) + (p) / 4)
+#define Q4_BLOCK(p) (8 * ((p) % 4 / 2) + 2 * ((p) / 4) + (p) % 2)
 #define GROUP_X 640      /* a token's group: 8 × 64 int8, 16 floats d, 16 int32 −8·Σx */
 #define GROUP_PACKED 576 /* a packed row's group: 8 × 64 uint8, 16 floats d */
 
@@ -188,9 +192,9 @@ static size_t group_xq_size(int cols)
 }
 
 /*
- * a[k] holds blocks 4k..4k+3 of a group, one per 128-bit lane, 4 words of 4 bytes each;
- * w[j] = word j of every block, block 4k+m in lane 4m+k (GROUP_BLOCK): a 4×4 transpose of
- * 32-bit words within each 128-bit lane.
+ * a[k] holds four blocks of a group, one per 128-bit lane, 4 words of 4 bytes each (Q8_0:
+ * blocks 4k..4k+3); w[j] = word j of every block, the one in lane m of a[k] in lane 4m+k:
+ * a 4×4 transpose of 32-bit words within each 128-bit lane.
  */
 INLINE void transpose_group(const __m512i a[4], __m512i w[4])
 {
@@ -202,13 +206,15 @@ INLINE void transpose_group(const __m512i a[4], __m512i w[4])
 	w[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
-static void xq_group(const float *x, int cols, char *out)
+#define ORDER_(B) _mm512_setr_epi32(B(0), B(1), B(2), B(3), B(4), B(5), B(6), B(7), B(8), \
+	B(9), B(10), B(11), B(12), B(13), B(14), B(15))
+static void xq_group(const float *x, int cols, char *out, const int q4)
 {
 	const int nb = cols / 32, ng = (nb + 15) / 16;
-	const __m512i order = _mm512_setr_epi32(GROUP_BLOCK(0), GROUP_BLOCK(1), GROUP_BLOCK(2),
-		GROUP_BLOCK(3), GROUP_BLOCK(4), GROUP_BLOCK(5), GROUP_BLOCK(6), GROUP_BLOCK(7),
-		GROUP_BLOCK(8), GROUP_BLOCK(9), GROUP_BLOCK(10), GROUP_BLOCK(11), GROUP_BLOCK(12),
-		GROUP_BLOCK(13), GROUP_BLOCK(14), GROUP_BLOCK(15));
+	const __m512i order = q4 ? ORDER_(Q4_BLOCK) : ORDER_(GROUP_BLOCK);
+	int at[16]; /* the block for 128-bit lane m of register k, at[4k + m], before the transpose */
+	for (int p = 0; p < 16; p++)
+		at[4 * (p % 4) + p / 4] = q4 ? Q4_BLOCK(p) : GROUP_BLOCK(p);
 	for (int g = 0; g < ng; g++, out += GROUP_X) {
 		__m128i lo[16], hi[16];
 		_Alignas(64) float d[16];
@@ -218,10 +224,11 @@ static void xq_group(const float *x, int cols, char *out)
 			d[b] = 16 * g + b < nb ? quant32(x + 32 * (16 * g + b), &lo[b], &hi[b]) : 0.f;
 		}
 		for (int k = 0; k < 4; k++) {
+			const int *b = at + 4 * k;
 			al[k] = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(
-				_mm512_castsi128_si512(lo[4 * k]), lo[4 * k + 1], 1), lo[4 * k + 2], 2), lo[4 * k + 3], 3);
+				_mm512_castsi128_si512(lo[b[0]]), lo[b[1]], 1), lo[b[2]], 2), lo[b[3]], 3);
 			ah[k] = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(
-				_mm512_castsi128_si512(hi[4 * k]), hi[4 * k + 1], 1), hi[4 * k + 2], 2), hi[4 * k + 3], 3);
+				_mm512_castsi128_si512(hi[b[0]]), hi[b[1]], 1), hi[b[2]], 2), hi[b[3]], 3);
 		}
 		transpose_group(al, w);
 		transpose_group(ah, w + 4);
@@ -236,60 +243,51 @@ static void xq_group(const float *x, int cols, char *out)
 }
 
 /*
- * A group of Q4_0 blocks (gb, 16 × 18 bytes) as group operands, from five loads: bytes
- * 64i .. 64i+63 (the last 32 bytes by a masked load, no read past the group).  Blocks 4k ..
- * 4k+3 are bytes 72k .. 72k+71, within loads k and k+1 from word 4k on; block 4k+m's scale
- * is word 9m of them, its nibbles words 9m+1 .. 9m+8.  Word permutes do the gathering.
- * Loads, most across two cache lines, bounded the one-token product in cache: twelve a
- * group, with the scales loaded apart and a masked load per four blocks, were slower
- * (bench/NOTES.md).
+ * A group of Q4_0 blocks (gb, 16 × 18 bytes) as group operands.  Blocks are 18 bytes, so
+ * every second block's nibbles start 4-byte aligned from gb + 16 (blocks 1, 3, .. at 36i +
+ * 20) and the others' from gb + 2 (at 36i + 2): a 128-byte window of each kind holds four
+ * blocks' nibbles as whole 32-bit words, which one vpermt2d gathers a block a 128-bit lane
+ * (a word permute took two shuffle slots where this takes one, bench/NOTES.md).  a[0..3]
+ * hold blocks 0,2,4,6 / 1,3,5,7 / 8,10,12,14 / 9,11,13,15, so after transpose_group lane p
+ * holds block Q4_BLOCK(p), the order xq_group gives Q4_0's activations.  All eleven loads
+ * stay within the group.
  */
 INLINE void q4_0_group(const char *gb, __m512i w[8], __m512 *dw, const int hi16)
 {
 	const __m512i m4 = _mm512_set1_epi8(15);
-	/* the nibbles of blocks 4k .. 4k+3 from loads k, k+1: a block a lane */
-#define QW_(n, k) (4 * (k) + (n) + (n) / 8 + 1) /* word n of the four blocks' 64 nibble bytes */
-#define QIDX_(k) _mm512_setr_epi32(                                                          \
-		QW_(0, k) | QW_(1, k) << 16, QW_(2, k) | QW_(3, k) << 16, QW_(4, k) | QW_(5, k) << 16, \
-		QW_(6, k) | QW_(7, k) << 16, QW_(8, k) | QW_(9, k) << 16, QW_(10, k) | QW_(11, k) << 16, \
-		QW_(12, k) | QW_(13, k) << 16, QW_(14, k) | QW_(15, k) << 16, QW_(16, k) | QW_(17, k) << 16, \
-		QW_(18, k) | QW_(19, k) << 16, QW_(20, k) | QW_(21, k) << 16, QW_(22, k) | QW_(23, k) << 16, \
-		QW_(24, k) | QW_(25, k) << 16, QW_(26, k) | QW_(27, k) << 16, QW_(28, k) | QW_(29, k) << 16, \
-		QW_(30, k) | QW_(31, k) << 16)
+	/* words 9m .. 9m+3 of the even window, 9m+1 .. 9m+4 of the odd one, for lane m */
+	const __m512i ie = _mm512_setr_epi32(0, 1, 2, 3, 9, 10, 11, 12, 18, 19, 20, 21, 27, 28, 29, 30);
+	const __m512i io = _mm512_setr_epi32(1, 2, 3, 4, 10, 11, 12, 13, 19, 20, 21, 22, 28, 29, 30, 31);
+	const __m512i e0 = _mm512_loadu_si512(gb + 2), e1 = _mm512_loadu_si512(gb + 66);
+	const __m512i o0 = _mm512_loadu_si512(gb + 16), o1 = _mm512_loadu_si512(gb + 80);
+	const __m512i e2 = _mm512_loadu_si512(gb + 146), e3 = _mm512_loadu_si512(gb + 210);
+	const __m512i o2 = _mm512_loadu_si512(gb + 160), o3 = _mm512_loadu_si512(gb + 224);
+	__m512i a[4], q[4];
+	a[0] = _mm512_permutex2var_epi32(e0, ie, e1);
+	a[1] = _mm512_permutex2var_epi32(o0, io, o1);
+	a[2] = _mm512_permutex2var_epi32(e2, ie, e3);
+	a[3] = _mm512_permutex2var_epi32(o2, io, o3);
 	/*
-	 * The scales: lane p holds block GROUP_BLOCK(p) = 4k + m (k = p % 4, m = p / 4), word
-	 * 36k + 9m of the group: from loads 0, 1 for k < 2, loads 2, 3 for k >= 2, except block
-	 * 15's (word 135, load 4's word 7).
+	 * The scales, block b's at byte 18b: in loads from gb, gb + 66 (e1), gb + 140 and gb +
+	 * 214 block 4r + j (r = 0, 1, 2, 3) falls in 128-bit lane j, word j + 0, 3, 2, 1, so three
+	 * blends put all sixteen into one register and one word permute puts them in lane
+	 * order, Q4_BLOCK(p) = 4r + j from word 9j + (0, 3, 2, 1)[r].
 	 */
-#define DW01_(p) ((p) % 4 >= 2 ? 0 : 36 * ((p) % 4) + 9 * ((p) / 4))
-#define DW23_(p) ((p) % 4 < 2 || (p) == 15 ? 0 : 36 * ((p) % 4) + 9 * ((p) / 4) - 64)
-#define DIDX_(D) _mm512_setr_epi32(D(0) | D(1) << 16, D(2) | D(3) << 16, D(4) | D(5) << 16,   \
-		D(6) | D(7) << 16, D(8) | D(9) << 16, D(10) | D(11) << 16, D(12) | D(13) << 16,     \
-		D(14) | D(15) << 16, 0, 0, 0, 0, 0, 0, 0, 0)
-	const __mmask32 upper = 0xCCCC; /* lanes p with k = p % 4 >= 2 */
-	__m512i l[5], a[4], q[4];
-	for (int i = 0; i < 4; i++)
-		l[i] = _mm512_loadu_si512(gb + 64 * i);
-	l[4] = _mm512_maskz_loadu_epi16(0xFFFF, gb + 256);
-	a[0] = _mm512_permutex2var_epi16(l[0], QIDX_(0), l[1]);
-	a[1] = _mm512_permutex2var_epi16(l[1], QIDX_(1), l[2]);
-	a[2] = _mm512_permutex2var_epi16(l[2], QIDX_(2), l[3]);
-	a[3] = _mm512_permutex2var_epi16(l[3], QIDX_(3), l[4]);
-	__m512i d = _mm512_mask_blend_epi16(upper, _mm512_permutex2var_epi16(l[0], DIDX_(DW01_), l[1]),
-					    _mm512_permutex2var_epi16(l[2], DIDX_(DW23_), l[3]));
-	d = _mm512_mask_permutexvar_epi16(d, (__mmask32)1 << 15, _mm512_set1_epi16(7), l[4]);
+	const __m512i sidx = _mm512_setr_epi32(0 | 9 << 16, 2 | 11 << 16, 18 | 27 << 16, 20 | 29 << 16,
+		3 | 12 << 16, 1 | 10 << 16, 21 | 30 << 16, 19 | 28 << 16, 0, 0, 0, 0, 0, 0, 0, 0);
+	/* words 9j + 1, 9j + 2, 9j + 3 (j = 0..3) from the last three */
+	__m512i d = _mm512_mask_blend_epi16(0x10080402, _mm512_loadu_si512(gb), _mm512_loadu_si512(gb + 214));
+	d = _mm512_mask_blend_epi16(0x20100804, d, _mm512_loadu_si512(gb + 140));
+	d = _mm512_mask_blend_epi16(0x40201008, d, e1);
+	d = _mm512_permutexvar_epi16(sidx, d);
 	*dw = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
-#undef QW_
-#undef QIDX_
-#undef DW01_
-#undef DW23_
-#undef DIDX_
 	transpose_group(a, q);
 	for (int j = 0; j < 4; j++) {
 		w[j] = _mm512_and_si512(q[j], m4);
 		w[4 + j] = hi16 ? _mm512_andnot_si512(m4, q[j]) : _mm512_and_si512(_mm512_srli_epi16(q[j], 4), m4);
 	}
 }
+
 
 /* A group of Q8_0 blocks (16 × 34 bytes): block b's scale is word 17b, its values 17b+1 .. */
 INLINE void q8_0_group(const char *gb, __m512i w[8], __m512 *dw)
