@@ -14,7 +14,8 @@
  * Activation layouts (per token, 64-byte aligned, private to this file):
  *   Q4_0 and Q8_0 weights: groups of 16 blocks, 640 bytes each: 8 × 64 int8, register i
  *     lane p = values 4i..4i+3 of block GROUP_BLOCK(p) (Q8_0) or Q4_BLOCK(p) (Q4_0); 16
- *     floats, the blocks' scales; 16 int32, −(sum of the block's values).  Blocks past the end of the row are zeros.
+ *     floats, the blocks' scales; 16 int32, −(sum of the block's values).  Blocks past the
+ *     end of the row are zeros.
  *   Q4_K weights: groups of two 256-blocks, 1152 bytes: 8 × 64 int8, lane p = sub-block
  *     KQ_SUB(p) of 32; 16 floats, the lane's block's scale d; 16 floats, d·Σx of the lane's
  *     sub-block; the same 512 int8 in the rows' nibble order, for one token's product.  A
@@ -170,10 +171,10 @@ INLINE float hsum16(__m512 v)
  * conversion, a multiply and a multiply-add per 128 products instead of per 512.)
  *
  * Both types come to the same operands (group_w): 8 registers of weights, register i lane p
- * = values 4i..4i+3 of block GROUP_BLOCK(p) (Q4_0: Q4_BLOCK(p)), as uint8 (Q4_0: the nibble n, Q8_0: w + 128),
- * and the 16 scales.  vpdpbusd takes them with the activations x as int8 in the same order
- * and starts from −8·Σx (Q4_0) or −128·Σx (Q8_0), so that each lane comes to Σ x·w
- * exactly.  Blocks past the row's end are zero, and so are their activations.
+ * = values 4i..4i+3 of block GROUP_BLOCK(p) (Q4_0: Q4_BLOCK(p)), as uint8 (Q4_0: the
+ * nibble n, Q8_0: w + 128), and the 16 scales.  vpdpbusd takes them with the activations
+ * x as int8 in the same order and starts from −8·Σx (Q4_0) or −128·Σx (Q8_0), so that
+ * each lane comes to Σ x·w exactly.  Blocks past the row's end are zero, and so are their activations.
  *
  * The weights go into that order by a 4×4 transpose of 32-bit words within each 128-bit
  * lane (transpose_group): the block in lane m of register k lands in lane 4m+k.  Q8_0's
@@ -183,7 +184,7 @@ INLINE float hsum16(__m512 v)
  */
 #define GROUP_BLOCK(p) (4 * ((p) % 4) + (p) / 4)
 #define Q4_BLOCK(p) (8 * ((p) % 4 / 2) + 2 * ((p) / 4) + (p) % 2)
-#define GROUP_X 640      /* a token's group: 8 × 64 int8, 16 floats d, 16 int32 −8·Σx */
+#define GROUP_X 640      /* a token's group: 8 × 64 int8, 16 floats d, 16 int32 −Σx */
 #define GROUP_PACKED 576 /* a packed row's group: 8 × 64 uint8, 16 floats d */
 
 static size_t group_xq_size(int cols)
@@ -275,7 +276,7 @@ INLINE void q4_0_group(const char *gb, __m512i w[8], __m512 *dw, const int hi16)
 	 */
 	const __m512i sidx = _mm512_setr_epi32(0 | 9 << 16, 2 | 11 << 16, 18 | 27 << 16, 20 | 29 << 16,
 		3 | 12 << 16, 1 | 10 << 16, 21 | 30 << 16, 19 | 28 << 16, 0, 0, 0, 0, 0, 0, 0, 0);
-	/* words 9j + 1, 9j + 2, 9j + 3 (j = 0..3) from the last three */
+	/* words 9j + 1 from gb + 214, 9j + 2 from gb + 140, 9j + 3 from e1 (j = 0..3) */
 	__m512i d = _mm512_mask_blend_epi16(0x10080402, _mm512_loadu_si512(gb), _mm512_loadu_si512(gb + 214));
 	d = _mm512_mask_blend_epi16(0x20100804, d, _mm512_loadu_si512(gb + 140));
 	d = _mm512_mask_blend_epi16(0x40201008, d, e1);
@@ -287,7 +288,6 @@ INLINE void q4_0_group(const char *gb, __m512i w[8], __m512 *dw, const int hi16)
 		w[4 + j] = hi16 ? _mm512_andnot_si512(m4, q[j]) : _mm512_and_si512(_mm512_srli_epi16(q[j], 4), m4);
 	}
 }
-
 
 /* A group of Q8_0 blocks (16 × 34 bytes): block b's scale is word 17b, its values 17b+1 .. */
 INLINE void q8_0_group(const char *gb, __m512i w[8], __m512 *dw)
