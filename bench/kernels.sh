@@ -15,6 +15,8 @@
 # two (it moves within a minute): with bw's fastest pass, and with the mean of its passes.  Medians of RUNS rounds, and the median of the per-round
 # ratios of the first set to the second.
 #
+# The processor (bench/cpu) heads the output, as read at the start and at the end.
+#
 # usage: bench/kernels.sh [-t N] [-r runs] model.gguf...
 # Environment: SETS (default "avx512 avx2"), KPEAK=0 skips the kernel peaks and bench/attn1.
 # sl-infer's own tg runs time their prefetch distance (SL_PREFETCH_AHEAD fixes it); tgpair
@@ -28,6 +30,9 @@ out=$root/bench/out
 mkdir -p "$out"
 CC=${CC:-cc}
 $CC -std=c11 -O2 -Wall -o "$tmp/bw" "$root/bench/bw.c" -lpthread
+$CC -std=c11 -O2 -Wall -o "$tmp/cpu" "$root/bench/cpu.c"
+# the processor at the start and at the end: a VM can be moved to another kind of host
+"$tmp/cpu" | tee "$tmp/cpu.txt" >&2
 $CC -std=c11 -O2 -Wall -I"$root/lib" -D_GNU_SOURCE -o "$tmp/kpeak" "$root/bench/kpeak.c" \
 	"$root/build/libsl.a" -lm -lpthread
 for p in tgpair pppair attn1; do
@@ -100,7 +105,13 @@ while [ "$i" -lt "$runs" ]; do
 	done
 	i=$((i + 1))
 done
+"$tmp/cpu" >>"$tmp/cpu.txt"
 cp "$tmp/runs" "$out/kernels-runs.txt"
+cp "$tmp/cpu.txt" "$out/kernels-cpu.txt"
+echo "Processor (bench/cpu, at the start and at the end):"
+echo
+sed 's/^/    /' "$tmp/cpu.txt"
+echo
 [ -f "$tmp/kpeak.txt" ] && cp "$tmp/kpeak.txt" "$out/kernels-kpeak.txt"
 [ -f "$tmp/attn1.txt" ] && cp "$tmp/attn1.txt" "$out/kernels-attn1.txt"
 
