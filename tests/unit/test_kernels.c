@@ -231,10 +231,14 @@ static void test_against_reference(const sl_kset *simd)
 	}
 }
 
-/* Bit-identical Y for pools of 1, 2, 3 threads, and for tokens one at a time. */
-static void test_invariance(const sl_kset *ks)
+/*
+ * Bit-identical Y for pools of 1, 2, 3 threads, and for tokens one at a time; nt tokens
+ * (9: one 8-token pass of the packed path and one over; 33: four and one, and past any
+ * 16-token tile).
+ */
+static void test_invariance_n(const sl_kset *ks, const int nt)
 {
-	const int rows = 101, nt = 9;
+	const int rows = 101;
 	sl_pool *pools[3];
 	for (int i = 0; i < 3; i++) {
 		pools[i] = sl_pool_new(i + 1);
@@ -280,6 +284,12 @@ static void test_invariance(const sl_kset *ks)
 	}
 	for (int i = 0; i < 3; i++)
 		sl_pool_free(pools[i]);
+}
+
+static void test_invariance(const sl_kset *ks)
+{
+	test_invariance_n(ks, 9);
+	test_invariance_n(ks, 33);
 }
 
 /*
