@@ -7,7 +7,8 @@
 # (default 3) under `taskset -c 0` with SmolLM's tokenizer; the row gives the best and the median
 # MB/s of each and the ratio of the bests.  sl-tok's time is the whole run minus its time on
 # empty input (loading the tokenizer); HF's is the encode() call alone.  The ids of both must be
-# the same, or the bench fails.
+# the same, or the bench fails: sl-tok runs with --keep-final-newline, since by default it drops
+# the newline that ends its input and HF's encode() does not.
 #
 # usage: bench/tok.sh [-r runs] [-m tokenizer.json]
 set -eu
@@ -66,7 +67,7 @@ i=0
 while [ "$i" -lt "$runs" ]; do
 	secs $pin "$tok" --no-bos -m "$model" /dev/null >>"$tmp/load" ||
 		{ echo "bench/tok.sh: sl-tok failed" >&2; exit 1; }
-	secs $pin "$tok" -m "$model" "$text" >>"$tmp/sl" ||
+	secs $pin "$tok" --keep-final-newline -m "$model" "$text" >>"$tmp/sl" ||
 		{ echo "bench/tok.sh: sl-tok failed on $text" >&2; exit 1; }
 	i=$((i + 1))
 done
